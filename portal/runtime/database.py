@@ -1,0 +1,73 @@
+"""The two database roles: the application's (owns nothing, bound by RLS) and the owner's."""
+
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
+
+APP_PRIVILEGES_SQL = """
+GRANT USAGE ON SCHEMA public TO {app};
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app};
+GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app};
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {app};
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {app};
+"""
+
+
+@contextmanager
+def owner_connection(alias: str = "default"):
+    """Runs the block with `alias` connected as the table owner (for migrations and test set-up)."""
+    connection = connections[alias]
+    app_settings = {key: connection.settings_dict[key] for key in ("USER", "PASSWORD")}
+    owner = settings.DATABASE_OWNER
+    connection.close()
+    connection.settings_dict.update(USER=owner["USER"], PASSWORD=owner.get("PASSWORD", ""))
+    try:
+        yield connection
+    finally:
+        connection.close()
+        connection.settings_dict.update(app_settings)
+
+
+def app_role_grant(*, connection) -> None:
+    """Lets the application's role read and write every table the owner has or will create."""
+    app_role = settings.DATABASE_APP_ROLE
+    if app_role == connection.settings_dict["USER"]:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(APP_PRIVILEGES_SQL.format(app=connection.ops.quote_name(app_role)))
+
+
+def pgvector_version(*, connection) -> tuple[int, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'vector'),"
+                       " (SELECT default_version FROM pg_available_extensions WHERE name = 'vector'))")
+        row = cursor.fetchone()
+    if row is None or row[0] is None:
+        return None
+    return tuple(int(part) for part in row[0].split(".") if part.isdigit())
+
+
+def connected_as_owner(*, connection) -> bool:
+    user = connection.settings_dict["USER"]
+    return user == settings.DATABASE_OWNER["USER"] and user != settings.DATABASE_APP_ROLE
+
+
+def pgvector_require(*, connection) -> None:
+    """Stops start-up with a clear message when the server's pgvector is missing or too old."""
+    required = settings.MINIMUM_PGVECTOR_VERSION
+    found = pgvector_version(connection=connection)
+    wanted = ".".join(map(str, required))
+    if found is None:
+        raise ImproperlyConfigured(
+            f"The database server at {connection.settings_dict['HOST']} has no pgvector extension. "
+            f"Install pgvector {wanted} or newer on it (e.g. the postgresql-NN-pgvector package), or unset "
+            f"DATABASE_URL to use the embedded PostgreSQL, which ships it."
+        )
+    if found < required:
+        raise ImproperlyConfigured(
+            f"The database server's pgvector is {'.'.join(map(str, found))}; the portal needs {wanted} or newer "
+            f"(HNSW iterative scans). Upgrade it and run ALTER EXTENSION vector UPDATE, or unset DATABASE_URL to "
+            f"use the embedded PostgreSQL."
+        )

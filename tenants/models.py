@@ -1,0 +1,124 @@
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone
+
+from tenants.managers import TenantScopedManager
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email, password=None, **extra):
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in. Customer staff belong to tenants through Membership;
+    platform operators are staff users with no membership."""
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    is_staff = models.BooleanField(default=False, help_text="Platform operator: may use the platform area.")
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+
+    def __str__(self):
+        return self.email
+
+    def get_full_name(self):
+        return self.full_name or self.email
+
+    def get_short_name(self):
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Tenant(models.Model):
+    class Kind(models.TextChoices):
+        LAW_ENFORCEMENT = "law_enforcement", "Law enforcement"
+        RETAIL = "retail", "Retail"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    slug = models.SlugField(max_length=63, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.OTHER)
+    home_country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    case_reference_required = models.BooleanField(default=True)
+    probe_retention_days = models.PositiveIntegerField(default=30)
+    may_search_platform_index = models.BooleanField(
+        default=False, help_text="Entitled to search the operator's platform index besides its own gallery."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class UserMembershipManager(models.Manager):
+    """A signed-in user's own memberships, across tenants: the one tenant-owned read that needs
+    no tenant in scope (it is how a tenant gets chosen). RLS admits these rows by portal.user_id."""
+
+    def get_queryset(self):
+        raise TypeError("Use Membership.of_user.for_user(user): this manager only reads one user's rows.")
+
+    def for_user(self, user):
+        return super().get_queryset().filter(user=user, tenant__status=Tenant.Status.ACTIVE).select_related("tenant")
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        INVESTIGATOR = "investigator", "Investigator"
+        AUDITOR = "auditor", "Auditor"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantScopedManager()
+    of_user = UserMembershipManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="membership_unique_user_per_tenant")]
+        ordering = ["user__email"]
+
+    def __str__(self):
+        return f"{self.user} in {self.tenant} ({self.role})"
+
+    @property
+    def can_search(self) -> bool:
+        return self.role in {self.Role.OWNER, self.Role.ADMIN, self.Role.INVESTIGATOR}
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role in {self.Role.OWNER, self.Role.ADMIN}
+
+    @property
+    def can_audit(self) -> bool:
+        return self.role in {self.Role.OWNER, self.Role.AUDITOR}

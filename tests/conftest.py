@@ -1,0 +1,83 @@
+"""Shared fixtures: the test database (made and migrated as the owner role, used as the app
+role), and two tenants with members in each, so every test can check the other tenant too."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from portal.runtime.database import owner_connection
+from tenants.models import Membership, Tenant, User
+from tests.factories import MembershipFactory, TenantFactory, UserFactory
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_keepdb):
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock(), owner_connection() as owner:
+        config = setup_databases(verbosity=request.config.option.verbose, interactive=False, keepdb=django_db_keepdb)
+        # Transactional tests (live server, browser) empty tables with TRUNCATE between tests; only
+        # the test database grants it, since TRUNCATE is not bound by row-level security.
+        with owner.cursor() as cursor:
+            app_role = connection.ops.quote_name(settings.DATABASE_APP_ROLE)
+            cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {app_role}")
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock(), owner_connection():
+            teardown_databases(config, verbosity=request.config.option.verbose)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def faces_dir() -> Path:
+    """The real face pictures in ../shared/faces (or FACES_DIR). Missing: skip, but fail under CI."""
+    path = Path(os.environ.get("FACES_DIR", Path(__file__).resolve().parent.parent.parent / "shared" / "faces"))
+    if not (path / "manifest.csv").exists():
+        message = f"The face pictures are not at {path}; set FACES_DIR to their folder."
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@dataclass
+class TenantWorld:
+    tenant: Tenant
+    owner: User
+    admin: User
+    investigator: User
+    auditor: User
+
+
+@dataclass
+class TwoTenants:
+    a: TenantWorld
+    b: TenantWorld
+
+
+def _world(**tenant_fields) -> TenantWorld:
+    tenant = TenantFactory(**tenant_fields)
+    users = {role: MembershipFactory(tenant=tenant, role=role).user for role in Membership.Role.values}
+    return TenantWorld(tenant=tenant, **users)
+
+
+@pytest.fixture
+def two_tenants(db) -> TwoTenants:
+    return TwoTenants(
+        a=_world(slug="agency-a", name="Agency A", kind=Tenant.Kind.LAW_ENFORCEMENT, home_country="GB",
+                 may_search_platform_index=True),
+        b=_world(slug="retailer-b", name="Retailer B", kind=Tenant.Kind.RETAIL, home_country="FR"),
+    )
+
+
+@pytest.fixture
+def user_factory():
+    return UserFactory
