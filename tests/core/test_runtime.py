@@ -1,0 +1,55 @@
+"""The embedded database and the production settings."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+
+from portal.runtime import database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_embedded_database_has_pgvector_0_8_or_newer():
+    assert database.pgvector_version(connection=connection) >= (0, 8, 0)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT '[1,0,0]'::vector <=> '[0,1,0]'::vector")
+        assert cursor.fetchone()[0] == pytest.approx(1.0)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("found, message", [(None, "has no pgvector extension"), ((0, 7, 4), "pgvector is 0.7.4")])
+def test_missing_or_old_pgvector_stops_start_up_with_a_fix(monkeypatch, found, message):
+    monkeypatch.setattr(database, "pgvector_version", lambda connection: found)
+    with pytest.raises(ImproperlyConfigured, match=message) as error:
+        database.pgvector_require(connection=connection)
+    assert "embedded PostgreSQL" in str(error.value)
+
+
+def _manage(*args, **env):
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=120)
+
+
+def test_production_settings_pass_the_deployment_check():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING",
+                     DJANGO_DEBUG="false", DJANGO_SECRET_KEY="x" * 20 + "production-secret-with-enough-entropy-0123456789",
+                     DJANGO_ALLOWED_HOSTS="portal.example.com")
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_settings_refuse_to_start_without_a_secret():
+    result = _manage("check", DJANGO_DEBUG="false", DJANGO_SECRET_KEY="")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_database_checks_pass_for_the_application_role():
+    result = _manage("check", "--database", "default")
+    assert result.returncode == 0, result.stderr
