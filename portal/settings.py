@@ -81,7 +81,9 @@ EMBEDDED_SERVICES = not env.str("DATABASE_URL", default="")
 if EMBEDDED_SERVICES:
     from portal.runtime import embedded
 
-    _pg = embedded.postgres_ensure_running(data_dir=VAR_DIR, port=env.int("EMBEDDED_PG_PORT", default=54329))
+    _pg = embedded.postgres_ensure_running(
+        data_dir=VAR_DIR, port=env.int("EMBEDDED_PG_PORT", default=embedded.default_port(data_dir=VAR_DIR, base=54000))
+    )
     _database_url = _pg.url(role=embedded.APP_ROLE)
     _owner_url = _pg.url(role=embedded.OWNER_ROLE)
 else:
@@ -102,7 +104,9 @@ if env.str("REDIS_URL", default=""):
 else:
     from portal.runtime import embedded
 
-    REDIS_URL = embedded.redis_ensure_running(data_dir=VAR_DIR, port=env.int("EMBEDDED_REDIS_PORT", default=63790))
+    REDIS_URL = embedded.redis_ensure_running(
+        data_dir=VAR_DIR, port=env.int("EMBEDDED_REDIS_PORT", default=embedded.default_port(data_dir=VAR_DIR, base=56000))
+    )
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True

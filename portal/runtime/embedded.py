@@ -10,6 +10,7 @@ started them, so every `manage.py` call, test run, worker and beat share them.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import importlib.util
 import os
 import pwd
@@ -73,6 +74,12 @@ def _hand_over(path: Path, user: str | None) -> None:
         parent.chmod(parent.stat().st_mode | 0o011)
 
 
+def default_port(*, data_dir: Path, base: int) -> int:
+    """A port derived from the data folder, so that two checkouts on one machine never share a server."""
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).digest()
+    return base + int.from_bytes(digest[:2], "big") % 1000
+
+
 def _port_open(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
@@ -126,6 +133,12 @@ def postgres_ensure_running(*, data_dir: Path, port: int) -> EmbeddedPostgres:
                     f"The embedded PostgreSQL did not start on port {port}: {started.stderr.strip()}\n"
                     f"Its log: {log}. Another server on that port? Set EMBEDDED_PG_PORT."
                 )
+        running_in = _psql(server, "SHOW data_directory")
+        if Path(running_in).resolve() != server.pgdata:
+            raise RuntimeError(
+                f"Port {port} is taken by another PostgreSQL (data in {running_in}), not the portal's "
+                f"({server.pgdata}). Set EMBEDDED_PG_PORT to a free port."
+            )
         _postgres_provision(server)
     return server
 
