@@ -35,6 +35,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "tenants",
     "portal.core",
+    "portal.gallery",
+    "portal.search",
+    "portal.compliance",
+    "portal.api",
     "portal.web",
 ]
 

@@ -1,0 +1,157 @@
+"""What can be searched: pictures with their provenance, the faces found in them, named subjects.
+
+Two kinds of gallery share these tables: each tenant's own (tenant set) and the operator's
+platform index (tenant NULL), which entitled tenants may search. Row-level security admits
+platform rows to entitled tenants for reading only.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from pgvector.django import HnswIndex, VectorField
+
+from portal.gallery.regions import RegionEvidence
+from tenants.managers import TenantScopedManager
+from tenants.models import Tenant
+
+EMBEDDING_DIMENSIONS = 128
+
+
+class Subject(models.Model):
+    """A named person in a tenant's own gallery (a watch-list entry, a booking record)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="subjects")
+    label = models.CharField(max_length=200)
+    notes = models.TextField(blank=True)
+    reference = models.CharField(max_length=100, blank=True, help_text="The tenant's own record number.")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        ordering = ["label", "id"]
+        indexes = [models.Index(fields=["tenant", "label"])]
+
+    def __str__(self):
+        return self.label
+
+
+class LegalBasis(models.TextChoices):
+    """Why the operator or tenant may hold the picture (recorded at ingest, shown as provenance)."""
+
+    CONSENT = "consent", "Consent of the person"
+    LAW_ENFORCEMENT = "law_enforcement", "Law-enforcement duty (custody, warrant)"
+    LEGITIMATE_INTEREST = "legitimate_interest", "Legitimate interest"
+    PUBLIC_RECORD = "public_record", "Public record"
+    CONTRACT = "contract", "Contract with the data holder"
+    OTHER = "other", "Other (see notes)"
+
+
+class ImageQuerySet(models.QuerySet):
+    def visible(self):
+        return self.filter(withheld=False)
+
+
+class ImageManager(TenantScopedManager.from_queryset(ImageQuerySet)):
+    pass
+
+
+def _image_path(image, filename):
+    owner = image.tenant_id or "platform"
+    return f"images/{owner}/{image.sha256[:2]}/{image.sha256}{filename[filename.rfind('.'):] if '.' in filename else ''}"
+
+
+class Image(models.Model):
+    """One ingested picture and where it came from."""
+
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="images",
+                               help_text="Empty for the operator's platform index.")
+    file = models.FileField(upload_to=_image_path, max_length=300)
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    format = models.CharField(max_length=8)
+    source_url = models.URLField(max_length=2000, blank=True)
+    source_domain = models.CharField(max_length=253, blank=True, db_index=True)
+    region = models.CharField(max_length=6, null=True, blank=True, db_index=True, help_text="ISO 3166 code, e.g. FR or US-IL.")
+    region_evidence = models.CharField(max_length=16, choices=RegionEvidence.choices, default=RegionEvidence.UNKNOWN)
+    legal_basis = models.CharField(max_length=32, choices=LegalBasis.choices)
+    collected_at = models.DateTimeField(null=True, blank=True)
+    subject = models.ForeignKey(Subject, null=True, blank=True, on_delete=models.SET_NULL, related_name="images")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    withheld = models.BooleanField(default=False, help_text="Covered by a regulatory order: never searchable again.")
+
+    objects = ImageManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # The same picture once per gallery; NULL tenants (the platform index) count as one gallery.
+            models.UniqueConstraint(fields=["tenant", "sha256"], name="image_unique_per_gallery", nulls_distinct=False),
+        ]
+        indexes = [models.Index(fields=["tenant", "-created_at"])]
+
+    def __str__(self):
+        return f"Image {self.pk} ({self.source_domain or 'upload'})"
+
+    @property
+    def in_platform_index(self) -> bool:
+        return self.tenant_id is None
+
+
+class FaceQuerySet(models.QuerySet):
+    def searchable(self):
+        return self.filter(withheld=False)
+
+
+class FaceManager(TenantScopedManager.from_queryset(FaceQuerySet)):
+    pass
+
+
+def _crop_path(face, filename):
+    owner = face.tenant_id or "platform"
+    return f"crops/{owner}/{face.uuid}.jpg"
+
+
+class Face(models.Model):
+    """A face found in an image, with its embedding. tenant, region and source_domain are copied
+    from the image so that the vector index, RLS and regulatory orders need no join."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="faces")
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    subject = models.ForeignKey(Subject, null=True, blank=True, on_delete=models.SET_NULL, related_name="faces")
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
+    box_x = models.PositiveIntegerField()
+    box_y = models.PositiveIntegerField()
+    box_w = models.PositiveIntegerField()
+    box_h = models.PositiveIntegerField()
+    confidence = models.FloatField()
+    crop = models.FileField(upload_to=_crop_path, max_length=300)
+    region = models.CharField(max_length=6, null=True, blank=True)
+    source_domain = models.CharField(max_length=253, blank=True)
+    engine = models.CharField(max_length=64)
+    withheld = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = FaceManager()
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            HnswIndex(name="face_embedding_hnsw", fields=["embedding"], m=16, ef_construction=64,
+                      opclasses=["vector_cosine_ops"]),
+            models.Index(fields=["tenant"], name="face_tenant"),
+            models.Index(fields=["region"], name="face_region"),
+            models.Index(fields=["source_domain"], name="face_source_domain"),
+        ]
+
+    def __str__(self):
+        return f"Face {self.pk} in image {self.image_id}"
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        return (self.box_x, self.box_y, self.box_w, self.box_h)

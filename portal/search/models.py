@@ -1,0 +1,70 @@
+from django.conf import settings
+from django.db import models
+from pgvector.django import VectorField
+
+from portal.gallery.models import EMBEDDING_DIMENSIONS, Face
+from tenants.managers import TenantScopedManager
+from tenants.models import Tenant
+
+
+class Band(models.TextChoices):
+    """How strong a lead a match is; calibrated for the engine (see portal/search/bands.py)."""
+
+    STRONG = "strong", "Strong lead"
+    POSSIBLE = "possible", "Possible lead"
+    BELOW = "below", "Below threshold"
+
+
+class Search(models.Model):
+    """One 1:N search: who ran it, why, on what probe, with what settings, and how long it took."""
+
+    class Status(models.TextChoices):
+        COMPLETED = "completed", "Completed"
+        NO_FACE = "no_face", "No face in the probe"
+        FAILED = "failed", "Failed"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="searches")
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_api_key_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=200, help_text="Who ran it, as shown in the audit log.")
+    case_reference = models.CharField(max_length=100, blank=True, db_index=True)
+    purpose = models.CharField(max_length=500, blank=True)
+    probe = models.FileField(upload_to="probes/%Y/%m/", max_length=300, blank=True,
+                             help_text="Kept for the tenant's retention period, then purged.")
+    probe_sha256 = models.CharField(max_length=64)
+    probe_embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    probe_face_box = models.JSONField(null=True, blank=True)
+    probe_faces_found = models.PositiveSmallIntegerField(default=0)
+    probe_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    k = models.PositiveSmallIntegerField()
+    threshold = models.FloatField(help_text="Similarity from which a match is a lead.")
+    include_platform_index = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    timings_ms = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "searches"
+
+    def __str__(self):
+        return f"Search {self.pk} ({self.case_reference or 'no case'})"
+
+
+class SearchMatch(models.Model):
+    """A face returned by a search. Deleting a face (erasure, order) deletes its matches."""
+
+    search = models.ForeignKey(Search, on_delete=models.CASCADE, related_name="matches")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    face = models.ForeignKey(Face, on_delete=models.CASCADE, related_name="matches")
+    rank = models.PositiveSmallIntegerField()
+    similarity = models.FloatField()
+    band = models.CharField(max_length=16, choices=Band.choices)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        ordering = ["search", "rank"]
+        constraints = [models.UniqueConstraint(fields=["search", "rank"], name="search_match_unique_rank")]
