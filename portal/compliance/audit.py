@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.compliance.models import AuditChainHead, AuditEvent
@@ -49,12 +49,22 @@ def _hashed_fields(event: AuditEvent) -> dict[str, Any]:
     }
 
 
+def _chain_head_locked() -> AuditChainHead:
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:  # the migration makes it; an emptied database (TRUNCATE) starts a new chain
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO compliance_auditchainhead (id, seq, hash) VALUES (1, 0, %s) "
+                           "ON CONFLICT (id) DO NOTHING", [GENESIS_HASH])
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    return head
+
+
 def audit_record(*, action: str, actor: Actor, tenant: Tenant | None = None, target_type: str = "",
                  target_id: str | int = "", details: dict[str, Any] | None = None) -> AuditEvent:
     """Appends an event to the chain, in the caller's transaction: if the action rolls back, so
     does its audit record, and an action that commits is always recorded."""
     with transaction.atomic():
-        head = AuditChainHead.objects.select_for_update().get(pk=1)  # made by the migration
+        head = _chain_head_locked()
         event = AuditEvent(
             seq=head.seq + 1, tenant=tenant, actor_user_id=actor.user_id, actor_api_key_id=actor.api_key_id,
             actor_label=actor.label[:200], action=action, target_type=target_type, target_id=str(target_id),
