@@ -1,0 +1,1 @@
+"""Face detection, embedding and picture decoding for the portal."""
