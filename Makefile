@@ -14,7 +14,7 @@ run: $(STAMP)
 	$(BIN)/python manage.py run_portal
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	scripts/install-browser && $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 setup: $(STAMP)
 
