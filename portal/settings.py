@@ -189,3 +189,22 @@ LOGGING = {
 
 # --- Product settings ------------------------------------------------------------------------
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")
+
+# The face engine (portal/faces/engine.py). Weights are placed in deepface_home from the
+# face-recognition-models wheel, so nothing is downloaded.
+FACE_ENGINE = {
+    "deepface_home": env.str("DEEPFACE_HOME", default=str(VAR_DIR / "deepface")),
+    "detect_max_side": env.int("FACE_DETECT_MAX_SIDE", default=1024),
+    "min_confidence": env.float("FACE_MIN_CONFIDENCE", default=0.5),
+    "max_bytes": env.int("FACE_MAX_BYTES", default=20 * 1024 * 1024),
+    "max_pixels": env.int("FACE_MAX_PIXELS", default=40_000_000),
+}
+# Similarity (1 - cosine distance) from which a match is a lead, and from which it is strong.
+# Calibrated on ../shared/faces with the Dlib model at detect_max_side 1024: same person
+# 0.914-1.000, different people 0.761-0.888 (see README "Accuracy").
+SEARCH_MATCH_THRESHOLD = env.float("SEARCH_MATCH_THRESHOLD", default=0.90)
+SEARCH_STRONG_THRESHOLD = env.float("SEARCH_STRONG_THRESHOLD", default=0.93)
+SEARCH_DEFAULT_K = 10
+SEARCH_MAX_K = 100
+# HNSW search breadth; iterative scans keep going until the filters leave k rows.
+SEARCH_HNSW_EF = env.int("SEARCH_HNSW_EF", default=100)

@@ -36,6 +36,12 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(settings, tmp_path):
+    """Pictures, crops and probes written by a test land in its own folder, never in var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def faces_dir() -> Path:
     """The real face pictures in ../shared/faces (or FACES_DIR). Missing: skip, but fail under CI."""

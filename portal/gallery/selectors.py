@@ -1,0 +1,32 @@
+"""Reading the galleries. Every function takes the tenant; another tenant's id is DoesNotExist."""
+
+from datetime import datetime
+
+from django.db.models import Count
+
+from portal.gallery.models import Image, Subject
+from tenants.models import Tenant
+
+
+def image_get(*, tenant: Tenant, image_id: int) -> Image:
+    return Image.objects.filter(tenant=tenant).select_related("subject").get(pk=image_id)
+
+
+def images_list(*, tenant: Tenant, subject_id: int | None = None, created_from: datetime | None = None,
+                created_to: datetime | None = None):
+    images = Image.objects.filter(tenant=tenant).select_related("subject").order_by("-created_at", "-id")
+    if subject_id is not None:
+        images = images.filter(subject_id=subject_id)
+    if created_from is not None:
+        images = images.filter(created_at__gte=created_from)
+    if created_to is not None:
+        images = images.filter(created_at__lt=created_to)
+    return images
+
+
+def subject_get(*, tenant: Tenant, subject_id: int) -> Subject:
+    return Subject.objects.filter(tenant=tenant).get(pk=subject_id)
+
+
+def subjects_list(*, tenant: Tenant):
+    return Subject.objects.filter(tenant=tenant).annotate(picture_count=Count("images")).order_by("label", "id")

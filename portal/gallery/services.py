@@ -1,0 +1,199 @@
+"""Writing to the galleries: ingest pictures with their provenance, enrol subjects, delete."""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from portal.compliance.audit import Actor, audit_record
+from portal.faces.engine import DetectionResult, face_engine
+from portal.faces.errors import NoFaceFound
+from portal.gallery.gates import ingest_gates_check
+from portal.gallery.models import Face, Image, LegalBasis, Subject
+from portal.gallery.regions import domain_from_url, region_resolve
+from tenants.context import dangerously_unscoped, tenant_scope
+from tenants.models import Tenant
+
+_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+
+
+class IngestInvalid(ValueError):
+    """Provenance that cannot be accepted (names the field)."""
+
+    code = "invalid"
+    http_status = 400
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    image: Image
+    faces: list[Face]
+    created: bool
+
+
+@contextmanager
+def gallery_scope(*, tenant: Tenant | None):
+    """A tenant's own gallery, or (tenant None) the operator's platform index."""
+    if tenant is None:
+        with dangerously_unscoped(reason="the operator's platform index has no tenant"):
+            yield
+    else:
+        with tenant_scope(tenant):
+            yield
+
+
+def _provenance_check(*, tenant: Tenant | None, legal_basis: str, source_url: str, subject: Subject | None) -> str:
+    if legal_basis not in LegalBasis.values:
+        raise IngestInvalid(f"legal_basis must be one of {', '.join(LegalBasis.values)}, not {legal_basis!r}.",
+                            field="legal_basis")
+    source_domain = ""
+    if source_url:
+        source_domain = domain_from_url(url=source_url) or ""
+        if not source_domain:
+            raise IngestInvalid(f"source_url {source_url!r} is not a web address.", field="source_url")
+    if subject is not None and (tenant is None or subject.tenant_id != tenant.pk):
+        raise IngestInvalid("The subject belongs to another gallery.", field="subject")
+    return source_domain
+
+
+def image_ingest(*, tenant: Tenant | None, data: bytes, actor: Actor, legal_basis: str, source_url: str = "",
+                 region: str | None = None, collected_at: datetime | None = None,
+                 subject: Subject | None = None, detection: DetectionResult | None = None) -> IngestResult:
+    """Detects and embeds the faces of one picture and stores them with its provenance.
+
+    Refuses (writing nothing) a bad or face-less picture, bad provenance, or a picture that an
+    active regulatory order or opt-out covers. The same picture twice in one gallery is stored
+    once: the second call returns the first image with created=False.
+    """
+    source_domain = _provenance_check(tenant=tenant, legal_basis=legal_basis, source_url=source_url, subject=subject)
+    sha256 = hashlib.sha256(data).hexdigest()
+    with gallery_scope(tenant=tenant):
+        existing = Image.objects.filter(tenant=tenant, sha256=sha256).first()
+        if existing is not None:
+            return IngestResult(image=existing, faces=list(existing.faces.all()), created=False)
+
+    detection = detection or face_engine().faces_detect(data=data)
+    if not detection.faces:
+        raise NoFaceFound("No face was found in the picture, so there is nothing to add to the gallery.")
+    picture = detection.image
+    resolved_region, evidence = region_resolve(
+        declared=region, gps=picture.gps, source_url=source_url or None,
+        tenant_home=tenant.home_country if tenant else None,
+    )
+    ingest_gates_check(tenant=tenant, region=resolved_region, source_domain=source_domain,
+                       embeddings=[face.embedding for face in detection.faces])
+
+    written: list[str] = []
+    try:
+        with gallery_scope(tenant=tenant), transaction.atomic():
+            image = Image(
+                tenant=tenant, sha256=sha256, width=picture.width, height=picture.height, format=picture.format,
+                source_url=source_url, source_domain=source_domain, region=resolved_region,
+                region_evidence=evidence, legal_basis=legal_basis, collected_at=collected_at, subject=subject,
+                uploaded_by_id=actor.user_id,
+            )
+            image.file.save(f"{sha256}.{_EXTENSIONS[picture.format]}", ContentFile(data), save=False)
+            written.append(image.file.name)
+            image.save()
+            faces = []
+            for found in detection.faces:
+                face = Face(
+                    image=image, tenant=tenant, subject=subject, embedding=found.embedding.tolist(),
+                    box_x=found.box[0], box_y=found.box[1], box_w=found.box[2], box_h=found.box[3],
+                    confidence=found.confidence, region=resolved_region, source_domain=source_domain,
+                    engine=detection.engine,
+                )
+                face.crop.save("crop.jpg", ContentFile(found.crop), save=False)
+                written.append(face.crop.name)
+                faces.append(face)
+            Face.objects.bulk_create(faces)
+            audit_record(action="image.ingest", actor=actor, tenant=tenant, target_type="image", target_id=image.pk,
+                         details={"sha256": sha256, "faces": len(faces), "region": resolved_region,
+                                  "source_domain": source_domain, "subject_id": subject.pk if subject else None})
+    except IntegrityError:
+        _files_delete(written)
+        # The same picture arrived concurrently: the other request stored it.
+        with gallery_scope(tenant=tenant):
+            image = Image.objects.get(tenant=tenant, sha256=sha256)
+            return IngestResult(image=image, faces=list(image.faces.all()), created=False)
+    except BaseException:
+        _files_delete(written)
+        raise
+    return IngestResult(image=image, faces=faces, created=True)
+
+
+def _files_delete(names: list[str]) -> None:
+    for name in names:
+        if name:
+            default_storage.delete(name)
+
+
+def image_delete(*, tenant: Tenant | None, image: Image, actor: Actor) -> None:
+    """Deletes the picture completely: its file, its faces' crops, its faces and every search
+    match pointing at them. Files go once the rows' deletion has committed."""
+    with gallery_scope(tenant=tenant), transaction.atomic():
+        image = Image.objects.select_for_update().get(pk=image.pk, tenant=tenant)
+        names = [image.file.name, *image.faces.values_list("crop", flat=True)]
+        face_count = len(names) - 1
+        image_id = image.pk
+        image.delete()
+        audit_record(action="image.delete", actor=actor, tenant=tenant, target_type="image", target_id=image_id,
+                     details={"faces": face_count})
+        transaction.on_commit(lambda: _files_delete(names))
+
+
+def subject_create(*, tenant: Tenant, label: str, actor: Actor, notes: str = "", reference: str = "") -> Subject:
+    label = label.strip()
+    if not label:
+        raise IngestInvalid("A subject needs a label.", field="label")
+    with tenant_scope(tenant):
+        subject = Subject.objects.create(tenant=tenant, label=label[:200], notes=notes, reference=reference[:100],
+                                         created_by_id=actor.user_id)
+        audit_record(action="subject.create", actor=actor, tenant=tenant, target_type="subject", target_id=subject.pk)
+    return subject
+
+
+def subject_update(*, tenant: Tenant, subject: Subject, actor: Actor, label: str | None = None,
+                   notes: str | None = None, reference: str | None = None) -> Subject:
+    with tenant_scope(tenant):
+        subject = Subject.objects.get(pk=subject.pk)
+        if label is not None:
+            if not label.strip():
+                raise IngestInvalid("A subject needs a label.", field="label")
+            subject.label = label.strip()[:200]
+        if notes is not None:
+            subject.notes = notes
+        if reference is not None:
+            subject.reference = reference[:100]
+        subject.save()
+        audit_record(action="subject.update", actor=actor, tenant=tenant, target_type="subject", target_id=subject.pk)
+    return subject
+
+
+def subject_delete(*, tenant: Tenant, subject: Subject, actor: Actor) -> None:
+    """Deletes the subject and the pictures enrolled for it (with their faces, crops and matches)."""
+    with tenant_scope(tenant):
+        subject = Subject.objects.get(pk=subject.pk)
+        for image in Image.objects.filter(subject=subject):
+            image_delete(tenant=tenant, image=image, actor=actor)
+        subject_id = subject.pk
+        subject.delete()
+        audit_record(action="subject.delete", actor=actor, tenant=tenant, target_type="subject", target_id=subject_id)
+
+
+def subject_enrol(*, tenant: Tenant, subject: Subject, data: bytes, actor: Actor, legal_basis: str,
+                  source_url: str = "", region: str | None = None,
+                  collected_at: datetime | None = None) -> IngestResult:
+    return image_ingest(tenant=tenant, data=data, actor=actor, legal_basis=legal_basis, source_url=source_url,
+                        region=region, collected_at=collected_at, subject=subject)

@@ -1,0 +1,75 @@
+"""Reading searches, and the similarity query itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from django.conf import settings
+from django.db import connection
+
+from portal.search.models import Search, SearchMatch
+from tenants.models import Tenant
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    face_id: int
+    similarity: float
+
+
+def _vector_literal(embedding: np.ndarray) -> str:
+    return "[" + ",".join(f"{value:.7f}" for value in embedding.tolist()) + "]"
+
+
+def tenant_faces_nearest(*, tenant: Tenant, embedding: np.ndarray, k: int,
+                         include_platform_index: bool) -> list[Neighbour]:
+    """The k faces most similar to `embedding` among those the tenant may see, never withheld ones.
+
+    Runs inside the tenant's scope, so RLS applies as well. HNSW iterative scans keep walking
+    the graph until the tenant and withheld filters leave k rows (pgvector 0.8), and the
+    materialised CTE restores exact order after the relaxed scan.
+    """
+    gallery = "(tenant_id = %s OR tenant_id IS NULL)" if include_platform_index else "tenant_id = %s"
+    vector = _vector_literal(embedding)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+                       " set_config('hnsw.ef_search', %s, true)", [str(max(settings.SEARCH_HNSW_EF, k))])
+        cursor.execute(
+            f"""
+            WITH nearest AS MATERIALIZED (
+                SELECT id, embedding <=> %s::vector AS distance
+                FROM gallery_face
+                WHERE NOT withheld AND {gallery}
+                ORDER BY embedding <=> %s::vector
+                LIMIT %s
+            )
+            SELECT id, distance FROM nearest ORDER BY distance, id
+            """,
+            [vector, tenant.pk, vector, k],
+        )
+        return [Neighbour(face_id=face_id, similarity=1.0 - float(distance)) for face_id, distance in cursor.fetchall()]
+
+
+def search_get(*, tenant: Tenant, search_id: int) -> Search:
+    return Search.objects.filter(tenant=tenant).select_related("actor_user").get(pk=search_id)
+
+
+def searches_list(*, tenant: Tenant, case_reference: str | None = None, created_from: datetime | None = None,
+                  created_to: datetime | None = None, actor_user_id: int | None = None):
+    searches = Search.objects.filter(tenant=tenant).select_related("actor_user").order_by("-created_at", "-id")
+    if case_reference:
+        searches = searches.filter(case_reference__icontains=case_reference)
+    if created_from is not None:
+        searches = searches.filter(created_at__gte=created_from)
+    if created_to is not None:
+        searches = searches.filter(created_at__lt=created_to)
+    if actor_user_id is not None:
+        searches = searches.filter(actor_user_id=actor_user_id)
+    return searches
+
+
+def search_matches(*, search: Search):
+    return (SearchMatch.objects.filter(search=search)
+            .select_related("face", "face__image", "face__subject").order_by("rank"))

@@ -1,0 +1,121 @@
+"""Running a 1:N search."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from portal.compliance.audit import Actor, audit_record
+from portal.faces.engine import DetectionResult, face_engine
+from portal.gallery.gates import result_filters_apply
+from portal.search.bands import band_for, default_threshold
+from portal.search.models import Search, SearchMatch
+from portal.search.selectors import tenant_faces_nearest
+from tenants.context import tenant_scope
+from tenants.models import Tenant
+
+_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+# Fetched beyond k so that faces dropped by result filters (opt-outs) still leave k matches.
+_FILTER_HEADROOM = 10
+
+
+class SearchInvalid(ValueError):
+    code = "invalid"
+    http_status = 400
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def search_detect_faces(*, data: bytes) -> DetectionResult:
+    """The faces in a picture, largest first, so that a person can choose the one to search."""
+    return face_engine().faces_detect(data=data)
+
+
+def _parameters_check(*, tenant: Tenant, case_reference: str, purpose: str, k: int, threshold: float | None) -> None:
+    if tenant.case_reference_required and not case_reference:
+        raise SearchInvalid(f"{tenant.name} requires a case reference for every search.", field="case_reference")
+    if tenant.case_reference_required and not purpose:
+        raise SearchInvalid(f"{tenant.name} requires the purpose of every search.", field="purpose")
+    if len(case_reference) > 100:
+        raise SearchInvalid("The case reference is longer than 100 characters.", field="case_reference")
+    if len(purpose) > 500:
+        raise SearchInvalid("The purpose is longer than 500 characters.", field="purpose")
+    if not 1 <= k <= settings.SEARCH_MAX_K:
+        raise SearchInvalid(f"k must be between 1 and {settings.SEARCH_MAX_K}.", field="k")
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise SearchInvalid("threshold is a similarity between 0 and 1.", field="threshold")
+
+
+def search_run(*, tenant: Tenant, actor: Actor, probe: bytes, case_reference: str = "", purpose: str = "",
+               k: int = settings.SEARCH_DEFAULT_K, threshold: float | None = None,
+               face_index: int | None = None) -> Search:
+    """Searches the probe's face (the largest, or the chosen one) among the faces the tenant may
+    see: its own gallery, plus the platform index when entitled. Withheld faces never come back.
+
+    Stores the search, its matches and the probe (until the tenant's retention ends) and audits
+    it. A probe that cannot be searched raises and stores nothing.
+    """
+    case_reference, purpose = case_reference.strip(), purpose.strip()
+    _parameters_check(tenant=tenant, case_reference=case_reference, purpose=purpose, k=k, threshold=threshold)
+    threshold = default_threshold() if threshold is None else threshold
+
+    started = time.perf_counter()
+    detection = search_detect_faces(data=probe)
+    detected = time.perf_counter()
+    if face_index is None:
+        face = detection.largest()
+    elif 0 <= face_index < len(detection.faces):
+        face = detection.faces[face_index]
+    else:
+        raise SearchInvalid(f"face_index {face_index} does not exist: the picture has {len(detection.faces)} "
+                            f"face(s), numbered from 0, largest first.", field="face_index")
+
+    with tenant_scope(tenant):
+        neighbours = tenant_faces_nearest(tenant=tenant, embedding=face.embedding, k=k + _FILTER_HEADROOM,
+                                          include_platform_index=tenant.may_search_platform_index)
+        dropped = result_filters_apply(tenant=tenant, face_ids=[n.face_id for n in neighbours],
+                                       probe_embedding=face.embedding)
+        neighbours = [n for n in neighbours if n.face_id not in dropped][:k]
+        queried = time.perf_counter()
+
+        search = Search(
+            tenant=tenant, actor_user_id=actor.user_id, actor_api_key_id=actor.api_key_id, actor_label=actor.label,
+            case_reference=case_reference, purpose=purpose, probe_sha256=hashlib.sha256(probe).hexdigest(),
+            probe_embedding=face.embedding.tolist(), probe_face_box=list(face.box),
+            probe_faces_found=len(detection.faces),
+            probe_expires_at=timezone.now() + timedelta(days=tenant.probe_retention_days),
+            k=k, threshold=threshold, include_platform_index=tenant.may_search_platform_index,
+            status=Search.Status.COMPLETED,
+        )
+        search.probe.save(f"{tenant.pk}-{uuid.uuid4().hex}.{_EXTENSIONS[detection.image.format]}",
+                          ContentFile(probe), save=False)
+        try:
+            search.timings_ms = {
+                "detect": round((detected - started) * 1000, 1),
+                "query": round((queried - detected) * 1000, 1),
+            }
+            search.save()
+            SearchMatch.objects.bulk_create([
+                SearchMatch(search=search, tenant=tenant, face_id=n.face_id, rank=rank, similarity=n.similarity,
+                            band=band_for(similarity=n.similarity, threshold=threshold))
+                for rank, n in enumerate(neighbours, start=1)
+            ])
+            audit_record(action="search.run", actor=actor, tenant=tenant, target_type="search", target_id=search.pk,
+                         details={"case_reference": case_reference, "purpose": purpose, "k": k,
+                                  "threshold": threshold, "matches": len(neighbours),
+                                  "leads": sum(n.similarity >= threshold for n in neighbours)})
+        except BaseException:
+            search.probe.delete(save=False)
+            raise
+        search.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
+        Search.objects.filter(pk=search.pk).update(timings_ms=search.timings_ms)
+    return search
