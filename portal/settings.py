@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
     "django_htmx",
@@ -164,6 +166,39 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if not DEBUG
                     else "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# --- REST API (portal/api; docs/api.md) -------------------------------------------------------
+# DRF views authenticate with API keys in portal.api.base.TenantApiView; any DRF view that does not
+# inherit it (or say AllowAny, like /health and the schema) refuses everyone: fail closed.
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "portal.api.schema.PortalAutoSchema",
+    "EXCEPTION_HANDLER": "portal.api.errors.api_exception_handler",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Face search portal API",
+    "DESCRIPTION": "1:N face search for tenants' systems. See docs/api.md for the whole flow.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI and Redoc from the drf-spectacular-sidecar wheel: nothing is fetched from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+# Requests per key and per tenant ("N/second|minute|hour|day"); a tenant's TenantApiSettings row
+# overrides either.
+API_RATE_LIMIT_PER_KEY = env.str("API_RATE_LIMIT_PER_KEY", default="120/minute")
+API_RATE_LIMIT_PER_TENANT = env.str("API_RATE_LIMIT_PER_TENANT", default="600/minute")
+# Larger request bodies are refused with 413 before they are read (a 20 MB picture in base64 fits).
+API_MAX_REQUEST_BYTES = env.int("API_MAX_REQUEST_BYTES", default=30 * 1024 * 1024)
+API_IDEMPOTENCY_HOURS = 24
 
 # --- Production hardening (DEBUG off) ---------------------------------------------------------
 if not DEBUG:
