@@ -15,7 +15,9 @@ from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(request, django_test_environment, django_db_blocker, django_db_keepdb):
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_keepdb,
+                    django_db_modify_db_settings):
+    # django_db_modify_db_settings gives each xdist worker its own test database name.
     from django.test.utils import setup_databases, teardown_databases
 
     with django_db_blocker.unblock(), owner_connection() as owner:

@@ -65,3 +65,9 @@ def test_single_tenant_user_goes_straight_to_their_tenant(client, two_tenants):
     client.force_login(two_tenants.b.owner)
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == "/t/retailer-b/"
+
+
+def test_static_files_are_served_by_whitenoise(client, db):
+    response = client.get("/static/css/portal.css")
+    assert response.status_code == 200
+    assert b"--accent" in b"".join(response.streaming_content)
