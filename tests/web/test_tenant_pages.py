@@ -25,7 +25,7 @@ def test_unknown_tenant_and_other_tenant_answer_alike(client, two_tenants):
     other, missing = client.get("/t/retailer-b/"), client.get("/t/no-such-tenant/")
     assert other.status_code == missing.status_code == 404
     def without_csrf(page: bytes) -> str:
-        return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page.decode())
+        return re.sub(r"[A-Za-z0-9]{64}", "<csrf token>", page.decode())
 
     assert without_csrf(other.content) == without_csrf(missing.content)
 
