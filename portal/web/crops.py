@@ -1,0 +1,33 @@
+"""Face thumbnails for the portal pages, read from storage and never from a public media URL."""
+
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from portal.faces.engine import EngineConfig
+from portal.faces.imaging import crop_jpeg, image_decode
+from portal.search.models import Search
+
+
+class ProbeGone(Exception):
+    """The probe picture was purged at the end of the tenant's retention period."""
+
+
+def probe_available(*, search: Search) -> bool:
+    # Past its retention the probe is not shown, even if the purge task has not run yet.
+    expired = search.probe_expires_at is not None and search.probe_expires_at <= timezone.now()
+    return bool(search.probe and search.probe_face_box) and not expired
+
+
+def probe_crop_jpeg(*, search: Search, size: int = 240) -> bytes:
+    """The searched face, cut from the stored probe the same way gallery crops are cut."""
+    if not probe_available(search=search) or not default_storage.exists(search.probe.name):
+        raise ProbeGone
+    config = EngineConfig.from_settings()
+    with default_storage.open(search.probe.name, "rb") as handle:
+        picture = image_decode(data=handle.read(), max_bytes=config.max_bytes, max_pixels=config.max_pixels)
+    return crop_jpeg(rgb=picture.rgb, box=tuple(search.probe_face_box), size=size)
+
+
+def stored_file_read(*, name: str) -> bytes:
+    with default_storage.open(name, "rb") as handle:
+        return handle.read()

@@ -1,0 +1,104 @@
+"""Forms of the customer portal: they parse and validate input; services do the work."""
+
+from django import forms
+
+from portal.gallery.models import LegalBasis
+from tenants.models import Membership, Tenant
+
+PICTURE_ACCEPT = "image/jpeg,image/png,image/webp,image/bmp,image/tiff,image/gif"
+
+
+class SearchForm(forms.Form):
+    picture = forms.FileField(
+        label="Probe picture", help_text="JPEG, PNG or WebP, up to 20 MB. The largest face is used unless you pick another.",
+        widget=forms.ClearableFileInput(attrs={"accept": PICTURE_ACCEPT}),
+    )
+    case_reference = forms.CharField(label="Case reference", max_length=100, required=False)
+    purpose = forms.CharField(label="Purpose", max_length=500, required=False,
+                              widget=forms.Textarea(attrs={"rows": 2}),
+                              help_text="Why this search is needed; it is kept in the audit log.")
+    face_index = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+    def __init__(self, *args, tenant: Tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        if tenant.case_reference_required:
+            self.fields["case_reference"].required = True
+            self.fields["case_reference"].help_text = "Required by your organisation for every search."
+
+
+class SearchFilterForm(forms.Form):
+    created_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    created_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    case_reference = forms.CharField(label="Case reference", max_length=100, required=False)
+    user = forms.TypedChoiceField(label="Run by", required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["user"].choices = [("", "Anyone")] + [(m.user_id, m.user.email) for m in members]
+
+
+class SubjectForm(forms.Form):
+    label = forms.CharField(label="Name or label", max_length=200)
+    reference = forms.CharField(label="Your reference", max_length=100, required=False,
+                                help_text="Your own record number, if any.")
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": PICTURE_ACCEPT}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, (list, tuple)):
+            if not data and self.required:
+                raise forms.ValidationError(self.error_messages["required"], code="required")
+            return [super(MultipleFileField, self).clean(item, initial) for item in data]
+        return [super().clean(data, initial)]
+
+
+class EnrolForm(forms.Form):
+    pictures = MultipleFileField(label="Pictures", help_text="Choose one or many; each is checked and enrolled on its own.")
+    legal_basis = forms.ChoiceField(label="Legal basis", choices=LegalBasis.choices)
+    source_url = forms.URLField(label="Source address", required=False, max_length=2000, assume_scheme="https",
+                                help_text="Where the pictures come from, if they have an address.")
+    region = forms.CharField(label="Region", required=False, max_length=6,
+                             help_text="ISO 3166 code, e.g. GB or US-IL. Left empty: taken from the picture or your organisation.")
+    collected_at = forms.DateTimeField(label="Collected on", required=False,
+                                       widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class MemberInviteForm(forms.Form):
+    email = forms.EmailField(label="E-mail address")
+    role = forms.ChoiceField(label="Role", choices=Membership.Role.choices, initial=Membership.Role.INVESTIGATOR)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=Membership.Role.choices)
+
+
+class TenantSettingsForm(forms.Form):
+    case_reference_required = forms.BooleanField(
+        label="A case reference is required for every search", required=False)
+    probe_retention_days = forms.IntegerField(
+        label="Keep probe pictures for (days)", min_value=1, max_value=3650,
+        help_text="After this, the picture searched with is deleted; the search record and its matches stay.")
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=100, help_text="What the key is for, e.g. 'case system'.")
+
+
+class AuditFilterForm(forms.Form):
+    created_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    created_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    action = forms.ChoiceField(label="Action", required=False)
+    actor = forms.CharField(label="Who", required=False, max_length=200)
+
+    def __init__(self, *args, actions: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "Any action")] + [(a, a) for a in actions]

@@ -1,0 +1,25 @@
+// Small enhancements shared by every page. Everything works without this file.
+(function () {
+  "use strict";
+
+  // Forms that destroy something ask first.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  // One-time secrets (passwords, API keys) get a copy button.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy-button]");
+    if (!button) return;
+    var value = button.parentElement.querySelector("[data-copy]");
+    if (!value || !navigator.clipboard) return;
+    navigator.clipboard.writeText(value.textContent.trim()).then(function () {
+      button.textContent = "Copied";
+    });
+  });
+})();
