@@ -1,0 +1,253 @@
+"""`import_images`: a folder or a CSV manifest of pictures into a tenant's gallery or the platform index.
+
+Pictures are detected in batches outside any transaction (the engine is the slow part), then each
+batch is written in one short transaction, so the audit chain's lock is never held while the
+engine runs. A bad or refused picture is reported and skipped; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, time, timezone as dt_timezone
+from pathlib import Path
+
+import numpy as np
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from tqdm import tqdm
+
+from portal.compliance.audit import Actor
+from portal.faces.engine import DetectionResult, face_engine
+from portal.faces.errors import FaceEngineError
+from portal.gallery.gates import IngestRefused
+from portal.gallery.models import Image, LegalBasis, Subject
+from portal.gallery.regions import InvalidRegion
+from portal.gallery.services import IngestInvalid, gallery_scope, image_ingest, subject_create
+from tenants.models import Tenant
+
+PICTURE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+MANIFEST_COLUMNS = ("path", "source_url", "region", "legal_basis", "collected_at", "subject")
+ACTOR = Actor.system("command: import_images")
+
+
+@dataclass
+class Entry:
+    """One picture to import, with the provenance its manifest row (or the defaults) gives."""
+
+    path: Path
+    name: str
+    legal_basis: str
+    source_url: str = ""
+    region: str | None = None
+    collected_at: str = ""
+    subject: str = ""
+    data: bytes = b""
+    sha256: str = ""
+    detection: DetectionResult | None = None
+
+
+@dataclass
+class Tally:
+    imported: int = 0
+    already_there: int = 0
+    refused: int = 0
+    failed: int = 0
+    faces: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+class EntryFailed(Exception):
+    pass
+
+
+class Command(BaseCommand):
+    help = ("Imports pictures (JPEG, PNG, WebP) from a folder, recursively, or from a CSV manifest with the "
+            "columns path, source_url, region, legal_basis, collected_at, subject (paths relative to the "
+            "CSV's folder), into a tenant's gallery or the platform index. Re-running skips what is there.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("source", help="A folder of pictures, or a CSV manifest.")
+        gallery = parser.add_mutually_exclusive_group(required=True)
+        gallery.add_argument("--tenant", metavar="SLUG", help="Into this tenant's own gallery.")
+        gallery.add_argument("--platform", action="store_true", help="Into the operator's platform index.")
+        parser.add_argument("--legal-basis", choices=LegalBasis.values,
+                            help="Legal basis for every picture of a folder, or for manifest rows that give none.")
+        parser.add_argument("--source-url", default="", help="Source URL for every picture of a folder.")
+        parser.add_argument("--region", default=None, help="Declared region (ISO 3166) for every picture of a folder.")
+        parser.add_argument("--batch-size", type=int, default=20, help="Pictures written per transaction.")
+        parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+
+    def handle(self, *args, source, tenant, platform, legal_basis, source_url, region, batch_size, no_progress,
+               **options):
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
+        gallery = None if platform else self._tenant(tenant)
+        path = Path(source)
+        if path.is_dir():
+            if not legal_basis:
+                raise CommandError("A folder import needs --legal-basis (one of " + ", ".join(LegalBasis.values) + ").")
+            entries = [Entry(path=p, name=str(p.relative_to(path)), legal_basis=legal_basis, source_url=source_url,
+                             region=region) for p in _pictures_in(path)]
+        elif path.is_file():
+            entries = _manifest_read(path=path, legal_basis=legal_basis, platform=platform)
+        else:
+            raise CommandError(f"{source} is neither a folder nor a CSV manifest.")
+
+        tally = Tally()
+        subjects: dict[str, Subject] = {}
+        bar = tqdm(total=len(entries), unit="picture", disable=True if no_progress else None,
+                   desc=f"Importing into {gallery.slug if gallery else 'the platform index'}")
+        try:
+            for start in range(0, len(entries), batch_size):
+                batch = entries[start:start + batch_size]
+                self._batch_import(batch=batch, tenant=gallery, tally=tally, subjects=subjects)
+                bar.update(len(batch))
+        finally:
+            bar.close()
+        self.stdout.write(
+            f"Imported {tally.imported} picture(s) with {tally.faces} face(s); {tally.already_there} already there; "
+            f"{tally.refused} refused; {tally.failed} failed."
+        )
+
+    def _tenant(self, slug: str) -> Tenant:
+        try:
+            return Tenant.objects.get(slug=slug)
+        except Tenant.DoesNotExist:
+            raise CommandError(f"There is no tenant {slug!r}.") from None
+
+    def _report(self, line: str) -> None:
+        with tqdm.external_write_mode():
+            self.stderr.write(line)
+
+    def _batch_import(self, *, batch: list[Entry], tenant: Tenant | None, tally: Tally,
+                      subjects: dict[str, Subject]) -> None:
+        pending = []
+        for entry in batch:
+            try:
+                entry.data = entry.path.read_bytes()
+            except OSError as error:
+                self._fail(tally, entry, f"cannot be read: {error.strerror or error}")
+                continue
+            entry.sha256 = hashlib.sha256(entry.data).hexdigest()
+            pending.append(entry)
+
+        # Checked before the engine runs: a re-run costs a hash per picture, not a detection.
+        with gallery_scope(tenant=tenant):
+            present = set(Image.objects.filter(tenant=tenant, sha256__in=[e.sha256 for e in pending])
+                          .values_list("sha256", flat=True))
+        fresh, seen = [], set()
+        for entry in pending:
+            if entry.sha256 in present or entry.sha256 in seen:
+                tally.already_there += 1
+                continue
+            seen.add(entry.sha256)
+            try:
+                entry.detection = _detection_lean(face_engine().faces_detect(data=entry.data))
+            except FaceEngineError as error:
+                self._fail(tally, entry, error.message)
+                continue
+            if not entry.detection.faces:
+                self._fail(tally, entry, "No face was found in the picture, so there is nothing to add to the gallery.")
+                continue
+            fresh.append(entry)
+        if not fresh:
+            return
+
+        with gallery_scope(tenant=tenant), transaction.atomic():
+            for entry in fresh:
+                try:
+                    collected_at = _collected_at(entry.collected_at)
+                    subject = self._subject(tenant=tenant, label=entry.subject, subjects=subjects)
+                    with transaction.atomic():
+                        result = image_ingest(
+                            tenant=tenant, data=entry.data, actor=ACTOR, legal_basis=entry.legal_basis,
+                            source_url=entry.source_url, region=entry.region, collected_at=collected_at,
+                            subject=subject, detection=entry.detection,
+                        )
+                except IngestRefused as refusal:
+                    tally.refused += 1
+                    reference = f" (order {refusal.reference})" if refusal.reference else ""
+                    self._report(f"REFUSED {entry.name}: {refusal.message}{reference}")
+                    continue
+                except (EntryFailed, IngestInvalid, InvalidRegion, FaceEngineError) as error:
+                    self._fail(tally, entry, getattr(error, "message", None) or str(error))
+                    continue
+                finally:
+                    entry.data, entry.detection = b"", None
+                if result.created:
+                    tally.imported += 1
+                    tally.faces += len(result.faces)
+                else:
+                    tally.already_there += 1
+
+    def _subject(self, *, tenant: Tenant | None, label: str, subjects: dict[str, Subject]) -> Subject | None:
+        label = label.strip()
+        if not label:
+            return None
+        if tenant is None:
+            raise EntryFailed("subjects exist only in a tenant's gallery, not in the platform index.")
+        if label not in subjects:
+            subject = Subject.objects.filter(tenant=tenant, label=label).order_by("id").first()
+            subjects[label] = subject or subject_create(tenant=tenant, label=label, actor=ACTOR)
+        return subjects[label]
+
+    def _fail(self, tally: Tally, entry: Entry, message: str) -> None:
+        tally.failed += 1
+        self._report(f"FAILED {entry.name}: {message}")
+
+
+def _pictures_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in PICTURE_SUFFIXES)
+
+
+def _manifest_read(*, path: Path, legal_basis: str | None, platform: bool) -> list[Entry]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+            columns = set(rows[0].keys()) if rows else set()
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise CommandError(f"The manifest {path} cannot be read: {error}") from None
+    if rows and "path" not in columns:
+        raise CommandError(f"The manifest {path} has no 'path' column (columns: {', '.join(MANIFEST_COLUMNS)}).")
+    unknown = columns - set(MANIFEST_COLUMNS)
+    if unknown:
+        raise CommandError(f"The manifest has unknown column(s) {', '.join(sorted(unknown))}; "
+                           f"the columns are {', '.join(MANIFEST_COLUMNS)}.")
+    if not legal_basis and any(not (row.get("legal_basis") or "").strip() for row in rows):
+        raise CommandError("Some manifest rows give no legal_basis: add the column or pass --legal-basis.")
+    if platform and any((row.get("subject") or "").strip() for row in rows):
+        raise CommandError("The manifest names subjects, which exist only in a tenant's gallery (use --tenant).")
+    folder = path.parent
+    return [
+        Entry(path=folder / row["path"].strip(), name=row["path"].strip(),
+              legal_basis=(row.get("legal_basis") or "").strip() or legal_basis,
+              source_url=(row.get("source_url") or "").strip(), region=(row.get("region") or "").strip() or None,
+              collected_at=(row.get("collected_at") or "").strip(), subject=(row.get("subject") or "").strip())
+        for row in rows
+    ]
+
+
+def _collected_at(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = parse_datetime(value)
+        if moment is None:
+            day = parse_date(value)
+            moment = datetime.combine(day, time.min) if day else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise EntryFailed(f"collected_at {value!r} is not an ISO 8601 date or date and time.")
+    return timezone.make_aware(moment, dt_timezone.utc) if timezone.is_naive(moment) else moment
+
+
+def _detection_lean(detection: DetectionResult) -> DetectionResult:
+    # Ingest needs only the faces and the picture's size, format and GPS: dropping the decoded
+    # pixels keeps a batch from holding N full-size pictures in memory.
+    return dataclasses.replace(detection, image=dataclasses.replace(detection.image, rgb=np.empty((0, 0, 3), np.uint8)))
