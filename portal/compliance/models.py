@@ -1,5 +1,11 @@
+import uuid
+
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from pgvector.django import VectorField
+
+from portal.gallery.models import EMBEDDING_DIMENSIONS
 
 from tenants.managers import TenantScopedManager
 from tenants.models import Tenant
@@ -40,3 +46,179 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"#{self.seq} {self.action} by {self.actor_label}"
+
+
+class RegulatoryOrder(models.Model):
+    """An order the operator must obey across tenants: delete (and stop processing) what it covers.
+
+    A platform table (no tenant): orders span tenants, so only platform code reads it. What an
+    order covers is computed in SQL by portal/compliance/coverage.py, never stored row by row.
+    """
+
+    class Kind(models.TextChoices):
+        REGIONAL = "regional", "Regional (people in a country or subdivision)"
+        SOURCE = "source", "Source platform (pictures collected from domains)"
+        SUBJECT = "subject", "Subject erasure (pictures of one person)"
+        OFFBOARDING = "offboarding", "Tenant offboarding"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active (withheld, awaiting deletion)"
+        EXECUTING = "executing", "Executing (deleting)"
+        COMPLETED = "completed", "Completed (deleted, awaiting verification)"
+        VERIFIED = "verified", "Verified"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    authority = models.CharField(max_length=200, help_text="Who issued it, e.g. CNIL.")
+    reference = models.CharField(max_length=100, unique=True, help_text="The authority's decision number.")
+    description = models.TextField(blank=True)
+    # What it covers, by kind.
+    regions = ArrayField(models.CharField(max_length=6), default=list, blank=True)
+    include_unknown_region = models.BooleanField(default=False)
+    domains = ArrayField(models.CharField(max_length=253), default=list, blank=True)
+    match_threshold = models.FloatField(null=True, blank=True, help_text="Similarity from which a face is the subject.")
+    offboard_tenant_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    # Where it applies.
+    scope_all = models.BooleanField(default=True, help_text="Every tenant and the platform index.")
+    scope_tenant_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
+    scope_platform_index = models.BooleanField(default=True)
+
+    received_on = models.DateField()
+    effective_at = models.DateTimeField()
+    deadline = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    # Progress: what was covered at activation and what enforcement has deleted so far.
+    covered = models.JSONField(default=dict, blank=True)
+    deleted = models.JSONField(default=dict, blank=True)
+    verification = models.JSONField(null=True, blank=True)
+    certificate = models.JSONField(null=True, blank=True)
+    opt_out = models.OneToOneField("OptOut", null=True, blank=True, on_delete=models.SET_NULL, related_name="order")
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    enforcement_started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    deadline_warned_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.authority} {self.reference}"
+
+    @property
+    def in_force(self) -> bool:
+        return self.status != self.Status.DRAFT
+
+    @property
+    def progress_percent(self) -> int:
+        total = sum(self.covered.get(kind, 0) for kind in ("images", "probes"))
+        done = sum(self.deleted.get(kind, 0) for kind in ("images", "probes"))
+        if self.status in {self.Status.COMPLETED, self.Status.VERIFIED}:
+            return 100
+        return 100 if total == 0 else min(100, int(100 * done / total))
+
+
+class OrderReferenceFace(models.Model):
+    """A subject order's reference embedding. The reference picture itself is not kept."""
+
+    order = models.ForeignKey(RegulatoryOrder, on_delete=models.CASCADE, related_name="reference_faces")
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
+    picture_sha256 = models.CharField(max_length=64)
+
+
+class OrderTenantProgress(models.Model):
+    """Per gallery (a tenant, or the platform index when tenant is NULL): covered and deleted counts.
+    Updated in the same transaction as each deletion batch, so a crash never double counts."""
+
+    order = models.ForeignKey(RegulatoryOrder, on_delete=models.CASCADE, related_name="tenant_progress")
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    covered = models.JSONField(default=dict)
+    deleted = models.JSONField(default=dict)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order", "tenant"], name="order_progress_unique_gallery",
+                                               nulls_distinct=False)]
+
+
+class OrderFileDeletion(models.Model):
+    """A file whose rows an enforcement batch deleted. Written in the batch's transaction and
+    removed from storage after commit, so a crash between the two leaves a record to finish from;
+    verification checks every one of them is gone."""
+
+    order = models.ForeignKey(RegulatoryOrder, on_delete=models.CASCADE, related_name="file_deletions")
+    path = models.CharField(max_length=300)
+    kind = models.CharField(max_length=16)  # original, crop, probe
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["order", "deleted_at"])]
+
+
+class OptOut(models.Model):
+    """A person's request to be erased and never ingested again. Their suppression embeddings are
+    kept, with their consent, so that future pictures of them are refused and filtered."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received (suppressing; erasure awaits review)"
+        ENFORCING = "enforcing", "Erasing"
+        COMPLETED = "completed", "Erased and suppressed"
+        REJECTED = "rejected", "Rejected"
+
+    class Channel(models.TextChoices):
+        OPERATOR = "operator", "Entered by the operator's staff"
+        PUBLIC_FORM = "public_form", "Public opt-out form"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    full_name = models.CharField(max_length=200, blank=True)
+    contact = models.CharField(max_length=254, help_text="E-mail or postal address for the reply.")
+    region = models.CharField(max_length=6, blank=True, help_text="Where the person lives (ISO 3166).")
+    consent_given_at = models.DateTimeField(help_text="Consent to keep the suppression embeddings.")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    match_threshold = models.FloatField()
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Opt-out {self.public_id}"
+
+    @property
+    def suppressing(self) -> bool:
+        return self.status != self.Status.REJECTED
+
+
+class OptOutEmbedding(models.Model):
+    opt_out = models.ForeignKey(OptOut, on_delete=models.CASCADE, related_name="embeddings")
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
+    picture_sha256 = models.CharField(max_length=64)
+
+
+class StaffApiToken(models.Model):
+    """A platform operator's key for the platform API (compliance tooling). Only a hash is kept."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="platform_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+
+class MaintenanceState(models.Model):
+    """One row: faces deleted since the face index was last vacuumed and reindexed."""
+
+    faces_deleted_since = models.BigIntegerField(default=0)
+    last_run_at = models.DateTimeField(null=True, blank=True)
