@@ -111,6 +111,7 @@ def search_detect(request, tenant_slug):
         return JsonResponse({"error": "Choose a picture first.", "code": "missing"}, status=400)
     try:
         detection = search_detect_faces(data=_upload_read(upload))
+        detection.largest()  # no face at all is an error the person must see now, not at search time
     except FaceEngineError as error:
         return JsonResponse({"error": error.message, "code": error.code}, status=error.http_status)
     return JsonResponse({

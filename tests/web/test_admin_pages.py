@@ -1,0 +1,123 @@
+"""Tenant administration: members and roles, settings, the audit log."""
+
+import pytest
+
+from portal.compliance.audit import Actor, audit_record
+from portal.compliance.models import AuditEvent
+from tenants.context import tenant_scope
+from tenants.models import Membership, User
+
+pytestmark = pytest.mark.django_db
+
+
+def _membership(world, user):
+    with tenant_scope(world.tenant):
+        return Membership.objects.get(user=user)
+
+
+def test_invite_shows_the_one_time_password_once(client, two_tenants):
+    client.force_login(two_tenants.a.admin)
+    response = client.post("/t/agency-a/admin/members/", {"email": "New.Person@Example.test", "role": "investigator"})
+    assert response.status_code == 200
+    password = response.context["new_password"]
+    assert password and password in response.content.decode()
+    assert User.objects.get(email="new.person@example.test").check_password(password)
+    assert password not in client.get("/t/agency-a/admin/members/").content.decode()
+    with tenant_scope(two_tenants.a.tenant):
+        event = AuditEvent.objects.get(action="member.add")
+    assert event.details["email"] == "new.person@example.test" and password not in str(event.details)
+
+
+def test_inviting_an_existing_account_adds_it_without_a_password(client, two_tenants):
+    client.force_login(two_tenants.a.owner)
+    response = client.post("/t/agency-a/admin/members/", {"email": two_tenants.b.owner.email, "role": "auditor"})
+    assert response.status_code == 302
+    assert _membership(two_tenants.a, two_tenants.b.owner).role == "auditor"
+    again = client.post("/t/agency-a/admin/members/", {"email": two_tenants.b.owner.email, "role": "auditor"})
+    assert again.status_code == 400 and "already a member" in again.content.decode()
+
+
+def test_only_an_owner_makes_owners(client, two_tenants):
+    client.force_login(two_tenants.a.admin)
+    response = client.post("/t/agency-a/admin/members/", {"email": "x@example.test", "role": "owner"})
+    assert response.status_code == 400 and "Only an owner" in response.content.decode()
+    investigator = _membership(two_tenants.a, two_tenants.a.investigator)
+    client.post(f"/t/agency-a/admin/members/{investigator.pk}/role/", {"role": "owner"})
+    assert _membership(two_tenants.a, two_tenants.a.investigator).role == "investigator"
+    owner = _membership(two_tenants.a, two_tenants.a.owner)
+    client.post(f"/t/agency-a/admin/members/{owner.pk}/remove/")
+    assert _membership(two_tenants.a, two_tenants.a.owner).role == "owner"
+
+
+def test_change_role_and_remove(client, two_tenants):
+    client.force_login(two_tenants.a.owner)
+    investigator = _membership(two_tenants.a, two_tenants.a.investigator)
+    assert client.post(f"/t/agency-a/admin/members/{investigator.pk}/role/", {"role": "auditor"}).status_code == 302
+    assert _membership(two_tenants.a, two_tenants.a.investigator).role == "auditor"
+    assert client.post(f"/t/agency-a/admin/members/{investigator.pk}/remove/").status_code == 302
+    with tenant_scope(two_tenants.a.tenant):
+        assert not Membership.objects.filter(user=two_tenants.a.investigator).exists()
+        assert {e.action for e in AuditEvent.objects.all()} >= {"member.role_change", "member.remove"}
+    client.force_login(two_tenants.a.investigator)
+    assert client.get("/t/agency-a/").status_code == 404
+
+
+def test_the_last_owner_stays(client, two_tenants):
+    client.force_login(two_tenants.a.owner)
+    owner = _membership(two_tenants.a, two_tenants.a.owner)
+    removed = client.post(f"/t/agency-a/admin/members/{owner.pk}/remove/", follow=True)
+    assert "last owner" in removed.content.decode()
+    demoted = client.post(f"/t/agency-a/admin/members/{owner.pk}/role/", {"role": "admin"}, follow=True)
+    assert "last owner" in demoted.content.decode()
+    assert _membership(two_tenants.a, two_tenants.a.owner).role == "owner"
+    # With a second owner, the first may step down.
+    admin = _membership(two_tenants.a, two_tenants.a.admin)
+    client.post(f"/t/agency-a/admin/members/{admin.pk}/role/", {"role": "owner"})
+    assert client.post(f"/t/agency-a/admin/members/{owner.pk}/role/", {"role": "admin"}).status_code == 302
+    assert _membership(two_tenants.a, two_tenants.a.owner).role == "admin"
+
+
+def test_another_tenants_membership_is_404(client, two_tenants):
+    other = _membership(two_tenants.b, two_tenants.b.investigator)
+    client.force_login(two_tenants.a.owner)
+    assert client.post(f"/t/agency-a/admin/members/{other.pk}/role/", {"role": "auditor"}).status_code == 404
+    assert client.post(f"/t/agency-a/admin/members/{other.pk}/remove/").status_code == 404
+    assert _membership(two_tenants.b, two_tenants.b.investigator).role == "investigator"
+
+
+def test_investigator_cannot_manage_members(client, two_tenants):
+    client.force_login(two_tenants.a.investigator)
+    auditor = _membership(two_tenants.a, two_tenants.a.auditor)
+    assert client.post("/t/agency-a/admin/members/", {"email": "x@example.test", "role": "owner"}).status_code == 403
+    assert client.post(f"/t/agency-a/admin/members/{auditor.pk}/remove/").status_code == 403
+
+
+def test_settings_are_saved_and_audited(client, two_tenants):
+    client.force_login(two_tenants.a.admin)
+    response = client.post("/t/agency-a/admin/settings/", {"probe_retention_days": "7"})
+    assert response.status_code == 302
+    two_tenants.a.tenant.refresh_from_db()
+    assert two_tenants.a.tenant.case_reference_required is False and two_tenants.a.tenant.probe_retention_days == 7
+    assert client.post("/t/agency-a/admin/settings/", {"probe_retention_days": "0"}).status_code == 400
+    with tenant_scope(two_tenants.a.tenant):
+        event = AuditEvent.objects.get(action="tenant.settings_update")
+    assert event.details["probe_retention_days"] == [30, 7]
+
+
+def test_audit_log_shows_own_events_filtered_and_paginated(client, two_tenants):
+    a, b = two_tenants.a, two_tenants.b
+    for index in range(30):
+        audit_record(action="search.run", actor=Actor.of_user(a.investigator), tenant=a.tenant,
+                     target_type="search", target_id=index)
+    audit_record(action="member.add", actor=Actor.of_user(a.owner), tenant=a.tenant)
+    audit_record(action="secret.b", actor=Actor.of_user(b.owner), tenant=b.tenant)
+    client.force_login(a.auditor)
+    page = client.get("/t/agency-a/audit/")
+    assert page.status_code == 200 and page.context["page"].paginator.count == 31
+    assert "secret.b" not in page.content.decode() and "Page 1 of 2" in page.content.decode()
+    filtered = client.get("/t/agency-a/audit/?action=member.add")
+    assert [e.action for e in filtered.context["page"].object_list] == ["member.add"]
+    by_actor = client.get(f"/t/agency-a/audit/?actor={a.owner.email}")
+    assert by_actor.context["page"].paginator.count == 1
+    second = client.get("/t/agency-a/audit/?action=search.run&page=2")
+    assert len(second.context["page"].object_list) == 5

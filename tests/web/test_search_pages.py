@@ -1,0 +1,188 @@
+"""The search pages on the real face engine and pictures: detect, run, results, crops, errors."""
+
+import io
+
+import pytest
+from PIL import Image as PILImage
+
+from portal.compliance.audit import Actor
+from portal.gallery.models import Face, LegalBasis
+from portal.gallery.services import image_ingest, subject_create, subject_enrol
+from portal.search.models import Search
+from tenants.context import tenant_scope
+from tests.web.conftest import search_make
+
+pytestmark = pytest.mark.django_db
+
+
+def _enrol(tenant, faces_dir, filename, label):
+    actor = Actor.system("test")
+    subject = subject_create(tenant=tenant, label=label, actor=actor)
+    subject_enrol(tenant=tenant, subject=subject, data=(faces_dir / filename).read_bytes(), actor=actor,
+                  legal_basis=LegalBasis.LAW_ENFORCEMENT)
+    return subject
+
+
+def _upload(faces_dir, filename):
+    return open(faces_dir / filename, "rb")
+
+
+def _blank_jpeg() -> bytes:
+    buffer = io.BytesIO()
+    PILImage.new("RGB", (300, 300), (200, 210, 220)).save(buffer, format="JPEG")
+    buffer.name = "blank.jpg"
+    return buffer.getvalue()
+
+
+def _search_post(client, faces_dir, filename, **fields):
+    data = {"case_reference": "CASE-7", "purpose": "robbery at the station", **fields}
+    with _upload(faces_dir, filename) as picture:
+        data["picture"] = picture
+        return client.post("/t/agency-a/search/", data)
+
+
+def test_search_shows_the_right_person_first_with_provenance_and_the_lead_note(client, two_tenants, faces_dir):
+    _enrol(two_tenants.a.tenant, faces_dir, "obama_1.jpg", "Barack Obama")
+    _enrol(two_tenants.a.tenant, faces_dir, "biden_1.jpg", "Joe Biden")
+    client.force_login(two_tenants.a.investigator)
+    response = _search_post(client, faces_dir, "obama_2.jpg")
+    assert response.status_code == 302
+    page = client.get(response["Location"])
+    html = page.content.decode()
+    assert page.status_code == 200
+    leads = page.context["leads"]
+    assert leads[0].face.subject.label == "Barack Obama" and leads[0].band == "strong"
+    assert "Joe Biden" not in [m.face.subject.label for m in leads]
+    assert "investigative lead" in html.lower() and "not identifications" in html
+    assert "CASE-7" in html and "Own gallery" in html and "Law-enforcement duty" in html
+    assert f'/t/agency-a/faces/{leads[0].face.uuid}/crop.jpg' in html
+
+
+def test_crops_are_served_through_the_tenant_and_only_to_it(client, two_tenants, faces_dir):
+    _enrol(two_tenants.a.tenant, faces_dir, "obama_1.jpg", "Barack Obama")
+    client.force_login(two_tenants.a.investigator)
+    search_url = _search_post(client, faces_dir, "obama_2.jpg")["Location"]
+    search_id = int(search_url.rstrip("/").split("/")[-1])
+    with tenant_scope(two_tenants.a.tenant):
+        face = Face.objects.get()
+    crop = client.get(f"/t/agency-a/faces/{face.uuid}/crop.jpg")
+    probe = client.get(f"/t/agency-a/searches/{search_id}/probe.jpg")
+    for response in (crop, probe):
+        assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+        assert b"".join(response.streaming_content if response.streaming else [response.content])[:2] == b"\xff\xd8"
+        assert "private" in response["Cache-Control"]
+    # An auditor reads history, so sees crops too.
+    client.force_login(two_tenants.a.auditor)
+    assert client.get(f"/t/agency-a/faces/{face.uuid}/crop.jpg").status_code == 200
+    # The other tenant: neither under its own URL nor under A's.
+    client.force_login(two_tenants.b.owner)
+    assert client.get(f"/t/retailer-b/faces/{face.uuid}/crop.jpg").status_code == 404
+    assert client.get(f"/t/retailer-b/searches/{search_id}/probe.jpg").status_code == 404
+    assert client.get(f"/t/agency-a/faces/{face.uuid}/crop.jpg").status_code == 404
+
+
+def test_platform_index_crop_is_shown_only_after_a_search_returned_it(client, two_tenants, faces_dir):
+    result = image_ingest(tenant=None, data=(faces_dir / "kit_harington_1.jpg").read_bytes(),
+                          actor=Actor.system("test"), legal_basis=LegalBasis.PUBLIC_RECORD,
+                          source_url="https://news.example.org/kit.jpg", region="GB")
+    face_uuid = result.faces[0].uuid
+    client.force_login(two_tenants.a.investigator)
+    assert client.get(f"/t/agency-a/faces/{face_uuid}/crop.jpg").status_code == 404
+    page = client.get(_search_post(client, faces_dir, "kit_harington_2.jpg")["Location"])
+    assert "Platform index" in page.content.decode() and "news.example.org" in page.content.decode()
+    assert client.get(f"/t/agency-a/faces/{face_uuid}/crop.jpg").status_code == 200
+    client.force_login(two_tenants.b.owner)  # not entitled to the platform index
+    assert client.get(f"/t/retailer-b/faces/{face_uuid}/crop.jpg").status_code == 404
+
+
+def test_detect_returns_a_box_per_face_largest_first(client, two_tenants, faces_dir):
+    client.force_login(two_tenants.a.investigator)
+    with _upload(faces_dir, "group_obama_biden_1.jpg") as picture:
+        response = client.post("/t/agency-a/search/detect/", {"picture": picture})
+    body = response.json()
+    assert response.status_code == 200 and len(body["faces"]) == 2
+    assert body["width"] > 0 and body["height"] > 0
+    areas = [face["w"] * face["h"] for face in body["faces"]]
+    assert areas == sorted(areas, reverse=True) and [f["index"] for f in body["faces"]] == [0, 1]
+
+
+def test_detect_explains_a_bad_picture_and_a_picture_without_a_face(client, two_tenants):
+    client.force_login(two_tenants.a.investigator)
+    broken = client.post("/t/agency-a/search/detect/", {"picture": io.BytesIO(b"not a picture at all")})
+    assert broken.status_code in (400, 415) and broken.json()["error"]
+    blank = io.BytesIO(_blank_jpeg())
+    blank.name = "blank.jpg"
+    no_face = client.post("/t/agency-a/search/detect/", {"picture": blank})
+    assert no_face.status_code == 422 and "No face" in no_face.json()["error"]
+
+
+def test_detect_is_for_searchers_only_and_404_for_the_other_tenant(client, two_tenants, faces_dir):
+    client.force_login(two_tenants.a.auditor)
+    with _upload(faces_dir, "obama_1.jpg") as picture:
+        assert client.post("/t/agency-a/search/detect/", {"picture": picture}).status_code == 403
+    client.force_login(two_tenants.b.investigator)
+    with _upload(faces_dir, "obama_1.jpg") as picture:
+        assert client.post("/t/agency-a/search/detect/", {"picture": picture}).status_code == 404
+
+
+def test_chosen_face_is_searched(client, two_tenants, faces_dir):
+    _enrol(two_tenants.a.tenant, faces_dir, "obama_1.jpg", "Barack Obama")
+    _enrol(two_tenants.a.tenant, faces_dir, "biden_1.jpg", "Joe Biden")
+    client.force_login(two_tenants.a.investigator)
+    with _upload(faces_dir, "group_obama_biden_1.jpg") as picture:
+        faces = client.post("/t/agency-a/search/detect/", {"picture": picture}).json()["faces"]
+    firsts = set()
+    for face in faces:
+        page = client.get(_search_post(client, faces_dir, "group_obama_biden_1.jpg", face_index=face["index"])["Location"])
+        firsts.add(page.context["leads"][0].face.subject.label)
+    assert firsts == {"Barack Obama", "Joe Biden"}
+
+
+def test_picture_without_a_face_says_so_and_stores_nothing(client, two_tenants):
+    client.force_login(two_tenants.a.investigator)
+    blank = io.BytesIO(_blank_jpeg())
+    blank.name = "blank.jpg"
+    response = client.post("/t/agency-a/search/", {"picture": blank, "case_reference": "C", "purpose": "p"})
+    assert response.status_code == 422
+    assert "No face was found" in response.content.decode()
+    with tenant_scope(two_tenants.a.tenant):
+        assert not Search.objects.exists()
+
+
+def test_case_reference_and_purpose_are_required_when_the_tenant_requires_them(client, two_tenants, faces_dir):
+    client.force_login(two_tenants.a.investigator)
+    response = _search_post(client, faces_dir, "obama_1.jpg", case_reference="", purpose="")
+    assert response.status_code == 400
+    assert "This field is required" in response.content.decode()
+    two_tenants.a.tenant.case_reference_required = False
+    two_tenants.a.tenant.save()
+    assert _search_post(client, faces_dir, "obama_1.jpg", case_reference="", purpose="").status_code == 302
+
+
+def test_auditor_cannot_run_a_search(client, two_tenants, faces_dir):
+    client.force_login(two_tenants.a.auditor)
+    assert _search_post(client, faces_dir, "obama_1.jpg").status_code == 403
+
+
+def test_history_filters_by_case_user_and_date(client, two_tenants):
+    a = two_tenants.a
+    search_make(tenant=a.tenant, user=a.investigator, case_reference="ROBBERY-1")
+    search_make(tenant=a.tenant, user=a.owner, case_reference="FRAUD-2")
+    search_make(tenant=two_tenants.b.tenant, user=two_tenants.b.owner, case_reference="ROBBERY-B")
+    client.force_login(a.auditor)
+
+    def cases(query):
+        return [s.case_reference for s in client.get(f"/t/agency-a/searches/{query}").context["page"].object_list]
+
+    assert sorted(cases("")) == ["FRAUD-2", "ROBBERY-1"]
+    assert cases("?case_reference=robbery") == ["ROBBERY-1"]
+    assert cases(f"?user={a.owner.pk}") == ["FRAUD-2"]
+    assert cases("?created_from=2000-01-01&created_to=2000-01-02") == []
+    assert "No search matches these filters" in client.get("/t/agency-a/searches/?case_reference=none").content.decode()
+
+
+def test_history_filter_by_htmx_returns_the_page_for_htmx_to_select(client, two_tenants):
+    search_make(tenant=two_tenants.a.tenant, user=two_tenants.a.investigator, case_reference="HX-1")
+    client.force_login(two_tenants.a.investigator)
+    response = client.get("/t/agency-a/searches/?case_reference=HX", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and 'id="results"' in response.content.decode()
