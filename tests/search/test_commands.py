@@ -1,0 +1,89 @@
+"""search_face and bench_search commands."""
+
+import json
+import os
+import subprocess
+import sys
+from io import BytesIO, StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from PIL import Image as PILImage
+
+from portal.compliance.audit import Actor
+from portal.compliance.models import AuditEvent
+from portal.gallery.models import LegalBasis
+from portal.gallery.services import image_ingest, subject_create
+from portal.search.models import Search
+from tenants.context import tenant_scope
+
+ACTOR = Actor.system("test")
+
+
+def _search_face(*args):
+    out = StringIO()
+    call_command("search_face", *map(str, args), stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def gallery(two_tenants, faces_dir):
+    tenant = two_tenants.a.tenant
+    obama = subject_create(tenant=tenant, label="Obama", actor=ACTOR)
+    image_ingest(tenant=tenant, data=(faces_dir / "obama_1.jpg").read_bytes(), actor=ACTOR, subject=obama,
+                 legal_basis=LegalBasis.LAW_ENFORCEMENT, region="GB")
+    image_ingest(tenant=None, data=(faces_dir / "biden_1.jpg").read_bytes(), actor=ACTOR,
+                 legal_basis=LegalBasis.PUBLIC_RECORD, source_url="https://news.example.fr/biden.jpg")
+    return two_tenants
+
+
+@pytest.mark.django_db
+def test_search_face_json_gives_one_line_per_picture_and_an_error_line_for_a_faceless_one(gallery, faces_dir,
+                                                                                          tmp_path):
+    blank = tmp_path / "blank.png"
+    PILImage.new("RGB", (300, 300), (90, 120, 200)).save(blank, "PNG")
+    out = _search_face("--tenant", "agency-a", faces_dir / "obama_2.jpg", blank, tmp_path / "missing.jpg",
+                       "--json", "--k", "5", "--case-reference", "CASE-7", "--purpose", "test")
+    found, faceless, missing = [json.loads(line) for line in out.splitlines()]
+
+    assert set(found) == {"picture", "matches", "search_id", "timings_ms"}
+    assert found["picture"] == str(faces_dir / "obama_2.jpg")
+    first, second = found["matches"]
+    assert (first["rank"], first["band"], first["subject"]) == (1, "strong", "Obama")
+    assert first["similarity"] > 0.9 and second["similarity"] < first["similarity"]
+    assert first["provenance"] == {
+        "image_id": first["provenance"]["image_id"], "gallery": "tenant", "source_url": "", "source_domain": "",
+        "region": "GB", "region_evidence": "declared", "legal_basis": "law_enforcement", "collected_at": None,
+    }
+    assert (second["subject"], second["band"]) == (None, "below")
+    assert second["provenance"]["gallery"] == "platform"
+    assert second["provenance"]["source_domain"] == "news.example.fr"
+    assert faceless == {"picture": str(blank), "error": {"code": "no_face_found",
+                                                         "message": faceless["error"]["message"]}}
+    assert missing["error"]["code"] == "unreadable"
+
+    with tenant_scope(gallery.a.tenant):
+        search = Search.objects.get(pk=found["search_id"])
+        assert (search.case_reference, search.actor_label, search.k) == ("CASE-7", "system: command: search_face", 5)
+        assert AuditEvent.objects.filter(action="search.run", target_id=str(search.pk),
+                                         actor_label="system: command: search_face").exists()
+
+
+@pytest.mark.django_db
+def test_search_face_prints_matches_as_text(gallery, faces_dir):
+    out = _search_face("--tenant", "agency-a", faces_dir / "obama_3.jpg", "--case-reference", "C", "--purpose", "p")
+    assert out.splitlines()[0].startswith(f"{faces_dir / 'obama_3.jpg'}: 2 match(es), search ")
+    assert "Obama" in out and "strong" in out and "(tenant, upload, region GB by declared, law_enforcement)" in out
+
+
+@pytest.mark.django_db
+def test_search_face_needs_the_case_reference_the_tenant_requires(gallery, faces_dir):
+    with pytest.raises(CommandError, match="requires a case reference"):
+        _search_face("--tenant", "agency-a", faces_dir / "obama_2.jpg")
+    with pytest.raises(CommandError, match="k must be"):
+        _search_face("--tenant", "agency-a", faces_dir / "obama_2.jpg", "--case-reference", "C", "--purpose", "p",
+                     "--k", "0")
+    with pytest.raises(CommandError, match="no tenant"):
+        _search_face("--tenant", "nobody", faces_dir / "obama_2.jpg")
