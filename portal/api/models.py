@@ -1,0 +1,85 @@
+"""API keys, per-tenant API settings and stored idempotent responses.
+
+ApiKey lives here rather than in tenants/ (where ARCHITECTURE.md first put it) so that the API
+app owns its whole authentication story; see docs/api.md.
+"""
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+from tenants.managers import TenantScopedManager
+from tenants.models import Tenant
+
+
+class ApiKeyScope(models.TextChoices):
+    SEARCH = "search", "Run searches and read their results"
+    GALLERY_READ = "gallery:read", "Read subjects and images"
+    GALLERY_WRITE = "gallery:write", "Create, enrol, change and delete subjects and images"
+    AUDIT_READ = "audit:read", "Read the tenant's audit log"
+
+
+class ApiKey(models.Model):
+    """A tenant's system calling the API. The secret is shown once and stored only as a SHA-256
+    hash: it is 256 random bits, so a fast hash cannot be brute-forced (unlike a password)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, help_text="Shown in lists to tell keys apart.")
+    secret_hash = models.CharField(max_length=64)
+    scopes = ArrayField(models.CharField(max_length=32, choices=ApiKeyScope.choices), default=list)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+class TenantApiSettings(models.Model):
+    """A tenant's own API limits, where they differ from settings.API_RATE_LIMIT_PER_*."""
+
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="api_settings")
+    rate_limit_per_key = models.CharField(max_length=32, blank=True, default="",
+                                          help_text='e.g. "60/minute"; empty uses the platform default.')
+    rate_limit_per_tenant = models.CharField(max_length=32, blank=True, default="",
+                                             help_text='e.g. "1000/hour"; empty uses the platform default.')
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        verbose_name_plural = "tenant API settings"
+
+
+class IdempotencyRecord(models.Model):
+    """The response to a POST sent with an Idempotency-Key, replayed to retries for 24 hours."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey(ApiKey, null=True, on_delete=models.SET_NULL, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=500)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and parsed body.")
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_unique_key_per_tenant")]

@@ -1,0 +1,164 @@
+"""Writing API keys and stored idempotent responses.
+
+A key looks like `fsk_<prefix>_<secret>`: the 8-character prefix is stored in clear (it names the
+key in lists and finds its row), the whole key only as a SHA-256 hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from typing import Any, Iterable
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from portal.api.models import ApiKey, ApiKeyScope, IdempotencyRecord, TenantApiSettings
+from portal.api.throttles import rate_parse
+from portal.compliance.audit import Actor, audit_record
+from tenants.context import dangerously_unscoped, tenant_scope
+from tenants.models import Tenant
+
+KEY_PREFIX = "fsk_"
+_PREFIX_LENGTH = 8
+# last_used_at is written at most this often per key, so busy keys do not write on every call.
+_LAST_USED_RESOLUTION_SECONDS = 60
+
+
+class ApiKeyInvalid(ValueError):
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def secret_hash(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def _prefix_of(raw_key: str) -> str | None:
+    if not raw_key.startswith(KEY_PREFIX):
+        return None
+    rest = raw_key[len(KEY_PREFIX):]
+    prefix, separator, secret = rest.partition("_")
+    if not separator or len(prefix) != _PREFIX_LENGTH or len(secret) < 32:
+        return None
+    return prefix
+
+
+def _scopes_clean(scopes: Iterable[str]) -> list[str]:
+    scopes = list(dict.fromkeys(scopes))
+    if not scopes:
+        raise ApiKeyInvalid("Choose at least one scope.", field="scopes")
+    unknown = [scope for scope in scopes if scope not in ApiKeyScope.values]
+    if unknown:
+        raise ApiKeyInvalid(f"Unknown scope(s) {', '.join(unknown)}; choose from {', '.join(ApiKeyScope.values)}.",
+                            field="scopes")
+    return scopes
+
+
+def api_key_create(*, tenant: Tenant, name: str, scopes: Iterable[str], actor: Actor) -> tuple[ApiKey, str]:
+    """Makes a key for the tenant. Returns it with the raw key, which is never stored: show it once."""
+    name = name.strip()
+    if not name:
+        raise ApiKeyInvalid("A key needs a name.", field="name")
+    if len(name) > 100:
+        raise ApiKeyInvalid("The name is longer than 100 characters.", field="name")
+    scopes = _scopes_clean(scopes)
+    with tenant_scope(tenant):
+        prefix = secrets.token_hex(_PREFIX_LENGTH // 2)
+        raw_key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+        api_key = ApiKey.objects.create(tenant=tenant, name=name, prefix=prefix, secret_hash=secret_hash(raw_key),
+                                        scopes=scopes, created_by_id=actor.user_id)
+        audit_record(action="api_key.create", actor=actor, tenant=tenant, target_type="api_key",
+                     target_id=api_key.pk, details={"name": name, "prefix": prefix, "scopes": scopes})
+    return api_key, raw_key
+
+
+def api_key_revoke(*, tenant: Tenant, api_key: ApiKey, actor: Actor) -> ApiKey:
+    """Revokes the key at once; revoking a revoked key changes nothing and records nothing."""
+    with tenant_scope(tenant):
+        api_key = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+        if api_key.revoked_at is None:
+            api_key.revoked_at = timezone.now()
+            api_key.save(update_fields=["revoked_at"])
+            audit_record(action="api_key.revoke", actor=actor, tenant=tenant, target_type="api_key",
+                         target_id=api_key.pk, details={"name": api_key.name, "prefix": api_key.prefix})
+    return api_key
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
+    """The active key with this secret, with its tenant, or None. Records its use.
+
+    This runs before any tenant is known, so it is the one place in the API that reads across
+    tenants: one query by the unique prefix, inside dangerously_unscoped(), and nothing else. The
+    hash comparison is constant-time so the answer's timing tells nothing about the secret.
+    """
+    prefix = _prefix_of(raw_key)
+    if prefix is None:
+        return None
+    with dangerously_unscoped(reason="API key lookup"):
+        api_key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
+        if api_key is None or not hmac.compare_digest(api_key.secret_hash, secret_hash(raw_key)):
+            return None
+        if api_key.revoked_at is not None:
+            return None
+        _last_used_touch(api_key=api_key)
+    return api_key
+
+
+def _last_used_touch(*, api_key: ApiKey) -> None:
+    # SKIP LOCKED: a request never waits for another request of the same key to commit; the
+    # row is written at most once a minute, outside the request's own tenant transaction, so a
+    # request that fails still counts as a use.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE api_apikey SET last_used_at = now() WHERE id IN (
+                SELECT id FROM api_apikey
+                WHERE id = %s AND (last_used_at IS NULL OR last_used_at < now() - make_interval(secs => %s))
+                FOR UPDATE SKIP LOCKED)
+            """,
+            [api_key.pk, _LAST_USED_RESOLUTION_SECONDS],
+        )
+
+
+def tenant_api_settings_set(*, tenant: Tenant, rate_limit_per_key: str = "", rate_limit_per_tenant: str = "",
+                            actor: Actor) -> TenantApiSettings:
+    """Overrides the platform's rate limits for one tenant (empty: the platform default)."""
+    for field, value in (("rate_limit_per_key", rate_limit_per_key), ("rate_limit_per_tenant", rate_limit_per_tenant)):
+        if value:
+            try:
+                rate_parse(value)
+            except ValueError as err:
+                raise ApiKeyInvalid(str(err), field=field) from err
+    with tenant_scope(tenant):
+        api_settings, _ = TenantApiSettings.objects.update_or_create(
+            tenant=tenant, defaults={"rate_limit_per_key": rate_limit_per_key,
+                                     "rate_limit_per_tenant": rate_limit_per_tenant})
+        audit_record(action="api_settings.update", actor=actor, tenant=tenant, target_type="tenant",
+                     target_id=tenant.pk, details={"rate_limit_per_key": rate_limit_per_key,
+                                                   "rate_limit_per_tenant": rate_limit_per_tenant})
+    return api_settings
+
+
+def idempotency_record_store(*, tenant: Tenant, api_key: ApiKey, key: str, method: str, path: str,
+                             fingerprint: str, response_status: int, response_body: Any) -> IdempotencyRecord:
+    """Stores a successful response for retries, in the request's own transaction: if the request
+    rolls back, so does this. Raises IntegrityError when a concurrent request stored the same key."""
+    with tenant_scope(tenant), transaction.atomic():
+        expired_before = timezone.now() - timedelta(hours=settings.API_IDEMPOTENCY_HOURS)
+        IdempotencyRecord.objects.filter(tenant=tenant, key=key, created_at__lt=expired_before).delete()
+        return IdempotencyRecord.objects.create(
+            tenant=tenant, api_key=api_key, key=key, method=method, path=path[:500], fingerprint=fingerprint,
+            response_status=response_status, response_body=response_body,
+        )
+
+
+def idempotency_records_expire(*, tenant: Tenant, older_than) -> int:
+    with tenant_scope(tenant):
+        deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=older_than).delete()
+    return deleted

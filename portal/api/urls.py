@@ -1,0 +1,30 @@
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from portal.api.views.audit import AuditListView
+from portal.api.views.gallery import (FaceCropView, ImageDetailView, ImageListView, SubjectDetailView,
+                                      SubjectListView, SubjectPicturesView)
+from portal.api.views.health import HealthView
+from portal.api.views.not_found import api_not_found
+from portal.api.views.searches import FacesDetectView, SearchDetailView, SearchListView
+
+app_name = "api"
+
+urlpatterns = [
+    path("health", HealthView.as_view(), name="health"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("searches", SearchListView.as_view(), name="searches"),
+    path("searches/<int:search_id>", SearchDetailView.as_view(), name="search"),
+    path("faces/detect", FacesDetectView.as_view(), name="faces-detect"),
+    path("faces/<uuid:face_uuid>/crop", FaceCropView.as_view(), name="face-crop"),
+    path("subjects", SubjectListView.as_view(), name="subjects"),
+    path("subjects/<int:subject_id>", SubjectDetailView.as_view(), name="subject"),
+    path("subjects/<int:subject_id>/pictures", SubjectPicturesView.as_view(), name="subject-pictures"),
+    path("images", ImageListView.as_view(), name="images"),
+    path("images/<int:image_id>", ImageDetailView.as_view(), name="image"),
+    path("audit", AuditListView.as_view(), name="audit"),
+    # Anything else under /api/v1/ answers in the API's error shape, not with an HTML page.
+    re_path(r"^.*$", api_not_found),
+]

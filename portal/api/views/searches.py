@@ -1,0 +1,82 @@
+import base64
+
+from django.db.models import Count
+from drf_spectacular.utils import extend_schema
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from portal.api.base import TenantApiView
+from portal.api.models import ApiKeyScope
+from portal.api.serializers import (DetectionSerializer, FacesDetectJsonSerializer, FacesDetectMultipartSerializer,
+                                    SearchCreateJsonSerializer, SearchCreateMultipartSerializer,
+                                    SearchDetailSerializer, SearchFilterSerializer, SearchSerializer)
+from portal.search.selectors import search_get, search_matches, searches_list
+from portal.search.services import search_detect_faces, search_run
+
+
+def _search_detail(*, search, request) -> dict:
+    matches = list(search_matches(search=search))
+    return SearchDetailSerializer(search, context={"request": request, "matches": matches}).data
+
+
+class SearchListView(TenantApiView):
+    required_scopes = {"GET": ApiKeyScope.SEARCH, "POST": ApiKeyScope.SEARCH}
+    parser_classes = (JSONParser, MultiPartParser)
+    error_statuses = {"POST": (400, 413, 415, 422)}
+
+    @extend_schema(tags=["searches"], summary="The tenant's searches, newest first",
+                   parameters=[SearchFilterSerializer], responses=SearchSerializer(many=True))
+    def get(self, request):
+        filters = self.query_validated(SearchFilterSerializer)
+        searches = searches_list(tenant=self.tenant, **filters).annotate(match_count=Count("matches"))
+        return self.page(searches, SearchSerializer)
+
+    @extend_schema(
+        tags=["searches"], summary="Run a 1:N search",
+        description="Searches the largest face of the picture (or `face_index`) in the tenant's gallery and, when "
+                    "entitled, the platform index. Stores the search and its matches; audited with its case "
+                    "reference. Send the picture as a multipart file or as base64 in JSON.",
+        request={"multipart/form-data": SearchCreateMultipartSerializer,
+                 "application/json": SearchCreateJsonSerializer},
+        responses={201: SearchDetailSerializer},
+    )
+    def post(self, request):
+        data = self.body_validated(multipart=SearchCreateMultipartSerializer, json=SearchCreateJsonSerializer)
+        search = search_run(tenant=self.tenant, actor=self.actor(), probe=data["picture"],
+                            case_reference=data["case_reference"], purpose=data["purpose"], k=data["k"],
+                            threshold=data["threshold"], face_index=data["face_index"])
+        return Response(_search_detail(search=search, request=request), status=201)
+
+
+class SearchDetailView(TenantApiView):
+    required_scopes = {"GET": ApiKeyScope.SEARCH}
+
+    @extend_schema(tags=["searches"], summary="A search with its matches, best first",
+                   responses=SearchDetailSerializer)
+    def get(self, request, search_id: int):
+        search = search_get(tenant=self.tenant, search_id=self.object_id(search_id))
+        return Response(_search_detail(search=search, request=request))
+
+
+class FacesDetectView(TenantApiView):
+    required_scopes = {"GET": ApiKeyScope.SEARCH, "POST": ApiKeyScope.SEARCH}
+    parser_classes = (JSONParser, MultiPartParser)
+
+    @extend_schema(
+        tags=["faces"], summary="The faces in a picture, to choose which one to search",
+        description="Nothing is stored. Faces are numbered largest first; pass the number as `face_index`.",
+        request={"multipart/form-data": FacesDetectMultipartSerializer,
+                 "application/json": FacesDetectJsonSerializer},
+        responses={200: DetectionSerializer},
+    )
+    def post(self, request):
+        data = self.body_validated(multipart=FacesDetectMultipartSerializer, json=FacesDetectJsonSerializer)
+        detection = search_detect_faces(data=data["picture"])
+        return Response({
+            "width": detection.image.width, "height": detection.image.height,
+            "faces": [
+                {"index": index, "box": dict(zip(("x", "y", "width", "height"), face.box)),
+                 "confidence": face.confidence, "crop_base64": base64.b64encode(face.crop).decode()}
+                for index, face in enumerate(detection.faces)
+            ],
+        })
