@@ -62,7 +62,7 @@ class MultipleFileField(forms.FileField):
 
 
 class EnrolForm(forms.Form):
-    pictures = MultipleFileField(label="Pictures", help_text="Choose one or many; each is checked and enrolled on its own.")
+    pictures = MultipleFileField(label="Picture files", help_text="Choose one or many; each is checked and enrolled on its own.")
     legal_basis = forms.ChoiceField(label="Legal basis", choices=LegalBasis.choices)
     source_url = forms.URLField(label="Source address", required=False, max_length=2000, assume_scheme="https",
                                 help_text="Where the pictures come from, if they have an address.")

@@ -1,0 +1,68 @@
+"""Browser tests: Playwright drives Debian's Chromium (/usr/bin/chromium, installed by
+scripts/install-browser) against pytest-django's live server. Playwright never downloads a
+browser. Without Chromium these tests skip, except under CI (CI=true), where that is a failure."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.factories import TEST_PASSWORD
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+MOBILE = {"width": 390, "height": 844}
+
+
+def _unavailable(message: str):
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def chromium(django_db_setup):
+    """One browser per test module. While Playwright's sync API runs, it keeps an asyncio loop in
+    this thread, and Django refuses ORM calls there ("async context") although they are plain
+    synchronous calls; so the module says so, and the loop ends with the module."""
+    if not CHROMIUM.exists():
+        _unavailable(f"Chromium is not at {CHROMIUM}: run scripts/install-browser (as root) to run the browser tests.")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("The playwright package is missing: install requirements.txt.")
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def browser_page(chromium):
+    context = chromium.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+def log_in(page, base_url: str, email: str, password: str = TEST_PASSWORD) -> None:
+    """Through the real log-in form, as a person would."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
