@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 import sys
-from io import BytesIO, StringIO
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -87,3 +87,28 @@ def test_search_face_needs_the_case_reference_the_tenant_requires(gallery, faces
                      "--k", "0")
     with pytest.raises(CommandError, match="no tenant"):
         _search_face("--tenant", "nobody", faces_dir / "obama_2.jpg")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_bench_search_runs_on_a_tiny_size_and_drops_its_database(faces_dir):
+    # A separate process: the command points its default connection at its own database,
+    # which must not happen inside a test's transaction.
+    database = f"{settings.DATABASES['default']['TEST']['NAME']}_bench"
+    finished = subprocess.run(
+        [sys.executable, "manage.py", "bench_search", "--sizes", "2000", "--queries", "10", "--pictures", "1",
+         "--rounds", "1", "--database", database, "--faces-dir", str(faces_dir), "--json"],
+        cwd=Path(settings.BASE_DIR), capture_output=True, text=True, timeout=300, env=os.environ.copy(),
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    report = json.loads(finished.stdout)
+    (size,) = report["vector_query"]
+    assert size["size"] == 2000 and size["queries"] == 10 and 0 <= size["recall_at_10"] <= 1
+    assert set(size["by_scope"]) <= {"tenant", "tenant+platform"} and size["build_seconds"] >= 0
+    assert report["ingest"]["pictures"] == 1 and report["ingest"]["pictures_per_second"] > 0
+    assert {"original", "scaled_2500"} <= set(report["end_to_end"])
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database])
+        assert cursor.fetchone() is None

@@ -1,0 +1,513 @@
+"""`bench_search`: how fast and how accurate search is, measured on this machine.
+
+Everything runs in a separate database (default `portal_bench`, created as the owner role,
+migrated, dropped at the end unless --keep) with pictures and probes in a temporary media folder,
+so the developer's database and files never see a synthetic row.
+
+Measured:
+  vector query   p50/p95 latency of tenant_faces_nearest (HNSW, iterative scan, tenant filter, RLS on)
+                 and its recall@10 against exact search, at each --sizes of synthetic faces
+  HNSW build     CREATE INDEX time after loading each size
+  ingest         image_ingest throughput on the ../shared/faces pictures (distinct bytes each round)
+  end to end     search_run wall time on the ../shared/faces probes, model warm, as they are and
+                 scaled up to 2,500 px on the long side
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import statistics
+import struct
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import psycopg
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, connections
+from django.test.utils import override_settings
+from PIL import Image as PILImage
+from PIL.PngImagePlugin import PngInfo
+
+from portal.compliance.audit import Actor
+from portal.faces.engine import face_engine
+from portal.gallery.models import EMBEDDING_DIMENSIONS, Image, LegalBasis
+from portal.gallery.services import gallery_scope, image_ingest
+from portal.runtime.database import owner_connection
+from portal.search.selectors import tenant_faces_nearest
+from portal.search.services import search_run
+from tenants.context import tenant_scope
+from tenants.models import Tenant
+
+ACTOR = Actor.system("command: bench_search")
+SYNTHETIC_ENGINE = "bench-synthetic"
+PLATFORM = 0  # the platform index's gallery number in the staging table (tenant_id NULL)
+LOAD_CHUNK = 100_000
+K = 10
+# The migration's index (portal/gallery/models.py); the build is timed with the same parameters.
+HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64
+PICTURE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+
+
+@dataclass(frozen=True)
+class SyntheticSpace:
+    """Clustered unit vectors shaped like the Dlib embeddings: every face lies in one narrow cone
+    (different people about 0.82 similar), pictures of one identity about 0.95 similar."""
+
+    centres: np.ndarray
+    rng: np.random.Generator
+
+    @classmethod
+    def create(cls, *, centres: int, seed: int) -> SyntheticSpace:
+        rng = np.random.default_rng(seed)
+        axis = _normalised(rng.normal(size=(1, EMBEDDING_DIMENSIONS)))
+        spread = rng.normal(0.0, 0.0414, size=(centres, EMBEDDING_DIMENSIONS))
+        return cls(centres=_normalised(axis + spread).astype(np.float32), rng=rng)
+
+    def sample(self, n: int) -> np.ndarray:
+        labels = self.rng.integers(0, len(self.centres), n)
+        noise = self.rng.normal(0.0, 0.02, size=(n, EMBEDDING_DIMENSIONS)).astype(np.float32)
+        return _normalised(self.centres[labels] + noise).astype(np.float32)
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def _ms_summary(seconds: list[float]) -> dict:
+    ms = [s * 1000 for s in seconds]
+    return {"n": len(ms), "median_ms": round(_percentile(ms, 50), 1), "p95_ms": round(_percentile(ms, 95), 1),
+            "max_ms": round(max(ms), 1) if ms else None}
+
+
+class Command(BaseCommand):
+    help = ("Benchmarks the vector query (latency, recall@10 against exact search) on synthetic faces, the HNSW "
+            "build, ingest throughput and end-to-end search time, in a separate database.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000],
+                            help="Synthetic face counts, measured in increasing order (default 100000 1000000).")
+        parser.add_argument("--queries", type=int, default=200, help="Vector queries per size (default 200).")
+        parser.add_argument("--skip-build", action="store_true",
+                            help="Reuse the synthetic faces and index of a database kept by --keep when it holds "
+                                 "exactly the (single) size asked for; only the queries run.")
+        parser.add_argument("--keep", action="store_true", help="Keep the benchmark database afterwards.")
+        parser.add_argument("--database", default="portal_bench_search", help="The benchmark database (its name "
+                            "must contain 'bench'; one this command made earlier is dropped and re-created).")
+        parser.add_argument("--json", action="store_true", help="Print the figures as one JSON object.")
+        parser.add_argument("--tenants", type=int, default=20, help="Synthetic tenants (default 20).")
+        parser.add_argument("--platform-share", type=float, default=0.4,
+                            help="Share of the synthetic faces in the platform index (default 0.4).")
+        parser.add_argument("--centres", type=int, default=2000, help="Synthetic identities (default 2000).")
+        parser.add_argument("--ef-search", type=int, default=None,
+                            help=f"hnsw.ef_search for the queries (default SEARCH_HNSW_EF, {settings.SEARCH_HNSW_EF}).")
+        parser.add_argument("--build-memory", default="2GB", help="maintenance_work_mem for the HNSW build.")
+        parser.add_argument("--faces-dir", default=None,
+                            help="The test pictures (default FACES_DIR or ../shared/faces).")
+        parser.add_argument("--pictures", type=int, default=None, help="Use only the first N pictures.")
+        parser.add_argument("--rounds", type=int, default=2,
+                            help="Times each picture is ingested and searched (default 2).")
+        parser.add_argument("--seed", type=int, default=7)
+
+    def handle(self, *args, **options):
+        sizes = sorted(set(options["sizes"]))
+        if not sizes or sizes[0] < 100 or options["queries"] < 1 or options["rounds"] < 1:
+            raise CommandError("--sizes must be at least 100, --queries and --rounds at least 1.")
+        if options["skip_build"] and len(sizes) != 1:
+            raise CommandError("--skip-build reuses one kept size: pass a single --sizes value.")
+        if not 0 <= options["platform_share"] < 1 or options["tenants"] < 2:
+            raise CommandError("--platform-share must be in [0, 1) and --tenants at least 2.")
+        name = options["database"]
+        if "bench" not in name or name == connection.settings_dict["NAME"]:
+            raise CommandError(f"--database {name!r} must be a separate database whose name contains 'bench'.")
+        pictures = self._pictures(options)
+
+        report = {"machine": {"cpus": os.cpu_count(), "loadavg_start": [round(x, 2) for x in os.getloadavg()]},
+                  "database": name}
+        media = Path(tempfile.mkdtemp(prefix="bench-media-"))
+        try:
+            with override_settings(MEDIA_ROOT=media), _bench_database(name=name, keep=options["keep"],
+                                                                       reuse=options["skip_build"]):
+                ef_search = options["ef_search"] or settings.SEARCH_HNSW_EF
+                with override_settings(SEARCH_HNSW_EF=ef_search):
+                    report["settings"] = {
+                        "hnsw_m": HNSW_M, "hnsw_ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": ef_search,
+                        "iterative_scan": "relaxed_order", "tenants": options["tenants"],
+                        "platform_share": options["platform_share"], "centres": options["centres"], "k": K,
+                        "build_memory": options["build_memory"],
+                    }
+                    report["vector_query"] = self._vector_benchmark(name=name, sizes=sizes, options=options)
+                    self._progress("engine: warming up")
+                    face_engine().faces_detect(data=pictures[0].read_bytes())
+                    probe_tenant = _tenant_create(slug=f"bench-probe-{uuid.uuid4().hex[:8]}", entitled=True)
+                    report["ingest"] = self._ingest_benchmark(tenant=probe_tenant, pictures=pictures,
+                                                              rounds=options["rounds"])
+                    report["end_to_end"] = self._search_benchmark(tenant=probe_tenant, pictures=pictures,
+                                                                  rounds=options["rounds"])
+        finally:
+            shutil.rmtree(media, ignore_errors=True)
+        report["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+        self.stdout.write(json.dumps(report, indent=2) if options["json"] else _text(report))
+
+    def _progress(self, message: str) -> None:
+        self.stderr.write(f"[bench] {message}")
+
+    def _pictures(self, options) -> list[Path]:
+        folder = Path(options["faces_dir"] or os.environ.get("FACES_DIR")
+                      or settings.BASE_DIR.parent / "shared" / "faces")
+        pictures = sorted(p for p in folder.glob("*") if p.suffix.lower() in PICTURE_SUFFIXES)
+        if not pictures:
+            raise CommandError(f"No pictures in {folder}: pass --faces-dir or set FACES_DIR.")
+        return pictures[: options["pictures"]] if options["pictures"] else pictures
+
+    # --- (b) and (c): the vector query and the HNSW build ------------------------------------
+    def _vector_benchmark(self, *, name: str, sizes: list[int], options) -> list[dict]:
+        space = SyntheticSpace.create(centres=options["centres"], seed=options["seed"])
+        galleries = _synthetic_galleries(count=options["tenants"])
+        share = options["platform_share"]
+        weights = np.array([share] + [(1 - share) / len(galleries)] * len(galleries))
+        results = []
+        with _owner_session(name=name) as owner:
+            loaded = _synthetic_count(owner)
+            for size in sizes:
+                row = {"size": size}
+                if options["skip_build"] and loaded == size and _index_exists(owner):
+                    self._progress(f"{size:,} faces: reusing the kept faces and index")
+                    row["reused"] = True
+                else:
+                    if loaded > size:
+                        raise CommandError(f"The database holds {loaded:,} synthetic faces, more than {size:,}: "
+                                           f"run without --skip-build (it starts afresh).")
+                    self._progress(f"{size:,} faces: loading {size - loaded:,}")
+                    started = time.perf_counter()
+                    with owner.cursor() as cursor:
+                        cursor.execute("DROP INDEX IF EXISTS face_embedding_hnsw")
+                    _synthetic_load(owner, space=space, count=size - loaded, galleries=galleries, weights=weights)
+                    row["load_seconds"] = round(time.perf_counter() - started, 1)
+                    self._progress(f"{size:,} faces: building the HNSW index")
+                    row["build_seconds"] = _index_build(owner, memory=options["build_memory"])
+                    loaded = size
+                self._progress(f"{size:,} faces: {options['queries']} queries")
+                row.update(_queries_measure(space=space, galleries=galleries, queries=options["queries"]))
+                results.append(row)
+        return results
+
+    # --- (d): ingest throughput ----------------------------------------------------------------
+    def _ingest_benchmark(self, *, tenant: Tenant, pictures: list[Path], rounds: int) -> dict:
+        self._progress(f"ingest: {len(pictures)} pictures x {rounds} rounds")
+        wall, cpu, faces, count = 0.0, 0.0, 0, 0
+        for round_number in range(rounds):
+            for picture in pictures:
+                data = _distinct_copy(picture, round_number=round_number)
+                started_wall, started_cpu = time.perf_counter(), time.process_time()
+                result = image_ingest(tenant=tenant, data=data, actor=ACTOR, legal_basis=LegalBasis.OTHER)
+                wall += time.perf_counter() - started_wall
+                cpu += time.process_time() - started_cpu
+                count += result.created
+                faces += len(result.faces)
+        return {"pictures": count, "faces": faces, "seconds": round(wall, 2),
+                "pictures_per_second": round(count / wall, 2),
+                "pictures_per_cpu_second": round(count / cpu, 2) if cpu else None}
+
+    # --- (a): end to end ---------------------------------------------------------------------------
+    def _search_benchmark(self, *, tenant: Tenant, pictures: list[Path], rounds: int) -> dict:
+        figures = {}
+        for variant in ("original", "scaled_2500"):
+            probes = [(p.name, p.read_bytes() if variant == "original" else _scaled_copy(p, long_side=2500))
+                      for p in pictures]
+            self._progress(f"end to end ({variant}): {len(probes)} probes x {rounds} rounds")
+            seconds, detect, query = [], [], []
+            for _ in range(rounds):
+                for _name, probe in probes:
+                    started = time.perf_counter()
+                    search = search_run(tenant=tenant, actor=ACTOR, probe=probe)
+                    seconds.append(time.perf_counter() - started)
+                    detect.append(search.timings_ms["detect"] / 1000)
+                    query.append(search.timings_ms["query"] / 1000)
+            figures[variant] = {**_ms_summary(seconds), "detect_median_ms": _ms_summary(detect)["median_ms"],
+                                "query_median_ms": _ms_summary(query)["median_ms"],
+                                "query_p95_ms": _ms_summary(query)["p95_ms"]}
+        with tenant_scope(tenant):
+            figures["faces_visible_to_the_tenant"] = _visible_faces(tenant)
+        return figures
+
+
+# --- the benchmark database ----------------------------------------------------------------------
+
+_DATABASE_MARK = "made by manage.py bench_search: synthetic faces, safe to drop"
+
+
+@contextmanager
+def _bench_database(*, name: str, keep: bool, reuse: bool):
+    """Points the default connection at a fresh (or, reusing, kept) database, migrated as the owner."""
+    default = connections["default"]
+    original = default.settings_dict["NAME"]
+    quoted = default.ops.quote_name(name)
+    with owner_connection() as owner, owner.cursor() as cursor:
+        cursor.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name])
+        found = cursor.fetchone()
+        if found is not None and found[0] != _DATABASE_MARK:
+            # Another benchmark (or a person) may be using a database of that name: never drop it.
+            raise CommandError(f"The database {name} exists and was not made by bench_search; pass another --database.")
+        if found is not None and not reuse:
+            cursor.execute(f"DROP DATABASE {quoted} WITH (FORCE)")
+        if found is None or not reuse:
+            cursor.execute(f"CREATE DATABASE {quoted}")
+            cursor.execute(f"COMMENT ON DATABASE {quoted} IS %s", [_DATABASE_MARK])
+    default.close()
+    default.settings_dict["NAME"] = name
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        yield
+    finally:
+        default.close()
+        default.settings_dict["NAME"] = original
+        if not keep:
+            _database_drop(name=name)
+
+
+def _database_drop(*, name: str) -> None:
+    """Drops the benchmark database, only if it is still the one this command made."""
+    with owner_connection() as owner, owner.cursor() as cursor:
+        cursor.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name])
+        found = cursor.fetchone()
+        if found is not None and found[0] == _DATABASE_MARK:
+            cursor.execute(f"DROP DATABASE {owner.ops.quote_name(name)}")
+
+
+@contextmanager
+def _owner_session(*, name: str):
+    """A plain psycopg connection to the bench database as the table owner (loads, index builds)."""
+    owner = settings.DATABASE_OWNER
+    conn = psycopg.connect(host=owner["HOST"], port=owner["PORT"] or 5432, user=owner["USER"],
+                           password=owner.get("PASSWORD") or None, dbname=name, autocommit=True)
+    try:
+        with conn.cursor() as cursor:
+            # RLS is forced on the owner too; loading is platform code across every gallery.
+            cursor.execute("SELECT set_config('portal.scope', 'all', false)")
+        yield conn
+    finally:
+        conn.close()
+
+
+def _tenant_create(*, slug: str, entitled: bool) -> Tenant:
+    return Tenant.objects.create(slug=slug, name=slug.replace("-", " ").title(), kind=Tenant.Kind.LAW_ENFORCEMENT,
+                                 home_country="GB", may_search_platform_index=entitled,
+                                 case_reference_required=False)
+
+
+def _synthetic_galleries(*, count: int) -> list[Tenant]:
+    """The synthetic tenants, every other one entitled to the platform index."""
+    galleries = []
+    for number in range(1, count + 1):
+        slug = f"bench-{number:02d}"
+        tenant = Tenant.objects.filter(slug=slug).first() or _tenant_create(slug=slug, entitled=number % 2 == 0)
+        galleries.append(tenant)
+    return galleries
+
+
+def _synthetic_count(owner) -> int:
+    with owner.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM gallery_face WHERE engine = %s", [SYNTHETIC_ENGINE])
+        return cursor.fetchone()[0]
+
+
+def _index_exists(owner) -> bool:
+    with owner.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'face_embedding_hnsw'")
+        return cursor.fetchone() is not None
+
+
+def _gallery_images(galleries: list[Tenant]) -> dict[int, int]:
+    """One placeholder picture per gallery for the synthetic faces to belong to."""
+    images = {}
+    for tenant in [None, *galleries]:
+        with gallery_scope(tenant=tenant):
+            image, _ = Image.objects.get_or_create(
+                tenant=tenant, sha256=("0" * 63) + "1",
+                defaults={"file": "bench/synthetic.jpg", "width": 100, "height": 100, "format": "JPEG",
+                          "legal_basis": LegalBasis.OTHER})
+        images[PLATFORM if tenant is None else tenant.pk] = image.pk
+    return images
+
+
+def _copy_binary(vectors: np.ndarray, gallery_ids: np.ndarray) -> bytes:
+    """A COPY ... (FORMAT BINARY) stream of (gallery int8, embedding vector) rows, built by numpy."""
+    row = np.dtype([("fields", ">i2"), ("gallery_len", ">i4"), ("gallery", ">i8"), ("vector_len", ">i4"),
+                    ("dim", ">i2"), ("unused", ">i2"), ("values", ">f4", (EMBEDDING_DIMENSIONS,))])
+    rows = np.empty(len(vectors), dtype=row)
+    rows["fields"], rows["gallery_len"], rows["gallery"] = 2, 8, gallery_ids
+    rows["vector_len"], rows["dim"], rows["unused"] = 4 + 4 * EMBEDDING_DIMENSIONS, EMBEDDING_DIMENSIONS, 0
+    rows["values"] = vectors
+    return b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0) + rows.tobytes() + struct.pack(">h", -1)
+
+
+def _synthetic_load(owner, *, space: SyntheticSpace, count: int, galleries: list[Tenant], weights: np.ndarray) -> None:
+    images = _gallery_images(galleries)
+    ids = np.array([PLATFORM] + [tenant.pk for tenant in galleries], dtype=np.int64)
+    image_map = ", ".join(f"({gallery}, {image})" for gallery, image in images.items())
+    with owner.cursor() as cursor:
+        cursor.execute(f"CREATE UNLOGGED TABLE IF NOT EXISTS bench_vectors "
+                       f"(gallery bigint NOT NULL, embedding vector({EMBEDDING_DIMENSIONS}) NOT NULL)")
+        cursor.execute("TRUNCATE bench_vectors")
+        for start in range(0, count, LOAD_CHUNK):
+            n = min(LOAD_CHUNK, count - start)
+            gallery_ids = ids[space.rng.choice(len(ids), size=n, p=weights)]
+            with cursor.copy("COPY bench_vectors (gallery, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                copy.write(_copy_binary(space.sample(n), gallery_ids))
+        cursor.execute(f"""
+            INSERT INTO gallery_face (uuid, image_id, tenant_id, embedding, box_x, box_y, box_w, box_h, confidence,
+                                      crop, region, source_domain, engine, withheld, created_at)
+            SELECT gen_random_uuid(), m.image_id, NULLIF(v.gallery, {PLATFORM}), v.embedding, 0, 0, 100, 100, 0.99,
+                   'bench/synthetic-crop.jpg', NULL, '', %s, false, now()
+            FROM bench_vectors v JOIN (VALUES {image_map}) AS m (gallery, image_id) ON m.gallery = v.gallery
+        """, [SYNTHETIC_ENGINE])
+        cursor.execute("DROP TABLE bench_vectors")
+        cursor.execute("VACUUM ANALYZE gallery_face")
+
+
+def _index_build(owner, *, memory: str) -> float:
+    with owner.cursor() as cursor:
+        cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [memory])
+        # The leader and one worker: the machine's two cores.
+        cursor.execute("SET max_parallel_maintenance_workers = 1")
+        started = time.perf_counter()
+        cursor.execute(f"CREATE INDEX face_embedding_hnsw ON gallery_face USING hnsw (embedding vector_cosine_ops) "
+                       f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")
+        built = time.perf_counter() - started
+        cursor.execute("ANALYZE gallery_face")
+    return round(built, 1)
+
+
+# The exact answer: tenant_faces_nearest's query with index scans off, so PostgreSQL compares the
+# probe with every face the filters admit (a sequential or bitmap scan on the tenant, then a sort).
+_EXACT_SQL = """
+    SELECT id FROM gallery_face
+    WHERE NOT withheld AND {gallery}
+    ORDER BY embedding <=> %s::vector, id
+    LIMIT %s
+"""
+
+
+def _exact_nearest(*, tenant: Tenant, embedding: np.ndarray, include_platform_index: bool) -> list[int]:
+    gallery = "(tenant_id = %s OR tenant_id IS NULL)" if include_platform_index else "tenant_id = %s"
+    vector = "[" + ",".join(f"{value:.7f}" for value in embedding.tolist()) + "]"
+    with tenant_scope(tenant), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute(_EXACT_SQL.format(gallery=gallery), [tenant.pk, vector, K])
+        return [face_id for (face_id,) in cursor.fetchall()]
+
+
+def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries: int) -> dict:
+    probes = space.sample(queries)
+    askers = [galleries[index] for index in space.rng.integers(0, len(galleries), queries)]
+    for tenant, probe in list(zip(askers, probes))[:10]:  # warm the index's pages; not counted
+        with tenant_scope(tenant):
+            tenant_faces_nearest(tenant=tenant, embedding=probe, k=K,
+                                 include_platform_index=tenant.may_search_platform_index)
+    by_scope: dict[str, dict[str, list]] = {}
+    for tenant, probe in zip(askers, probes):
+        scope = "tenant+platform" if tenant.may_search_platform_index else "tenant"
+        with tenant_scope(tenant):
+            started = time.perf_counter()
+            found = tenant_faces_nearest(tenant=tenant, embedding=probe, k=K,
+                                         include_platform_index=tenant.may_search_platform_index)
+            latency = time.perf_counter() - started
+        started = time.perf_counter()
+        exact = _exact_nearest(tenant=tenant, embedding=probe, include_platform_index=tenant.may_search_platform_index)
+        exact_latency = time.perf_counter() - started
+        recall = len({n.face_id for n in found} & set(exact)) / len(exact) if exact else 1.0
+        figures = by_scope.setdefault(scope, {"latency": [], "exact": [], "recall": [], "short": 0})
+        figures["latency"].append(latency)
+        figures["exact"].append(exact_latency)
+        figures["recall"].append(recall)
+        figures["short"] += len(found) < len(exact)
+    every = {key: [value for figures in by_scope.values() for value in figures[key]]
+             for key in ("latency", "exact", "recall")}
+    return {**_query_figures(every), "by_scope": {scope: _query_figures(figures) | {"short_results": figures["short"]}
+                                                  for scope, figures in sorted(by_scope.items())}}
+
+
+def _query_figures(figures: dict) -> dict:
+    ms = [s * 1000 for s in figures["latency"]]
+    exact = [s * 1000 for s in figures["exact"]]
+    return {"queries": len(ms), "p50_ms": round(_percentile(ms, 50), 2), "p95_ms": round(_percentile(ms, 95), 2),
+            "recall_at_10": round(statistics.fmean(figures["recall"]), 4),
+            "min_recall_at_10": round(min(figures["recall"]), 2),
+            "exact_p50_ms": round(_percentile(exact, 50), 1), "exact_p95_ms": round(_percentile(exact, 95), 1)}
+
+
+def _visible_faces(tenant: Tenant) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM gallery_face WHERE tenant_id = %s OR tenant_id IS NULL", [tenant.pk])
+        return cursor.fetchone()[0]
+
+
+# --- pictures --------------------------------------------------------------------------------------
+
+def _distinct_copy(picture: Path, *, round_number: int) -> bytes:
+    """The picture re-encoded so that each round's bytes (and sha256) differ: JPEG at a quality
+    that changes with the round, PNG with the round in a text chunk (lossless)."""
+    with PILImage.open(picture) as image:
+        buffer = io.BytesIO()
+        if image.format == "PNG":
+            info = PngInfo()
+            info.add_text("bench-round", str(round_number))
+            image.save(buffer, "PNG", pnginfo=info)
+        else:
+            image.convert("RGB").save(buffer, "JPEG", quality=92 - round_number)
+        return buffer.getvalue()
+
+
+def _scaled_copy(picture: Path, *, long_side: int) -> bytes:
+    with PILImage.open(picture) as image:
+        image = image.convert("RGB")
+        scale = long_side / max(image.size)
+        scaled = image.resize((round(image.width * scale), round(image.height * scale)), PILImage.LANCZOS)
+        buffer = io.BytesIO()
+        scaled.save(buffer, "JPEG", quality=90)
+        return buffer.getvalue()
+
+
+def _text(report: dict) -> str:
+    lines = [f"Machine: {report['machine']['cpus']} CPUs, load average {report['machine']['loadavg_start']} at the "
+             f"start, {report['machine']['loadavg_end']} at the end."]
+    config = report["settings"]
+    lines.append(f"HNSW m={config['hnsw_m']} ef_construction={config['hnsw_ef_construction']}, ef_search="
+                 f"{config['ef_search']}, iterative scan {config['iterative_scan']}; {config['tenants']} tenants and "
+                 f"the platform index ({config['platform_share']:.0%} of the faces), {config['centres']} identities.")
+    lines.append("Vector query (k=10, tenant filter, RLS on):")
+    for row in report["vector_query"]:
+        built = (f"load {row['load_seconds']} s, HNSW build {row['build_seconds']} s" if "build_seconds" in row
+                 else "reused")
+        lines.append(f"  {row['size']:>10,} faces ({built}): p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, "
+                     f"recall@10 {row['recall_at_10']} (exact search p50 {row['exact_p50_ms']} ms)")
+        for scope, figures in row["by_scope"].items():
+            lines.append(f"      {scope:<16} {figures['queries']:>4} queries: p50 {figures['p50_ms']} ms, p95 "
+                         f"{figures['p95_ms']} ms, recall@10 {figures['recall_at_10']} (min "
+                         f"{figures['min_recall_at_10']}), short results {figures['short_results']}")
+    ingest = report["ingest"]
+    lines.append(f"Ingest: {ingest['pictures']} pictures ({ingest['faces']} faces) in {ingest['seconds']} s: "
+                 f"{ingest['pictures_per_second']} pictures/s in one process, {ingest['pictures_per_cpu_second']} "
+                 f"per CPU-second.")
+    lines.append(f"End to end (search_run, model warm, {report['end_to_end']['faces_visible_to_the_tenant']:,} faces "
+                 f"visible to the tenant):")
+    for variant in ("original", "scaled_2500"):
+        figures = report["end_to_end"][variant]
+        lines.append(f"  {variant:<12} {figures['n']} searches: median {figures['median_ms']} ms, p95 "
+                     f"{figures['p95_ms']} ms, max {figures['max_ms']} ms (detect median {figures['detect_median_ms']}"
+                     f" ms, query median {figures['query_median_ms']} ms, p95 {figures['query_p95_ms']} ms)")
+    return "\n".join(lines)
