@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "tenants",
     "portal.core",
     "portal.gallery",
@@ -51,6 +53,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the platform area demands a TOTP token each session.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -227,6 +231,7 @@ LOGGING = {
 
 # --- Product settings ------------------------------------------------------------------------
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Face search portal")
 
 # The face engine (portal/faces/engine.py). Weights are placed in deepface_home from the
 # face-recognition-models wheel, so nothing is downloaded.
