@@ -1,7 +1,9 @@
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from portal.api.errors import error_body
 
 
+@csrf_exempt  # API clients send no CSRF cookie; this answer is the same for every method
 def api_not_found(request, *args, **kwargs):
     return JsonResponse(error_body(code="not_found", message="No such API endpoint."), status=404)
