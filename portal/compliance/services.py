@@ -167,7 +167,7 @@ def _withhold(*, order: RegulatoryOrder) -> tuple[int, int]:
         return faces_withheld, cursor.rowcount
 
 
-def order_activate(*, order: RegulatoryOrder, actor: Actor) -> RegulatoryOrder:
+def order_activate(*, order: RegulatoryOrder, actor: Actor, record_coverage: bool = True) -> RegulatoryOrder:
     """Puts the order in force, in one transaction: every covered face and image is withheld (so
     no search returns it from the commit on) and the ingest gate starts refusing what it covers.
     Offboarded tenants are suspended in the same transaction."""
@@ -185,7 +185,7 @@ def order_activate(*, order: RegulatoryOrder, actor: Actor) -> RegulatoryOrder:
                               "images_withheld": images_withheld})
     # Counted after the commit, so that the counting does not delay the moment nothing is visible;
     # the gate already refuses new covered data, so the count is what was there.
-    return order_coverage_record(order=order)
+    return order_coverage_record(order=order) if record_coverage else order
 
 
 def order_coverage_record(*, order: RegulatoryOrder) -> RegulatoryOrder:
@@ -710,3 +710,73 @@ def face_index_maintain(*, min_deleted: int = 10_000, force: bool = False) -> di
     MaintenanceState.objects.filter(pk=1).update(faces_deleted_since=0, last_run_at=timezone.now())
     return {"ran": True, "faces_deleted_since": state.faces_deleted_since, "reindexed": reindexed}
 
+
+
+# --------------------------------------------------------------------------------------------
+# Platform administration of tenants (audited)
+# --------------------------------------------------------------------------------------------
+
+def platform_tenant_create(*, actor: Actor, slug: str, name: str, kind: str, home_country: str,
+                           may_search_platform_index: bool = False, case_reference_required: bool = True,
+                           probe_retention_days: int = 30) -> Tenant:
+    from tenants.services import tenant_create
+
+    with transaction.atomic():
+        tenant = tenant_create(slug=slug, name=name, kind=kind, home_country=home_country,
+                               may_search_platform_index=may_search_platform_index,
+                               case_reference_required=case_reference_required,
+                               probe_retention_days=probe_retention_days)
+        audit_record(action="tenant.create", actor=actor, tenant=tenant, target_type="tenant", target_id=tenant.pk,
+                     details={"slug": slug, "kind": kind, "home_country": tenant.home_country})
+    return tenant
+
+
+def platform_tenant_update(*, actor: Actor, tenant: Tenant, status: str | None = None,
+                           may_search_platform_index: bool | None = None, case_reference_required: bool | None = None,
+                           probe_retention_days: int | None = None) -> Tenant:
+    """Suspends or reactivates a tenant and sets its entitlements."""
+    changes = {}
+    for name, value in (("status", status), ("may_search_platform_index", may_search_platform_index),
+                        ("case_reference_required", case_reference_required),
+                        ("probe_retention_days", probe_retention_days)):
+        if value is not None and getattr(tenant, name) != value:
+            changes[name] = {"from": getattr(tenant, name), "to": value}
+            setattr(tenant, name, value)
+    if status is not None and status not in Tenant.Status.values:
+        raise OrderInvalid("Unknown status.", field="status")
+    if probe_retention_days is not None and not 1 <= probe_retention_days <= 3650:
+        raise OrderInvalid("Retention is between 1 and 3650 days.", field="probe_retention_days")
+    if not changes:
+        return tenant
+    with transaction.atomic():
+        tenant.save(update_fields=list(changes))
+        action = "tenant.suspend" if changes.get("status", {}).get("to") == Tenant.Status.SUSPENDED else (
+            "tenant.reactivate" if "status" in changes else "tenant.entitlements")
+        audit_record(action=action, actor=actor, tenant=tenant, target_type="tenant", target_id=tenant.pk,
+                     details=changes)
+    return tenant
+
+
+def staff_token_create(*, user, name: str, actor: Actor):
+    """A platform API token for a staff user; returns (token, secret) and the secret is shown once."""
+    import hashlib
+    import secrets
+
+    from portal.compliance.models import StaffApiToken
+
+    if not user.is_staff:
+        raise OrderInvalid("Only platform operators get platform API tokens.", field="user")
+    prefix = secrets.token_hex(4)
+    secret = f"pst_{prefix}_{secrets.token_urlsafe(24)}"
+    with transaction.atomic():
+        token = StaffApiToken.objects.create(user=user, name=name[:100], prefix=prefix,
+                                             secret_hash=hashlib.sha256(secret.encode()).hexdigest())
+        audit_record(action="platform_token.create", actor=actor, target_type="platform_token", target_id=token.pk,
+                     details={"name": token.name, "prefix": prefix, "user_id": user.pk})
+    return token, secret
+
+
+def staff_token_revoke(*, token, actor: Actor) -> None:
+    with transaction.atomic():
+        type(token).objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        audit_record(action="platform_token.revoke", actor=actor, target_type="platform_token", target_id=token.pk)

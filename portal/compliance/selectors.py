@@ -1,0 +1,135 @@
+"""Reading orders, opt-outs, the audit trail and platform statistics (platform code: unscoped)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+
+from portal.compliance import coverage
+from portal.compliance.models import AuditEvent, OptOut, OrderTenantProgress, RegulatoryOrder
+from tenants.context import dangerously_unscoped
+from tenants.models import Tenant
+
+
+def orders_list(*, status: str | None = None, kind: str | None = None):
+    orders = RegulatoryOrder.objects.select_related("created_by").order_by("-created_at", "-id")
+    if status:
+        orders = orders.filter(status=status)
+    if kind:
+        orders = orders.filter(kind=kind)
+    return orders
+
+
+def order_get(*, order_id: int) -> RegulatoryOrder:
+    return RegulatoryOrder.objects.select_related("created_by", "opt_out").get(pk=order_id)
+
+
+def _gallery_label(tenant_id, tenants) -> str:
+    if tenant_id is None:
+        return "Platform index"
+    tenant = tenants.get(tenant_id)
+    return f"{tenant.name} ({tenant.slug})" if tenant else f"tenant {tenant_id}"
+
+
+def order_preview(*, order: RegulatoryOrder) -> dict:
+    """What the order covers now, per gallery, with totals."""
+    with dangerously_unscoped(reason="previewing an order across tenants"):
+        counts = coverage.coverage_count(order=order)
+    tenants = Tenant.objects.in_bulk([t for t in counts if t is not None])
+    rows = sorted(({"gallery": _gallery_label(t, tenants), "tenant_id": t, **c} for t, c in counts.items()),
+                  key=lambda row: (row["tenant_id"] is None, row["gallery"]))
+    return {"rows": rows, "totals": coverage.coverage_totals(counts)}
+
+
+def order_progress(*, order: RegulatoryOrder) -> list[dict]:
+    with dangerously_unscoped(reason="order progress across tenants"):
+        progress = list(OrderTenantProgress.objects.filter(order=order))
+    tenants = Tenant.objects.in_bulk([p.tenant_id for p in progress if p.tenant_id])
+    return sorted(({"gallery": _gallery_label(p.tenant_id, tenants), "tenant_id": p.tenant_id,
+                    "covered": p.covered, "deleted": p.deleted} for p in progress),
+                  key=lambda row: (row["tenant_id"] is None, row["gallery"]))
+
+
+def opt_outs_list(*, status: str | None = None):
+    opt_outs = OptOut.objects.annotate(pictures=Count("embeddings")).select_related("order").order_by("-created_at")
+    return opt_outs.filter(status=status) if status else opt_outs
+
+
+def opt_out_get(*, opt_out_id: int) -> OptOut:
+    return OptOut.objects.select_related("order", "created_by").get(pk=opt_out_id)
+
+
+def audit_events_list(*, tenant_id: int | None = None, platform_only: bool = False, action: str = "",
+                      actor: str = "", created_from: date | None = None, created_to: date | None = None):
+    """Every tenant's events and the platform's; must be iterated inside dangerously_unscoped()."""
+    events = AuditEvent.objects.select_related("tenant").order_by("-seq")
+    if platform_only:
+        events = events.filter(tenant__isnull=True)
+    elif tenant_id:
+        events = events.filter(tenant_id=tenant_id)
+    if action:
+        events = events.filter(action__startswith=action)
+    if actor:
+        events = events.filter(actor_label__icontains=actor)
+    if created_from:
+        events = events.filter(created_at__date__gte=created_from)
+    if created_to:
+        events = events.filter(created_at__date__lte=created_to)
+    return events
+
+
+def audit_actions() -> list[str]:
+    with dangerously_unscoped(reason="audit explorer filter choices"):
+        return list(AuditEvent.objects.order_by().values_list("action", flat=True).distinct().order_by("action"))
+
+
+def tenants_list():
+    return Tenant.objects.order_by("name")
+
+
+def tenant_get(*, tenant_id: int) -> Tenant:
+    return Tenant.objects.get(pk=tenant_id)
+
+
+def faces_by_region(*, limit: int = 12) -> list[tuple[str, int]]:
+    """Searchable faces per country (subdivisions folded into their country), most first."""
+    with dangerously_unscoped(reason="platform statistics"), connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(nullif(split_part(region, '-', 1), ''), 'unknown'), count(*)"
+                       " FROM gallery_face WHERE NOT withheld GROUP BY 1 ORDER BY 2 DESC, 1")
+        rows = cursor.fetchall()
+    if len(rows) > limit:
+        rows = rows[:limit - 1] + [("other", sum(n for _, n in rows[limit - 1:]))]
+    return rows
+
+
+def orders_by_status() -> list[tuple[str, str, int]]:
+    counts = dict(RegulatoryOrder.objects.values_list("status").annotate(n=Count("id")).order_by())
+    return [(value, label, counts.get(value, 0)) for value, label in RegulatoryOrder.Status.choices]
+
+
+def orders_due(*, limit: int = 10) -> list[dict]:
+    today = timezone.localdate()
+    due = RegulatoryOrder.objects.exclude(status=RegulatoryOrder.Status.VERIFIED).order_by("deadline")[:limit]
+    rows = []
+    for order in due:
+        days_left = (order.deadline - today).days
+        # The bar fills as the deadline nears: empty 90 days out, full on the day.
+        rows.append({"order": order, "days_left": days_left, "days_overdue": max(0, -days_left),
+                     "urgency_percent": max(4, min(100, round(100 - days_left * 100 / 90)))})
+    return rows
+
+
+def platform_counts() -> dict:
+    with dangerously_unscoped(reason="platform statistics"), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), count(*) FILTER (WHERE withheld) FROM gallery_face")
+        faces, withheld = cursor.fetchone()
+    return {
+        "tenants": Tenant.objects.count(),
+        "tenants_suspended": Tenant.objects.filter(status=Tenant.Status.SUSPENDED).count(),
+        "faces": faces, "faces_withheld": withheld,
+        "orders_in_force": RegulatoryOrder.objects.exclude(status=RegulatoryOrder.Status.DRAFT).count(),
+        "opt_outs_waiting": OptOut.objects.filter(status=OptOut.Status.RECEIVED).count(),
+    }
