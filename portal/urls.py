@@ -9,5 +9,9 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("t/<slug:tenant_slug>/", include(web_urls.tenant_urlpatterns)),
+    path("platform/", include("portal.compliance.urls")),
+    path("opt-out/", include("portal.compliance.public_urls")),
+    # Before the tenant API, whose catch-all answers everything else under /api/v1/.
+    path("api/v1/platform/", include("portal.compliance.api_urls")),
     path("api/v1/", include("portal.api.urls")),
 ]
