@@ -66,3 +66,13 @@ class PortalAutoSchema(AutoSchema):
                             "is a 422.",
             ))
         return parameters
+
+
+def tenant_endpoints_only(endpoints):
+    """The tenant API's schema describes the tenant API: other DRF views mounted elsewhere (the
+    platform's staff API) have their own audience and documentation."""
+    from portal.api.base import TenantApiView
+    from portal.api.views.health import HealthView
+
+    return [endpoint for endpoint in endpoints
+            if issubclass(getattr(endpoint[3], "cls", object), (TenantApiView, HealthView))]

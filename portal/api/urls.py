@@ -9,12 +9,13 @@ from portal.api.views.not_found import api_not_found
 from portal.api.views.searches import FacesDetectView, SearchDetailView, SearchListView
 
 app_name = "api"
+TENANT_SCHEMA = {"PREPROCESSING_HOOKS": ["portal.api.schema.tenant_endpoints_only"]}
 
 urlpatterns = [
     path("health", HealthView.as_view(), name="health"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", SpectacularAPIView.as_view(custom_settings=TENANT_SCHEMA), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"), name="redoc"),
     path("searches", SearchListView.as_view(), name="searches"),
     path("searches/<int:search_id>", SearchDetailView.as_view(), name="search"),
     path("faces/detect", FacesDetectView.as_view(), name="faces-detect"),
