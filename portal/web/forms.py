@@ -2,13 +2,20 @@
 
 from django import forms
 
+from portal.api.models import ApiKeyScope
 from portal.gallery.models import LegalBasis
 from tenants.models import Membership, Tenant
 
 PICTURE_ACCEPT = "image/jpeg,image/png,image/webp,image/bmp,image/tiff,image/gif"
 
 
-class SearchForm(forms.Form):
+class PortalForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")  # labels sit above their fields; no colon needed
+        super().__init__(*args, **kwargs)
+
+
+class SearchForm(PortalForm):
     picture = forms.FileField(
         label="Probe picture", help_text="JPEG, PNG or WebP, up to 20 MB. The largest face is used unless you pick another.",
         widget=forms.ClearableFileInput(attrs={"accept": PICTURE_ACCEPT}),
@@ -23,10 +30,11 @@ class SearchForm(forms.Form):
         super().__init__(*args, **kwargs)
         if tenant.case_reference_required:
             self.fields["case_reference"].required = True
+            self.fields["purpose"].required = True
             self.fields["case_reference"].help_text = "Required by your organisation for every search."
 
 
-class SearchFilterForm(forms.Form):
+class SearchFilterForm(PortalForm):
     created_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     created_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     case_reference = forms.CharField(label="Case reference", max_length=100, required=False)
@@ -37,7 +45,7 @@ class SearchFilterForm(forms.Form):
         self.fields["user"].choices = [("", "Anyone")] + [(m.user_id, m.user.email) for m in members]
 
 
-class SubjectForm(forms.Form):
+class SubjectForm(PortalForm):
     label = forms.CharField(label="Name or label", max_length=200)
     reference = forms.CharField(label="Your reference", max_length=100, required=False,
                                 help_text="Your own record number, if any.")
@@ -61,9 +69,10 @@ class MultipleFileField(forms.FileField):
         return [super().clean(data, initial)]
 
 
-class EnrolForm(forms.Form):
+class EnrolForm(PortalForm):
     pictures = MultipleFileField(label="Picture files", help_text="Choose one or many; each is checked and enrolled on its own.")
-    legal_basis = forms.ChoiceField(label="Legal basis", choices=LegalBasis.choices)
+    legal_basis = forms.ChoiceField(label="Legal basis", choices=[("", "Choose the legal basis…"), *LegalBasis.choices],
+                                    help_text="Why your organisation may hold these pictures; shown with every match.")
     source_url = forms.URLField(label="Source address", required=False, max_length=2000, assume_scheme="https",
                                 help_text="Where the pictures come from, if they have an address.")
     region = forms.CharField(label="Region", required=False, max_length=6,
@@ -72,16 +81,16 @@ class EnrolForm(forms.Form):
                                        widget=forms.DateInput(attrs={"type": "date"}))
 
 
-class MemberInviteForm(forms.Form):
+class MemberInviteForm(PortalForm):
     email = forms.EmailField(label="E-mail address")
     role = forms.ChoiceField(label="Role", choices=Membership.Role.choices, initial=Membership.Role.INVESTIGATOR)
 
 
-class MemberRoleForm(forms.Form):
+class MemberRoleForm(PortalForm):
     role = forms.ChoiceField(label="Role", choices=Membership.Role.choices)
 
 
-class TenantSettingsForm(forms.Form):
+class TenantSettingsForm(PortalForm):
     case_reference_required = forms.BooleanField(
         label="A case reference is required for every search", required=False)
     probe_retention_days = forms.IntegerField(
@@ -89,11 +98,13 @@ class TenantSettingsForm(forms.Form):
         help_text="After this, the picture searched with is deleted; the search record and its matches stay.")
 
 
-class ApiKeyCreateForm(forms.Form):
+class ApiKeyCreateForm(PortalForm):
     name = forms.CharField(label="Name", max_length=100, help_text="What the key is for, e.g. 'case system'.")
+    scopes = forms.MultipleChoiceField(label="What it may do", choices=ApiKeyScope.choices,
+                                       initial=[ApiKeyScope.SEARCH], widget=forms.CheckboxSelectMultiple)
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(PortalForm):
     created_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     created_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     action = forms.ChoiceField(label="Action", required=False)

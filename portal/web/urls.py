@@ -23,6 +23,8 @@ tenant_urlpatterns = [
     path("admin/members/", views.members, name="members"),
     path("admin/members/<int:membership_id>/role/", views.member_role, name="member_role"),
     path("admin/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("admin/api-keys/", views.api_keys, name="api_keys"),
+    path("admin/api-keys/<int:api_key_id>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),
     path("admin/settings/", views.tenant_settings, name="tenant_settings"),
     path("audit/", views.audit_log, name="audit_log"),
 ]

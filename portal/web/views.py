@@ -9,6 +9,9 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST, require_http_methods
 
+from portal.api.models import ApiKey
+from portal.api.selectors import api_key_get, api_keys_list
+from portal.api.services import ApiKeyInvalid, api_key_create, api_key_revoke
 from portal.compliance.audit import Actor
 from portal.faces.engine import EngineConfig
 from portal.faces.errors import FaceEngineError, ImageTooLarge
@@ -406,6 +409,41 @@ def tenant_settings(request, tenant_slug):
         messages.success(request, "Settings saved.")
         return redirect("tenant_settings", tenant_slug=tenant.slug)
     return render(request, "portal/settings.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@membership_required(allowed="can_manage")
+@require_http_methods(["GET", "POST"])
+def api_keys(request, tenant_slug):
+    tenant = request.tenant
+    form = forms.ApiKeyCreateForm(request.POST or None)
+    context = {"form": form}
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            api_key, raw_key = api_key_create(tenant=tenant, name=form.cleaned_data["name"],
+                                              scopes=form.cleaned_data["scopes"], actor=_actor(request))
+        except ApiKeyInvalid as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+            status = 400
+        else:
+            # The raw key is in this response only; it is stored as a hash and never shown again.
+            context = {"form": forms.ApiKeyCreateForm(), "new_key": api_key, "raw_key": raw_key}
+    elif request.method == "POST":
+        status = 400
+    context["api_keys"] = api_keys_list(tenant=tenant)
+    return render(request, "portal/api_keys.html", context, status=status)
+
+
+@membership_required(allowed="can_manage")
+@require_POST
+def api_key_revoke_view(request, tenant_slug, api_key_id):
+    try:
+        api_key = api_key_get(tenant=request.tenant, api_key_id=api_key_id)
+    except ApiKey.DoesNotExist:
+        raise Http404 from None
+    api_key_revoke(tenant=request.tenant, api_key=api_key, actor=_actor(request))
+    messages.success(request, f"The key “{api_key.name}” ({api_key.prefix}…) is revoked: it no longer works.")
+    return redirect("api_keys", tenant_slug=request.tenant.slug)
 
 
 @membership_required(allowed="can_audit")

@@ -121,3 +121,34 @@ def test_audit_log_shows_own_events_filtered_and_paginated(client, two_tenants):
     assert by_actor.context["page"].paginator.count == 1
     second = client.get("/t/agency-a/audit/?action=search.run&page=2")
     assert len(second.context["page"].object_list) == 5
+
+
+def test_api_key_secret_is_shown_once_then_revoked(client, two_tenants):
+    from portal.api.models import ApiKey
+    from portal.api.services import api_key_authenticate
+
+    client.force_login(two_tenants.a.admin)
+    empty = client.get("/t/agency-a/admin/api-keys/").content.decode()
+    assert "No API keys yet" in empty
+    response = client.post("/t/agency-a/admin/api-keys/", {"name": "records bridge", "scopes": ["search", "audit:read"]})
+    assert response.status_code == 200
+    raw_key = response.context["raw_key"]
+    assert raw_key in response.content.decode() and api_key_authenticate(raw_key=raw_key) is not None
+    listing = client.get("/t/agency-a/admin/api-keys/").content.decode()
+    assert raw_key not in listing and "records bridge" in listing
+    with tenant_scope(two_tenants.a.tenant):
+        key = ApiKey.objects.get()
+    # Authenticating above used the key: the list says when.
+    assert key.last_used_at is not None and key.last_used_at.strftime("%-d %b %Y, %H:%M") in listing
+    assert client.post("/t/agency-a/admin/api-keys/", {"name": "no scopes"}).status_code == 400
+    # Another tenant's admin can neither see nor revoke it.
+    client.force_login(two_tenants.b.admin)
+    assert "records bridge" not in client.get("/t/retailer-b/admin/api-keys/").content.decode()
+    assert client.post(f"/t/retailer-b/admin/api-keys/{key.pk}/revoke/").status_code == 404
+    assert api_key_authenticate(raw_key=raw_key) is not None
+    client.force_login(two_tenants.a.owner)
+    assert client.post(f"/t/agency-a/admin/api-keys/{key.pk}/revoke/").status_code == 302
+    assert api_key_authenticate(raw_key=raw_key) is None
+    assert "revoked" in client.get("/t/agency-a/admin/api-keys/").content.decode()
+    client.force_login(two_tenants.a.investigator)
+    assert client.post(f"/t/agency-a/admin/api-keys/{key.pk}/revoke/").status_code == 403

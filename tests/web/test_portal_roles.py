@@ -20,6 +20,7 @@ PAGES = [
     ("subject", "/t/agency-a/subjects/{subject}/", SEARCHERS),
     ("members", "/t/agency-a/admin/members/", MANAGERS),
     ("settings", "/t/agency-a/admin/settings/", MANAGERS),
+    ("api keys", "/t/agency-a/admin/api-keys/", MANAGERS),
     ("audit log", "/t/agency-a/audit/", AUDITORS),
 ]
 
