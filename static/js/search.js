@@ -49,7 +49,10 @@
       box.style.height = (100 * face.h / result.height) + "%";
       box.setAttribute("aria-label", "Face " + (face.index + 1) + (face.index === 0 ? " (largest)" : ""));
       box.innerHTML = '<span class="face-number" aria-hidden="true">' + (face.index + 1) + "</span>";
-      box.addEventListener("click", function () { choose(face.index); });
+      box.addEventListener("click", function () {
+        choose(face.index);
+        say("Face " + (face.index + 1) + " of " + result.faces.length + " will be searched.");
+      });
       frame.appendChild(box);
     });
     if (result.faces.length) choose(0);

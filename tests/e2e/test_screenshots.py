@@ -33,6 +33,8 @@ def _shoot(page, name):
         page.set_viewport_size(viewport)
         page.wait_for_timeout(150)
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at the {label} width"
     page.set_viewport_size(DESKTOP)
 
 
