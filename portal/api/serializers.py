@@ -12,7 +12,6 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from portal.api.models import ApiKeyScope
 from portal.gallery.models import LegalBasis
 from portal.gallery.regions import RegionEvidence
 from portal.search.models import Band, Search
@@ -349,5 +348,3 @@ class HealthSerializer(serializers.Serializer):
     database = serializers.CharField(help_text='"ok" or "unavailable".')
     version = serializers.CharField()
 
-
-API_KEY_SCOPES = ApiKeyScope.values

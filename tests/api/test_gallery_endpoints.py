@@ -4,6 +4,8 @@ import base64
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.core.files.storage import default_storage
 
 from portal.gallery.models import Face, Image, Subject
@@ -164,3 +166,18 @@ def test_subject_delete_removes_its_pictures(api_a, picture, two_tenants):
     assert api_a.delete(f"/api/v1/subjects/{subject['id']}").status_code == 204
     with tenant_scope(two_tenants.a.tenant):
         assert not Subject.objects.exists() and not Image.objects.exists()
+
+
+def test_image_list_queries_do_not_grow_with_the_page(api_a, picture):
+    def list_queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api_a.get("/api/v1/images").status_code == 200
+        return len(captured)
+
+    api_a.post("/api/v1/images", {"picture": io.BytesIO(picture("obama_1.jpg")), "legal_basis": "consent"},
+               format="multipart")
+    one = list_queries()
+    for name in ["biden_1.jpg", "group_obama_biden_1.jpg"]:
+        api_a.post("/api/v1/images", {"picture": io.BytesIO(picture(name)), "legal_basis": "consent"},
+                   format="multipart")
+    assert list_queries() == one

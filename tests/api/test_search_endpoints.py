@@ -4,6 +4,8 @@ import base64
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from portal.gallery.services import image_ingest
 from portal.search.models import Search
@@ -152,3 +154,15 @@ def test_search_scope_alone_cannot_touch_the_gallery(two_tenants, picture):
     assert searcher.get("/api/v1/images").status_code == 403
     assert searcher.post("/api/v1/images", {"legal_basis": "consent"}, format="json").status_code == 403
     assert searcher.get("/api/v1/audit").status_code == 403
+
+
+def test_search_detail_queries_do_not_grow_with_the_matches(api_a, gallery_a, picture):
+    search = _search(api_a, picture("obama_2.jpg"), k=1).json()
+    wide = _search(api_a, picture("obama_2.jpg"), k=10).json()
+    assert len(wide["matches"]) > len(search["matches"]) == 1
+    counts = []
+    for search_id in (search["id"], wide["id"]):
+        with CaptureQueriesContext(connection) as captured:
+            assert api_a.get(f"/api/v1/searches/{search_id}").status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]

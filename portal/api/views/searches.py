@@ -1,6 +1,5 @@
 import base64
 
-from django.db.models import Count
 from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -28,8 +27,7 @@ class SearchListView(TenantApiView):
                    parameters=[SearchFilterSerializer], responses=SearchSerializer(many=True))
     def get(self, request):
         filters = self.query_validated(SearchFilterSerializer)
-        searches = searches_list(tenant=self.tenant, **filters).annotate(match_count=Count("matches"))
-        return self.page(searches, SearchSerializer)
+        return self.page(searches_list(tenant=self.tenant, **filters), SearchSerializer)
 
     @extend_schema(
         tags=["searches"], summary="Run a 1:N search",
