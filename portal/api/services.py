@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any, Iterable
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from portal.api.models import ApiKey, ApiKeyScope, IdempotencyRecord, TenantApiSettings
@@ -69,10 +69,20 @@ def api_key_create(*, tenant: Tenant, name: str, scopes: Iterable[str], actor: A
         raise ApiKeyInvalid("The name is longer than 100 characters.", field="name")
     scopes = _scopes_clean(scopes)
     with tenant_scope(tenant):
-        prefix = secrets.token_hex(_PREFIX_LENGTH // 2)
-        raw_key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-        api_key = ApiKey.objects.create(tenant=tenant, name=name, prefix=prefix, secret_hash=secret_hash(raw_key),
-                                        scopes=scopes, created_by_id=actor.user_id)
+        for attempt in range(3):
+            prefix = secrets.token_hex(_PREFIX_LENGTH // 2)
+            raw_key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+            try:
+                # Prefixes are unique across tenants (the lookup needs that), and RLS hides other
+                # tenants' keys, so a clash (1 in 4 billion) shows only as the constraint firing.
+                with transaction.atomic():
+                    api_key = ApiKey.objects.create(tenant=tenant, name=name, prefix=prefix,
+                                                    secret_hash=secret_hash(raw_key), scopes=scopes,
+                                                    created_by_id=actor.user_id)
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
         audit_record(action="api_key.create", actor=actor, tenant=tenant, target_type="api_key",
                      target_id=api_key.pk, details={"name": name, "prefix": prefix, "scopes": scopes})
     return api_key, raw_key
