@@ -525,6 +525,22 @@ def _domain_covered(order_domain: str, domain: str) -> bool:
         return False
 
 
+def order_result_filter(*, tenant: Tenant, face_ids: list[int], probe_embedding) -> set[int]:
+    """Faces among the results that an order in force covers. Activation already withheld them;
+    this also hides data that slipped in after activation, until the next sweep withholds it."""
+    if not face_ids:
+        return set()
+    orders = list(RegulatoryOrder.objects.exclude(status=Status.DRAFT))
+    if not orders:
+        return set()
+    predicates = [coverage.face_predicate(order=order, alias="f") for order in orders]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT f.id FROM gallery_face f WHERE f.id = ANY(%s) AND ("
+                       + " OR ".join(f"({p.sql})" for p in predicates) + ")",
+                       [list(face_ids), *[x for p in predicates for x in p.params]])
+        return {row[0] for row in cursor.fetchall()}
+
+
 def opt_out_result_filter(*, tenant: Tenant, face_ids: list[int], probe_embedding) -> set[int]:
     """Faces among the results that match a person's suppression embeddings."""
     if not face_ids:

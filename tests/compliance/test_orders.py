@@ -240,3 +240,25 @@ def test_state_rules(world_gallery):
     draft = order_create(**order_fields(kind=Kind.REGIONAL, regions=["IT"]))
     assert draft.status == Status.DRAFT
     ingest_gates_check(tenant=None, region="IT", source_domain="", embeddings=[])
+
+
+def test_search_results_drop_faces_an_order_covers_even_before_the_sweep_withholds_them(world_gallery, two_tenants):
+    from portal.gallery.gates import result_filters_apply
+
+    order = order_activate(order=order_create(**order_fields(kind=Kind.REGIONAL, regions=["FR"])),
+                           actor=Actor.system("test"))
+    # A FR picture written past the gate (as if before the order existed) is not yet withheld.
+    from tests.compliance.builders import picture_add
+
+    image = picture_add(world_gallery, tenant=two_tenants.a.tenant, region="FR")
+    with dangerously_unscoped(reason="test"):
+        face = image.faces.get()
+    assert not face.withheld
+    a = two_tenants.a.tenant
+    with tenant_scope(a):
+        found = tenant_faces_nearest(tenant=a, embedding=world_gallery.faces[face.pk][2], k=5,
+                                     include_platform_index=True)
+        ids = [n.face_id for n in found]
+        assert face.pk in ids
+        assert face.pk in result_filters_apply(tenant=a, face_ids=ids, probe_embedding=None)
+    assert order.status == Status.ACTIVE
