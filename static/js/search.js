@@ -98,6 +98,8 @@
   input.addEventListener("change", function () {
     if (input.files && input.files[0]) show(input.files[0]);
   });
+  // A file chosen before this script ran (a fast hand, or the browser restoring the form on Back).
+  if (input.files && input.files[0]) show(input.files[0]);
 
   ["dragenter", "dragover"].forEach(function (name) {
     zone.addEventListener(name, function (event) {

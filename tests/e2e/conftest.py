@@ -19,6 +19,15 @@ DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 390, "height": 844}
 
 
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the chromium fixture reports it
+    expect = None
+else:
+    # The face engine takes a few seconds on a busy two-core machine; expect() waits 5 s by default.
+    expect.set_options(timeout=20_000)
+
+
 def _unavailable(message: str):
     if os.environ.get("CI") == "true":
         pytest.fail(message)

@@ -31,6 +31,8 @@ def test_investigator_searches_and_sees_the_right_person_first(live_server, brow
     expect(page).to_have_url(f"{live_server.url}/t/agency-a/")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Search", exact=True).click()
+    page.wait_for_url(f"{live_server.url}/t/agency-a/search/")
+    page.wait_for_load_state("load")
     page.get_by_label("Probe picture").set_input_files(str(faces_dir / "obama_2.jpg"))
     expect(page.locator("#picture-status")).to_contain_text("One face found")
     expect(page.locator(".face-box")).to_have_count(1)
