@@ -252,6 +252,6 @@ SEARCH_STRONG_THRESHOLD = env.float("SEARCH_STRONG_THRESHOLD", default=0.93)
 SEARCH_DEFAULT_K = 10
 SEARCH_MAX_K = 100
 # HNSW search breadth; iterative scans keep going until the filters leave k rows. Measured by
-# bench_search at 1M clustered faces with the migration's index (m 16, ef_construction 64):
-# 100 gives recall@10 0.94-0.95, 200 gives 0.96-0.97 at p95 11-16 ms (README, "Face engine").
+# bench_search at 1M clustered faces with the index (m 16, ef_construction 128): 100 gives
+# recall@10 0.987, 200 gives 0.997-0.998 at p95 8 ms (README, "Face engine, search and benchmarks").
 SEARCH_HNSW_EF = env.int("SEARCH_HNSW_EF", default=200)
