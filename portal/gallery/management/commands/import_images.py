@@ -126,6 +126,15 @@ class Command(BaseCommand):
 
     def _batch_import(self, *, batch: list[Entry], tenant: Tenant | None, tally: Tally,
                       subjects: dict[str, Subject]) -> None:
+        try:
+            self._batch_write(batch=batch, tenant=tenant, tally=tally, subjects=subjects)
+        finally:
+            # Only a batch's pictures are ever held in memory, whatever happened to them.
+            for entry in batch:
+                entry.data, entry.detection = b"", None
+
+    def _batch_write(self, *, batch: list[Entry], tenant: Tenant | None, tally: Tally,
+                     subjects: dict[str, Subject]) -> None:
         pending = []
         for entry in batch:
             try:
@@ -177,8 +186,6 @@ class Command(BaseCommand):
                 except (EntryFailed, IngestInvalid, InvalidRegion, FaceEngineError) as error:
                     self._fail(tally, entry, getattr(error, "message", None) or str(error))
                     continue
-                finally:
-                    entry.data, entry.detection = b"", None
                 if result.created:
                     tally.imported += 1
                     tally.faces += len(result.faces)

@@ -40,7 +40,8 @@ from PIL.PngImagePlugin import PngInfo
 
 from portal.compliance.audit import Actor
 from portal.faces.engine import face_engine
-from portal.gallery.models import EMBEDDING_DIMENSIONS, Image, LegalBasis
+from portal.faces.errors import FaceEngineError
+from portal.gallery.models import EMBEDDING_DIMENSIONS, Face, Image, LegalBasis
 from portal.gallery.services import gallery_scope, image_ingest
 from portal.runtime.database import owner_connection
 from portal.search.selectors import tenant_faces_nearest
@@ -53,8 +54,9 @@ SYNTHETIC_ENGINE = "bench-synthetic"
 PLATFORM = 0  # the platform index's gallery number in the staging table (tenant_id NULL)
 LOAD_CHUNK = 100_000
 K = 10
-# The migration's index (portal/gallery/models.py); the build is timed with the same parameters.
-HNSW_M, HNSW_EF_CONSTRUCTION = 16, 64
+# The model's index; the build is timed with the same parameters unless --m / --ef-construction try others.
+_HNSW_INDEX = next(index for index in Face._meta.indexes if index.name == "face_embedding_hnsw")
+HNSW_M, HNSW_EF_CONSTRUCTION = _HNSW_INDEX.m, _HNSW_INDEX.ef_construction
 PICTURE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
 
@@ -114,12 +116,18 @@ class Command(BaseCommand):
         parser.add_argument("--centres", type=int, default=2000, help="Synthetic identities (default 2000).")
         parser.add_argument("--ef-search", type=int, default=None,
                             help=f"hnsw.ef_search for the queries (default SEARCH_HNSW_EF, {settings.SEARCH_HNSW_EF}).")
+        parser.add_argument("--m", type=int, default=HNSW_M, help=f"HNSW m for the build (default {HNSW_M}, the "
+                            "migration's).")
+        parser.add_argument("--ef-construction", type=int, default=HNSW_EF_CONSTRUCTION,
+                            help=f"HNSW ef_construction for the build (default {HNSW_EF_CONSTRUCTION}, the migration's).")
         parser.add_argument("--build-memory", default="2GB", help="maintenance_work_mem for the HNSW build.")
         parser.add_argument("--faces-dir", default=None,
                             help="The test pictures (default FACES_DIR or ../shared/faces).")
         parser.add_argument("--pictures", type=int, default=None, help="Use only the first N pictures.")
         parser.add_argument("--rounds", type=int, default=2,
                             help="Times each picture is ingested and searched (default 2).")
+        parser.add_argument("--skip-engine", action="store_true",
+                            help="Only the vector query: no ingest or end-to-end figures (for tuning runs).")
         parser.add_argument("--seed", type=int, default=7)
 
     def handle(self, *args, **options):
@@ -144,12 +152,15 @@ class Command(BaseCommand):
                 ef_search = options["ef_search"] or settings.SEARCH_HNSW_EF
                 with override_settings(SEARCH_HNSW_EF=ef_search):
                     report["settings"] = {
-                        "hnsw_m": HNSW_M, "hnsw_ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": ef_search,
+                        "hnsw_m": options["m"], "hnsw_ef_construction": options["ef_construction"],
+                        "ef_search": ef_search,
                         "iterative_scan": "relaxed_order", "tenants": options["tenants"],
                         "platform_share": options["platform_share"], "centres": options["centres"], "k": K,
                         "build_memory": options["build_memory"],
                     }
                     report["vector_query"] = self._vector_benchmark(name=name, sizes=sizes, options=options)
+                    if options["skip_engine"]:
+                        return self._report(report, options)
                     self._progress("engine: warming up")
                     face_engine().faces_detect(data=pictures[0].read_bytes())
                     probe_tenant = _tenant_create(slug=f"bench-probe-{uuid.uuid4().hex[:8]}", entitled=True)
@@ -159,6 +170,9 @@ class Command(BaseCommand):
                                                                   rounds=options["rounds"])
         finally:
             shutil.rmtree(media, ignore_errors=True)
+        self._report(report, options)
+
+    def _report(self, report: dict, options) -> None:
         report["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
         self.stdout.write(json.dumps(report, indent=2) if options["json"] else _text(report))
 
@@ -198,29 +212,38 @@ class Command(BaseCommand):
                     _synthetic_load(owner, space=space, count=size - loaded, galleries=galleries, weights=weights)
                     row["load_seconds"] = round(time.perf_counter() - started, 1)
                     self._progress(f"{size:,} faces: building the HNSW index")
-                    row["build_seconds"] = _index_build(owner, memory=options["build_memory"])
+                    row["build_seconds"] = _index_build(owner, memory=options["build_memory"], m=options["m"],
+                                                        ef_construction=options["ef_construction"])
                     loaded = size
                 self._progress(f"{size:,} faces: {options['queries']} queries")
                 row.update(_queries_measure(space=space, galleries=galleries, queries=options["queries"]))
                 results.append(row)
+                self._progress(f"{size:,} faces: {json.dumps(row)}")
         return results
 
     # --- (d): ingest throughput ----------------------------------------------------------------
     def _ingest_benchmark(self, *, tenant: Tenant, pictures: list[Path], rounds: int) -> dict:
         self._progress(f"ingest: {len(pictures)} pictures x {rounds} rounds")
-        wall, cpu, faces, count = 0.0, 0.0, 0, 0
+        wall, cpu, faces, count, refused = 0.0, 0.0, 0, 0, []
         for round_number in range(rounds):
             for picture in pictures:
                 data = _distinct_copy(picture, round_number=round_number)
                 started_wall, started_cpu = time.perf_counter(), time.process_time()
-                result = image_ingest(tenant=tenant, data=data, actor=ACTOR, legal_basis=LegalBasis.OTHER)
-                wall += time.perf_counter() - started_wall
-                cpu += time.process_time() - started_cpu
+                try:
+                    result = image_ingest(tenant=tenant, data=data, actor=ACTOR, legal_basis=LegalBasis.OTHER)
+                except FaceEngineError as error:
+                    refused.append(f"{picture.name}: {error.code}")
+                    continue
+                finally:
+                    wall += time.perf_counter() - started_wall
+                    cpu += time.process_time() - started_cpu
                 count += result.created
                 faces += len(result.faces)
-        return {"pictures": count, "faces": faces, "seconds": round(wall, 2),
-                "pictures_per_second": round(count / wall, 2),
-                "pictures_per_cpu_second": round(count / cpu, 2) if cpu else None}
+        figures = {"pictures": count, "faces": faces, "seconds": round(wall, 2),
+                   "pictures_per_second": round(count / wall, 2) if wall else None,
+                   "pictures_per_cpu_second": round(count / cpu, 2) if cpu else None, "refused": refused}
+        self._progress(f"ingest: {figures}")
+        return figures
 
     # --- (a): end to end ---------------------------------------------------------------------------
     def _search_benchmark(self, *, tenant: Tenant, pictures: list[Path], rounds: int) -> dict:
@@ -229,17 +252,24 @@ class Command(BaseCommand):
             probes = [(p.name, p.read_bytes() if variant == "original" else _scaled_copy(p, long_side=2500))
                       for p in pictures]
             self._progress(f"end to end ({variant}): {len(probes)} probes x {rounds} rounds")
-            seconds, detect, query = [], [], []
+            seconds, detect, query, faceless = [], [], [], set()
             for _ in range(rounds):
-                for _name, probe in probes:
+                for name, probe in probes:
                     started = time.perf_counter()
-                    search = search_run(tenant=tenant, actor=ACTOR, probe=probe)
+                    try:
+                        search = search_run(tenant=tenant, actor=ACTOR, probe=probe)
+                    except FaceEngineError as error:
+                        # Timed too: telling the person there is no face is also an answer.
+                        faceless.add(f"{name}: {error.code}")
+                        seconds.append(time.perf_counter() - started)
+                        continue
                     seconds.append(time.perf_counter() - started)
                     detect.append(search.timings_ms["detect"] / 1000)
                     query.append(search.timings_ms["query"] / 1000)
             figures[variant] = {**_ms_summary(seconds), "detect_median_ms": _ms_summary(detect)["median_ms"],
                                 "query_median_ms": _ms_summary(query)["median_ms"],
-                                "query_p95_ms": _ms_summary(query)["p95_ms"]}
+                                "query_p95_ms": _ms_summary(query)["p95_ms"], "no_face": sorted(faceless)}
+            self._progress(f"end to end ({variant}): {figures[variant]}")
         with tenant_scope(tenant):
             figures["faces_visible_to_the_tenant"] = _visible_faces(tenant)
         return figures
@@ -379,14 +409,14 @@ def _synthetic_load(owner, *, space: SyntheticSpace, count: int, galleries: list
         cursor.execute("VACUUM ANALYZE gallery_face")
 
 
-def _index_build(owner, *, memory: str) -> float:
+def _index_build(owner, *, memory: str, m: int, ef_construction: int) -> float:
     with owner.cursor() as cursor:
         cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [memory])
         # The leader and one worker: the machine's two cores.
         cursor.execute("SET max_parallel_maintenance_workers = 1")
         started = time.perf_counter()
         cursor.execute(f"CREATE INDEX face_embedding_hnsw ON gallery_face USING hnsw (embedding vector_cosine_ops) "
-                       f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})")
+                       f"WITH (m = {int(m)}, ef_construction = {int(ef_construction)})")
         built = time.perf_counter() - started
         cursor.execute("ANALYZE gallery_face")
     return round(built, 1)
@@ -435,10 +465,38 @@ def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries:
         figures["exact"].append(exact_latency)
         figures["recall"].append(recall)
         figures["short"] += len(found) < len(exact)
+    for tenant in {tenant.may_search_platform_index: tenant for tenant in askers}.values():
+        scope = "tenant+platform" if tenant.may_search_platform_index else "tenant"
+        by_scope[scope]["plan"] = _plan_used(tenant=tenant, embedding=probes[0])
     every = {key: [value for figures in by_scope.values() for value in figures[key]]
              for key in ("latency", "exact", "recall")}
-    return {**_query_figures(every), "by_scope": {scope: _query_figures(figures) | {"short_results": figures["short"]}
-                                                  for scope, figures in sorted(by_scope.items())}}
+    return {**_query_figures(every),
+            "by_scope": {scope: _query_figures(figures) | {"short_results": figures["short"], "plan": figures["plan"]}
+                         for scope, figures in sorted(by_scope.items())}}
+
+
+def _plan_used(*, tenant: Tenant, embedding: np.ndarray) -> str:
+    """Which index the planner chose for tenant_faces_nearest's own statement (captured, then
+    explained in the same transaction, so with the same hnsw settings)."""
+    statements = []
+
+    def capture(execute, sql, params, many, context):
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with tenant_scope(tenant):
+        with connection.execute_wrapper(capture):
+            tenant_faces_nearest(tenant=tenant, embedding=embedding, k=K,
+                                 include_platform_index=tenant.may_search_platform_index)
+        sql, params = statements[-1]
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = "\n".join(line for (line,) in cursor.fetchall())
+    if "face_embedding_hnsw" in plan:
+        return "hnsw index scan"
+    if "face_tenant" in plan:
+        return "tenant btree index, then exact sort"
+    return "sequential scan, exact sort"
 
 
 def _query_figures(figures: dict) -> dict:
@@ -498,16 +556,20 @@ def _text(report: dict) -> str:
         for scope, figures in row["by_scope"].items():
             lines.append(f"      {scope:<16} {figures['queries']:>4} queries: p50 {figures['p50_ms']} ms, p95 "
                          f"{figures['p95_ms']} ms, recall@10 {figures['recall_at_10']} (min "
-                         f"{figures['min_recall_at_10']}), short results {figures['short_results']}")
+                         f"{figures['min_recall_at_10']}), short results {figures['short_results']}; "
+                         f"{figures['plan']}")
+    if "ingest" not in report:
+        return "\n".join(lines)
     ingest = report["ingest"]
     lines.append(f"Ingest: {ingest['pictures']} pictures ({ingest['faces']} faces) in {ingest['seconds']} s: "
                  f"{ingest['pictures_per_second']} pictures/s in one process, {ingest['pictures_per_cpu_second']} "
-                 f"per CPU-second.")
+                 f"per CPU-second." + (f" Refused: {', '.join(ingest['refused'])}." if ingest["refused"] else ""))
     lines.append(f"End to end (search_run, model warm, {report['end_to_end']['faces_visible_to_the_tenant']:,} faces "
                  f"visible to the tenant):")
     for variant in ("original", "scaled_2500"):
         figures = report["end_to_end"][variant]
         lines.append(f"  {variant:<12} {figures['n']} searches: median {figures['median_ms']} ms, p95 "
                      f"{figures['p95_ms']} ms, max {figures['max_ms']} ms (detect median {figures['detect_median_ms']}"
-                     f" ms, query median {figures['query_median_ms']} ms, p95 {figures['query_p95_ms']} ms)")
+                     f" ms, query median {figures['query_median_ms']} ms, p95 {figures['query_p95_ms']} ms)"
+                     + (f"; no face found in {', '.join(figures['no_face'])}" if figures["no_face"] else ""))
     return "\n".join(lines)
