@@ -1,6 +1,7 @@
 """The platform area: staff only (others 404), TOTP two-factor, and its pages end to end."""
 
 import json
+import re
 
 import pytest
 from django_otp.oath import TOTP
@@ -115,6 +116,22 @@ def test_order_lifecycle_through_the_pages(staff_client, world_gallery, enforce_
     assert "SAN-2026-001" in certificate and "Verification" in certificate
     data = json.loads(staff_client.get(f"/platform/orders/{order.pk}/certificate.json").content)
     assert data["totals"]["deleted"]["images"] == 12 and data["verification"]["passed"]
+
+
+def test_order_form_renders_each_field_once(staff_client, two_tenants):
+    """A browser posts every input; a field rendered twice would post an empty second value."""
+    from collections import Counter
+
+    from portal.compliance.forms import OrderForm
+
+    page = staff_client.get("/platform/orders/new/").content.decode()
+    names = Counter(re.findall(r'<(?:input|select|textarea)[^>]*\sname="([^"]+)"', page))
+    for field in OrderForm.base_fields:
+        inputs = names[field]
+        # Multiple-choice checkboxes render one input per tenant, all with the field's name.
+        assert inputs >= 1, field
+        if field not in {"offboard_tenants", "scope_tenants"}:
+            assert inputs == 1, f"{field} is rendered {inputs} times"
 
 
 def test_order_form_errors_are_shown(staff_client):
