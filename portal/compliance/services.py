@@ -1,7 +1,8 @@
 """Regulatory orders and opt-outs: filing, activation, enforcement, verification, certificates.
 
-Activation withholds everything an order covers in one transaction, so from its commit no search
-of any tenant returns a covered face. Enforcement then deletes in batches; each batch deletes
+Activation puts an order in force in one short transaction, and from its commit no search of any
+tenant returns a covered face: the similarity query applies the conditions of every order in
+force (order_search_exclusion), whatever the `withheld` flags say yet. Enforcement then deletes in batches; each batch deletes
 rows and adds to the counters in one transaction, so a worker killed at any point restarts from
 what is left and never counts twice. Files are recorded in the batch's transaction and removed
 from storage after it commits; a crash in between leaves the record for the next run.
@@ -168,24 +169,66 @@ def _withhold(*, order: RegulatoryOrder) -> tuple[int, int]:
 
 
 def order_activate(*, order: RegulatoryOrder, actor: Actor, record_coverage: bool = True) -> RegulatoryOrder:
-    """Puts the order in force, in one transaction: every covered face and image is withheld (so
-    no search returns it from the commit on) and the ingest gate starts refusing what it covers.
-    Offboarded tenants are suspended in the same transaction."""
+    """Puts the order in force. From the commit of one short transaction, no search of any tenant
+    returns a covered face and the ingest gate refuses what the order covers.
+
+    How "at once" holds at any gallery size: the similarity query applies the conditions of every
+    order in force (order_search_exclusion), so for regional, source and offboarding orders the
+    commit of the status change is what hides their faces. Their `withheld` flags, which the
+    gallery pages, the API and the counters read, are then set straight after the commit
+    (order_withhold_flags); the sweep and enforcement set them again, so a crash in between loses
+    nothing. A subject order's faces are found by similarity, which the search cannot test per
+    row, so they are withheld inside the activation transaction; they are one person's pictures.
+    Offboarded tenants are suspended in the same transaction.
+    """
     with dangerously_unscoped(reason="order activation withholds across tenants"):
         order = RegulatoryOrder.objects.select_for_update().get(pk=order.pk)
         if order.status != Status.DRAFT:
             raise OrderStateError(f"The order is {order.get_status_display().lower()}, not a draft.")
-        faces_withheld, images_withheld = _withhold(order=order)
+        details = {"reference": order.reference}
+        if order.kind == Kind.SUBJECT:
+            details["faces_withheld"], details["images_withheld"] = _withhold(order=order)
         if order.kind == Kind.OFFBOARDING:
             Tenant.objects.filter(pk__in=order.offboard_tenant_ids).update(status=Tenant.Status.SUSPENDED)
         order.status, order.activated_at = Status.ACTIVE, timezone.now()
         order.save(update_fields=["status", "activated_at"])
-        audit_record(action="order.activate", actor=actor, target_type="order", target_id=order.pk,
-                     details={"reference": order.reference, "faces_withheld": faces_withheld,
-                              "images_withheld": images_withheld})
+        audit_record(action="order.activate", actor=actor, target_type="order", target_id=order.pk, details=details)
+    if order.kind != Kind.SUBJECT:
+        order_withhold_flags(order=order, actor=actor)
     # Counted after the commit, so that the counting does not delay the moment nothing is visible;
     # the gate already refuses new covered data, so the count is what was there.
     return order_coverage_record(order=order) if record_coverage else order
+
+
+def order_withhold_flags(*, order: RegulatoryOrder, actor: Actor) -> tuple[int, int]:
+    """Sets `withheld` on every face and image the order covers that is not yet flagged, in one
+    transaction of its own, and audits the counts."""
+    with dangerously_unscoped(reason="withholding an order's coverage across tenants"):
+        faces_withheld, images_withheld = _withhold(order=order)
+        audit_record(action="order.withhold", actor=actor, target_type="order", target_id=order.pk,
+                     details={"reference": order.reference, "faces_withheld": faces_withheld,
+                              "images_withheld": images_withheld})
+    return faces_withheld, images_withheld
+
+
+def order_search_exclusion(*, tenant: Tenant, include_platform_index: bool, alias: str) -> list[tuple[str, list]]:
+    """The conditions of the regional, source and offboarding orders in force (every status but
+    draft) that reach the galleries this search reads, over `gallery_face AS alias`. They test the
+    face's own columns (region, source domain, tenant), so the HNSW scan applies them per row at
+    no measurable cost. Subject orders are withheld at activation instead (order_activate)."""
+    conditions = []
+    for order in (RegulatoryOrder.objects.exclude(status=Status.DRAFT).exclude(kind=Kind.SUBJECT)
+                  .only("kind", "regions", "include_unknown_region", "domains", "offboard_tenant_ids",
+                        "scope_all", "scope_tenant_ids", "scope_platform_index")):
+        if order.kind == Kind.OFFBOARDING:
+            relevant = tenant.pk in order.offboard_tenant_ids
+        else:
+            relevant = (order.scope_all or tenant.pk in order.scope_tenant_ids
+                        or (include_platform_index and order.scope_platform_index))
+        if relevant:
+            predicate = coverage.face_predicate(order=order, alias=alias)
+            conditions.append((predicate.sql, predicate.params))
+    return conditions
 
 
 def order_coverage_record(*, order: RegulatoryOrder) -> RegulatoryOrder:

@@ -9,6 +9,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
+from portal.gallery.gates import search_exclusions_sql
 from portal.search.models import Search, SearchMatch
 from tenants.models import Tenant
 
@@ -27,11 +28,15 @@ def tenant_faces_nearest(*, tenant: Tenant, embedding: np.ndarray, k: int,
                          include_platform_index: bool) -> list[Neighbour]:
     """The k faces most similar to `embedding` among those the tenant may see, never withheld ones.
 
-    Runs inside the tenant's scope, so RLS applies as well. HNSW iterative scans keep walking
-    the graph until the tenant and withheld filters leave k rows (pgvector 0.8), and the
-    materialised CTE restores exact order after the relaxed scan.
+    Runs inside the tenant's scope, so RLS applies as well. Besides the `withheld` flag, the query
+    applies the registered search exclusions (portal/gallery/gates.py): the conditions of every
+    regulatory order in force, so a covered face is skipped from the instant the order's
+    activation commits. HNSW iterative scans keep walking the graph until these filters leave k
+    rows (pgvector 0.8), and the materialised CTE restores exact order after the relaxed scan.
     """
-    gallery = "(tenant_id = %s OR tenant_id IS NULL)" if include_platform_index else "tenant_id = %s"
+    gallery = "(f.tenant_id = %s OR f.tenant_id IS NULL)" if include_platform_index else "f.tenant_id = %s"
+    excluded, excluded_params = search_exclusions_sql(tenant=tenant, include_platform_index=include_platform_index,
+                                                      alias="f")
     vector = _vector_literal(embedding)
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
@@ -39,15 +44,15 @@ def tenant_faces_nearest(*, tenant: Tenant, embedding: np.ndarray, k: int,
         cursor.execute(
             f"""
             WITH nearest AS MATERIALIZED (
-                SELECT id, embedding <=> %s::vector AS distance
-                FROM gallery_face
-                WHERE NOT withheld AND {gallery}
-                ORDER BY embedding <=> %s::vector
+                SELECT f.id, f.embedding <=> %s::vector AS distance
+                FROM gallery_face f
+                WHERE NOT f.withheld AND {gallery} AND {excluded}
+                ORDER BY f.embedding <=> %s::vector
                 LIMIT %s
             )
             SELECT id, distance FROM nearest ORDER BY distance, id
             """,
-            [vector, tenant.pk, vector, k],
+            [vector, tenant.pk, *excluded_params, vector, k],
         )
         return [Neighbour(face_id=face_id, similarity=1.0 - float(distance)) for face_id, distance in cursor.fetchall()]
 

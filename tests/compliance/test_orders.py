@@ -242,23 +242,88 @@ def test_state_rules(world_gallery):
     ingest_gates_check(tenant=None, region="IT", source_domain="", embeddings=[])
 
 
-def test_search_results_drop_faces_an_order_covers_even_before_the_sweep_withholds_them(world_gallery, two_tenants):
+def test_search_skips_faces_an_order_covers_even_before_the_sweep_withholds_them(world_gallery, two_tenants):
     from portal.gallery.gates import result_filters_apply
+    from tests.compliance.builders import picture_add
 
     order = order_activate(order=order_create(**order_fields(kind=Kind.REGIONAL, regions=["FR"])),
                            actor=Actor.system("test"))
     # A FR picture written past the gate (as if before the order existed) is not yet withheld.
-    from tests.compliance.builders import picture_add
-
     image = picture_add(world_gallery, tenant=two_tenants.a.tenant, region="FR")
     with dangerously_unscoped(reason="test"):
         face = image.faces.get()
     assert not face.withheld
     a = two_tenants.a.tenant
+    # The query itself applies the order's conditions, and the result filter would drop it too.
+    assert face.pk not in _visible_to(a, world_gallery.faces[face.pk][2])
     with tenant_scope(a):
-        found = tenant_faces_nearest(tenant=a, embedding=world_gallery.faces[face.pk][2], k=5,
-                                     include_platform_index=True)
-        ids = [n.face_id for n in found]
-        assert face.pk in ids
-        assert face.pk in result_filters_apply(tenant=a, face_ids=ids, probe_embedding=None)
+        assert face.pk in result_filters_apply(tenant=a, face_ids=[face.pk], probe_embedding=None)
     assert order.status == Status.ACTIVE
+
+
+@pytest.mark.parametrize("fields, covered", [
+    (dict(kind=Kind.REGIONAL, regions=["FR"]), lambda region, source: (region or "").split("-")[0] == "FR"),
+    (dict(kind=Kind.REGIONAL, regions=["US-IL"], include_unknown_region=True),
+     lambda region, source: region in ("US-IL", None)),
+    (dict(kind=Kind.SOURCE, domains=["social.example"]),
+     lambda region, source: source in ("social.example", "m.social.example")),
+], ids=["regional", "subdivision-and-unknown", "source-with-subdomains"])
+def test_commit_of_activation_alone_hides_covered_faces_in_every_tenant(world_gallery, monkeypatch, fields, covered):
+    """The withheld flags are set after activation commits; a crash before that must not let a
+    covered face through. With the flag-setting step knocked out, the order's status alone hides
+    exactly what it covers, and every other face (unknown region included) stays searchable."""
+    from portal.compliance import services
+
+    monkeypatch.setattr(services, "order_withhold_flags", lambda **kwargs: (0, 0))
+    gallery = world_gallery
+    order = order_activate(order=order_create(**order_fields(**fields)), actor=Actor.system("test"))
+    assert order.status == Status.ACTIVE
+    with dangerously_unscoped(reason="test"):
+        assert not Face.objects.filter(withheld=True).exists()
+    hidden = {fid for fid, (_t, region, _e, source) in gallery.faces.items() if covered(region, source)}
+    assert hidden and hidden != set(gallery.faces)
+    for tenant in gallery.tenants[:3]:
+        tenant.refresh_from_db()
+        readable = {fid for fid, (t, *_rest) in gallery.faces.items()
+                    if t == tenant.pk or (t is None and tenant.may_search_platform_index)}
+        seen = set()
+        for face_id in readable:
+            seen |= _visible_to(tenant, gallery.faces[face_id][2], k=5)
+        assert not seen & hidden
+        assert seen == readable - hidden
+
+    # The sweep then sets the flags; what is visible does not change.
+    services.orders_sweep()
+    with dangerously_unscoped(reason="test"):
+        assert set(Face.objects.filter(withheld=True).values_list("id", flat=True)) == hidden
+
+
+def test_activation_sets_withheld_flags_after_the_commit_and_audits_them(world_gallery):
+    order = order_activate(order=order_create(**order_fields(kind=Kind.REGIONAL, regions=["FR"])),
+                           actor=Actor.system("test"))
+    fr = _fr(world_gallery)
+    with dangerously_unscoped(reason="test"):
+        assert set(Face.objects.filter(withheld=True).values_list("id", flat=True)) == fr
+        withhold = AuditEvent.objects.get(action="order.withhold", target_id=str(order.pk))
+        activate = AuditEvent.objects.get(action="order.activate", target_id=str(order.pk))
+    assert withhold.details["faces_withheld"] == len(fr) and withhold.pk > activate.pk
+
+
+def test_order_scoped_to_one_tenant_hides_nothing_from_the_others(world_gallery, two_tenants, monkeypatch):
+    from portal.compliance import services
+
+    monkeypatch.setattr(services, "order_withhold_flags", lambda **kwargs: (0, 0))
+    a, b = two_tenants.a.tenant, two_tenants.b.tenant
+    order_activate(order=order_create(**order_fields(kind=Kind.REGIONAL, regions=["FR"], scope_all=False,
+                                                     scope_tenants=[b], scope_platform_index=False)),
+                   actor=Actor.system("test"))
+    gallery = world_gallery
+    a.refresh_from_db()
+    b.refresh_from_db()
+    fr_a, fr_b = gallery.ids(region="FR", tenant_id=a.pk), gallery.ids(region="FR", tenant_id=b.pk)
+    fr_index = gallery.ids(region="FR", tenant_id=None)
+    assert fr_a and fr_b and fr_index and a.may_search_platform_index
+    for face_id in fr_a | fr_index:
+        assert face_id in _visible_to(a, gallery.faces[face_id][2], k=3)
+    for face_id in fr_b:
+        assert not (_visible_to(b, gallery.faces[face_id][2]) & fr_b)
