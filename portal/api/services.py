@@ -168,7 +168,59 @@ def idempotency_record_store(*, tenant: Tenant, api_key: ApiKey, key: str, metho
         )
 
 
-def idempotency_records_expire(*, tenant: Tenant, older_than) -> int:
-    with tenant_scope(tenant):
+def idempotency_records_expire(*, tenant: Tenant | None = None, older_than=None) -> int:
+    """Deletes stored responses past the replay window (API_IDEMPOTENCY_HOURS): one tenant's, or
+    with no tenant every tenant's (the hourly schedule). They copy gallery data, so they are not
+    kept a moment longer than retries need them."""
+    older_than = older_than or timezone.now() - timedelta(hours=settings.API_IDEMPOTENCY_HOURS)
+    scope = tenant_scope(tenant) if tenant is not None else dangerously_unscoped(
+        reason="expiring stored API responses of every tenant")
+    with scope:
         deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=older_than).delete()
     return deleted
+
+
+# Where stored responses name a face: "face_uuid" in a search's matches, "uuid" in an image
+# record's faces (portal/api/serializers.py).
+_FACE_REFERENCES = ("(SELECT array_agg(v #>> '{}') FROM ("
+                    " SELECT jsonb_path_query(r.response_body, 'lax $.**.face_uuid') v"
+                    " UNION ALL SELECT jsonb_path_query(r.response_body, 'lax $.**.uuid')) refs)")
+
+
+def idempotency_records_forget_faces(*, face_uuids: list[str], **signal_kwargs) -> dict[int, int]:
+    """Receiver of gallery.signals.faces_deleted: deletes the stored responses that mention any of
+    the faces, in the deleting transaction and within its scope (RLS), so a replayed request can
+    never show a face that is gone. Returns {tenant id: responses deleted}."""
+    if not face_uuids:
+        return {}
+    removed: dict[int, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM api_idempotencyrecord r WHERE {_FACE_REFERENCES} && %s::text[]"
+                       f" RETURNING tenant_id", [list(face_uuids)])
+        for (tenant_id,) in cursor.fetchall():
+            removed[tenant_id] = removed.get(tenant_id, 0) + 1
+    return removed
+
+
+def idempotency_records_forget_tenants(*, tenant_ids: list[int]) -> dict[int, int]:
+    """Deletes every stored response of the tenants (offboarding). Run unscoped."""
+    removed: dict[int, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM api_idempotencyrecord WHERE tenant_id = ANY(%s) RETURNING tenant_id",
+                       [list(tenant_ids)])
+        for (tenant_id,) in cursor.fetchall():
+            removed[tenant_id] = removed.get(tenant_id, 0) + 1
+    return removed
+
+
+def idempotency_records_dangling_count(*, tenant_ids: list[int] | None = None) -> int:
+    """Stored responses (of the given tenants, or all in scope) that mention a face which no longer
+    exists: what a complete deletion leaves none of. Order verification checks it."""
+    tenants_sql, params = ("AND r.tenant_id = ANY(%s)", [list(tenant_ids)]) if tenant_ids is not None else ("", [])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM api_idempotencyrecord r WHERE EXISTS ("
+            " SELECT 1 FROM unnest(" + _FACE_REFERENCES + ") ref WHERE NOT EXISTS ("
+            "  SELECT 1 FROM gallery_face f"
+            "  WHERE f.uuid = CASE WHEN ref ~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$' THEN ref::uuid END))" + tenants_sql, params)
+        return cursor.fetchone()[0]

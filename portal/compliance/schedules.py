@@ -1,10 +1,13 @@
-"""The compliance schedules for django-celery-beat, registered idempotently by a data migration
-and by `manage.py schedules_register` (models are passed in, so the migration can use its own)."""
+"""The project's schedules for django-celery-beat, registered idempotently by data migrations
+(compliance 0005, 0006) and by `manage.py schedules_register` (models are passed in, so a
+migration can use its own). Most are compliance work; the API's stored responses are here too,
+since expiring them is a matter of how long data is kept."""
 
 INTERVALS = {
     # name: (task, every minutes)
     "compliance: sweep new data against orders in force": ("compliance.orders_sweep", 15),
     "compliance: purge probes past retention": ("compliance.probes_purge", 60),
+    "api: expire stored idempotent responses": ("api.idempotency_records_expire", 60),
 }
 CRONTABS = {
     # name: (task, minute, hour)

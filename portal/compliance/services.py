@@ -20,12 +20,15 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from portal.api.models import IdempotencyRecord
+from portal.api.services import idempotency_records_dangling_count, idempotency_records_forget_tenants
 from portal.compliance import coverage
 from portal.compliance.audit import Actor, audit_head, audit_record
 from portal.compliance.models import (MaintenanceState, OptOut, OptOutEmbedding, OrderFileDeletion,
                                       OrderReferenceFace, OrderTenantProgress, RegulatoryOrder)
 from portal.faces.engine import face_engine
 from portal.gallery.regions import InvalidDomain, InvalidRegion, domain_covers, domain_from_url, region_normalise
+from portal.gallery.signals import faces_deleted
 from tenants.context import dangerously_unscoped
 from tenants.models import Tenant
 
@@ -34,7 +37,8 @@ logger = logging.getLogger(__name__)
 Status = RegulatoryOrder.Status
 Kind = RegulatoryOrder.Kind
 DEFAULT_SUBJECT_THRESHOLD = 0.90  # same person 0.914-1.000 on the reference pictures; others at most 0.888
-DELETED_KINDS = ("images", "faces", "originals", "crops", "probes", "probe_files", "matches", "subjects")
+DELETED_KINDS = ("images", "faces", "originals", "crops", "probes", "probe_files", "matches", "subjects",
+                 "cached_responses")
 
 
 class OrderInvalid(ValueError):
@@ -304,7 +308,7 @@ def _images_batch_delete(*, order: RegulatoryOrder, batch_size: int) -> int:
         if not rows:
             return 0
         image_ids = [row[0] for row in rows]
-        cursor.execute("SELECT id, tenant_id, crop FROM gallery_face WHERE image_id = ANY(%s)", [image_ids])
+        cursor.execute("SELECT id, tenant_id, crop, uuid FROM gallery_face WHERE image_id = ANY(%s)", [image_ids])
         faces = cursor.fetchall()
         face_ids = [row[0] for row in faces]
         _files_track(order=order, files=[(row[2], "original") for row in rows] + [(row[2], "crop") for row in faces])
@@ -321,9 +325,21 @@ def _images_batch_delete(*, order: RegulatoryOrder, batch_size: int) -> int:
             tally.add(tenant_id, "images")
             if file:
                 tally.add(tenant_id, "originals")
+        for tenant_id, forgotten in _faces_deleted_send(face_uuids=[str(row[3]) for row in faces]).items():
+            tally.add(tenant_id, "cached_responses", forgotten)
         _tally_persist(order=order, tally=tally)
         transaction.on_commit(lambda: order_files_finish(order=order))
     return len(rows)
+
+
+def _faces_deleted_send(*, face_uuids: list[str]) -> dict:
+    """Tells other apps the faces are going, in the batch's transaction (gallery.signals).
+    Receivers that remove copies return {tenant id: copies removed}; summed per gallery."""
+    removed: dict = {}
+    for _receiver, result in faces_deleted.send(sender=RegulatoryOrder, face_uuids=face_uuids):
+        for tenant_id, n in (result or {}).items():
+            removed[tenant_id] = removed.get(tenant_id, 0) + n
+    return removed
 
 
 def _probes_batch_delete(*, order: RegulatoryOrder, batch_size: int) -> int:
@@ -368,6 +384,8 @@ def _subjects_delete(*, order: RegulatoryOrder) -> None:
                        [list(order.offboard_tenant_ids)])
         for (tenant_id,) in cursor.fetchall():
             tally.add(tenant_id, "subjects")
+        for tenant_id, n in idempotency_records_forget_tenants(tenant_ids=list(order.offboard_tenant_ids)).items():
+            tally.add(tenant_id, "cached_responses", n)
         if tally.by_gallery:
             _tally_persist(order=order, tally=tally)
 
@@ -432,6 +450,7 @@ def order_verify(*, order: RegulatoryOrder, actor: Actor) -> RegulatoryOrder:
         pending = tracked.filter(deleted_at__isnull=True).count()
         still_there = [path for path in tracked.values_list("path", flat=True).iterator(chunk_size=5000)
                        if default_storage.exists(path)]
+        remaining["cached_responses"] = _cached_responses_remaining(order=order)
         passed = not any(remaining.values()) and pending == 0 and not still_there
         order.verification = {
             "passed": passed, "checked_at": timezone.now().isoformat(), "rows_remaining": remaining,
@@ -449,6 +468,14 @@ def order_verify(*, order: RegulatoryOrder, actor: Actor) -> RegulatoryOrder:
             order.certificate = _certificate_build(order=order)
             order.save(update_fields=["certificate"])
     return order
+
+
+def _cached_responses_remaining(*, order: RegulatoryOrder) -> int:
+    """Stored API responses that still name a deleted face, in the galleries the order reaches
+    (for offboarding: any stored response of the tenants at all)."""
+    if order.kind == Kind.OFFBOARDING:
+        return IdempotencyRecord.objects.filter(tenant_id__in=order.offboard_tenant_ids).count()
+    return idempotency_records_dangling_count(tenant_ids=None if order.scope_all else list(order.scope_tenant_ids))
 
 
 def _iso(value) -> str | None:

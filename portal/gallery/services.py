@@ -17,6 +17,7 @@ from portal.faces.errors import NoFaceFound
 from portal.gallery.gates import ingest_gates_check
 from portal.gallery.models import Face, Image, LegalBasis, Subject
 from portal.gallery.regions import domain_from_url, region_resolve
+from portal.gallery.signals import faces_deleted
 from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Tenant
 
@@ -144,10 +145,12 @@ def image_delete(*, tenant: Tenant | None, image: Image, actor: Actor) -> None:
     match pointing at them. Files go once the rows' deletion has committed."""
     with gallery_scope(tenant=tenant), transaction.atomic():
         image = Image.objects.select_for_update().get(pk=image.pk, tenant=tenant)
-        names = [image.file.name, *image.faces.values_list("crop", flat=True)]
-        face_count = len(names) - 1
+        faces = list(image.faces.values_list("crop", "uuid"))
+        names = [image.file.name, *(crop for crop, _ in faces)]
+        face_count = len(faces)
         image_id = image.pk
         image.delete()
+        faces_deleted.send(sender=Image, face_uuids=[str(face_uuid) for _, face_uuid in faces])
         audit_record(action="image.delete", actor=actor, tenant=tenant, target_type="image", target_id=image_id,
                      details={"faces": face_count})
         transaction.on_commit(lambda: _files_delete(names))

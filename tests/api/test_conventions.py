@@ -190,3 +190,60 @@ def test_swagger_ui_loads_no_online_validator(db):
 def test_tenant_schema_lists_only_tenant_endpoints(db):
     paths = APIClient().get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["paths"]
     assert all(not path.startswith("/api/v1/platform/") for path in paths)
+
+
+def test_deleting_a_picture_drops_stored_responses_that_show_its_faces(api_a, api_b, picture, two_tenants):
+    """A stored response is a copy of gallery data: when the picture goes, a retry must not
+    replay its faces. Responses of other pictures, and of the other tenant, stay."""
+    from portal.api.models import IdempotencyRecord
+    from portal.api.services import idempotency_records_dangling_count
+
+    uploaded = api_a.post("/api/v1/images", {"picture": io.BytesIO(picture("obama_3.jpg")),
+                                             "legal_basis": "law_enforcement"},
+                          format="multipart", HTTP_IDEMPOTENCY_KEY="upload-obama")
+    assert uploaded.status_code == 201
+    image_id, face_uuid = uploaded.json()["image"]["id"], uploaded.json()["image"]["faces"][0]["uuid"]
+
+    def search(api, key):
+        return api.post("/api/v1/searches", {"picture": io.BytesIO(picture("obama_2.jpg")), **SEARCH_FIELDS},
+                        format="multipart", HTTP_IDEMPOTENCY_KEY=key)
+
+    found = search(api_a, "search-obama")
+    assert found.json()["matches"][0]["face_uuid"] == face_uuid
+    assert api_a.post("/api/v1/subjects", {"label": "kept"}, format="json",
+                      HTTP_IDEMPOTENCY_KEY="subject-kept").status_code == 201
+    assert search(api_b, "search-obama").status_code == 201  # B's own stored response, same key
+    with tenant_scope(two_tenants.a.tenant):
+        assert IdempotencyRecord.objects.count() == 3
+
+    assert api_a.delete(f"/api/v1/images/{image_id}").status_code == 204
+    with tenant_scope(two_tenants.a.tenant):
+        assert set(IdempotencyRecord.objects.values_list("key", flat=True)) == {"subject-kept"}
+        assert idempotency_records_dangling_count() == 0
+    with tenant_scope(two_tenants.b.tenant):
+        assert IdempotencyRecord.objects.filter(key="search-obama").exists()
+
+    retried = search(api_a, "search-obama")
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried
+    assert face_uuid not in retried.content.decode()
+
+
+def test_hourly_task_expires_stored_responses_of_every_tenant_past_the_window(api_a, api_b, two_tenants, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.api.models import IdempotencyRecord
+    from portal.api.tasks import idempotency_records_expire
+    from tenants.context import dangerously_unscoped
+
+    for api, label in ((api_a, "A"), (api_b, "B")):
+        for age in ("old", "new"):
+            assert api.post("/api/v1/subjects", {"label": f"{label}-{age}"}, format="json",
+                            HTTP_IDEMPOTENCY_KEY=f"{label}-{age}").status_code == 201
+    with dangerously_unscoped(reason="test"):
+        IdempotencyRecord.objects.filter(key__endswith="-old").update(
+            created_at=timezone.now() - timedelta(hours=settings.API_IDEMPOTENCY_HOURS, minutes=1))
+    assert idempotency_records_expire.apply().get() == 2
+    with dangerously_unscoped(reason="test"):
+        assert set(IdempotencyRecord.objects.values_list("key", flat=True)) == {"A-new", "B-new"}

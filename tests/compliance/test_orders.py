@@ -327,3 +327,50 @@ def test_order_scoped_to_one_tenant_hides_nothing_from_the_others(world_gallery,
         assert face_id in _visible_to(a, gallery.faces[face_id][2], k=3)
     for face_id in fr_b:
         assert not (_visible_to(b, gallery.faces[face_id][2]) & fr_b)
+
+
+def _stored_response(*, tenant, key, face_uuids):
+    from portal.api.models import IdempotencyRecord
+
+    with tenant_scope(tenant):
+        return IdempotencyRecord.objects.create(
+            tenant=tenant, key=key, method="POST", path="/api/v1/searches", fingerprint="0" * 64,
+            response_status=201, response_body={"id": 1, "matches": [{"face_uuid": u} for u in face_uuids]})
+
+
+def test_enforcement_deletes_stored_api_responses_that_show_covered_faces(world_gallery, two_tenants):
+    from portal.api.models import IdempotencyRecord
+
+    a = two_tenants.a.tenant
+    with dangerously_unscoped(reason="test"):
+        uuids = dict(Face.objects.values_list("id", "uuid"))
+    fr = _fr(world_gallery)
+    fr_uuid = str(uuids[min(fr & world_gallery.ids(tenant_id=a.pk))])
+    de_uuid = str(uuids[min(world_gallery.ids(region="DE", tenant_id=a.pk))])
+    _stored_response(tenant=a, key="mentions-fr", face_uuids=[de_uuid, fr_uuid])
+    _stored_response(tenant=a, key="de-only", face_uuids=[de_uuid])
+
+    order = order_enforce(order=order_activate(order=order_create(**order_fields(kind=Kind.REGIONAL, regions=["FR"])),
+                                               actor=Actor.system("test")))
+    assert order.status == Status.VERIFIED
+    assert order.verification["rows_remaining"]["cached_responses"] == 0
+    with tenant_scope(a):
+        assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["de-only"]
+    assert order.deleted["cached_responses"] == 1
+    per_gallery = {g["tenant_id"]: g["deleted"] for g in order.certificate["galleries"]}
+    assert per_gallery[a.pk]["cached_responses"] == 1
+
+
+def test_verification_fails_while_a_stored_response_still_shows_a_deleted_face(world_gallery, two_tenants):
+    from portal.compliance.services import order_verify
+
+    order = order_enforce(order=order_activate(order=order_create(**order_fields(kind=Kind.REGIONAL, regions=["FR"])),
+                                               actor=Actor.system("test")))
+    assert order.status == Status.VERIFIED
+    # A copy the deletion did not know about (written past the signal) makes the proof fail.
+    _stored_response(tenant=two_tenants.b.tenant, key="stale", face_uuids=["0b0b0b0b-0000-4000-8000-000000000000"])
+    with dangerously_unscoped(reason="test"):
+        RegulatoryOrder.objects.filter(pk=order.pk).update(status=Status.COMPLETED)
+    order = order_verify(order=order, actor=Actor.system("test"))
+    assert order.status == Status.COMPLETED and not order.verification["passed"]
+    assert order.verification["rows_remaining"]["cached_responses"] == 1

@@ -30,7 +30,11 @@ def test_schedules_exist_after_migrate_and_registering_again_changes_nothing():
     assert PeriodicTask.objects.count() == before
     tasks = set(PeriodicTask.objects.filter(name__in=names).values_list("task", flat=True))
     assert tasks == {"compliance.orders_sweep", "compliance.probes_purge", "compliance.order_deadlines_warn",
-                     "compliance.face_index_maintain"}
+                     "compliance.face_index_maintain", "api.idempotency_records_expire"}
+    from portal.celery import app
+
+    app.loader.import_default_modules()
+    assert tasks <= set(app.tasks)
 
 
 def test_sweep_withholds_data_that_slipped_in_after_activation(world_gallery):
