@@ -13,6 +13,7 @@ CRONTABS = {
     # name: (task, minute, hour)
     "compliance: warn before order deadlines": ("compliance.order_deadlines_warn", "0", "7"),
     "compliance: vacuum and reindex the face index after large deletions": ("compliance.face_index_maintain", "30", "3"),
+    "compliance: delete files no row refers to": ("compliance.files_orphaned_delete", "0", "4"),
 }
 
 

@@ -34,3 +34,8 @@ def probes_purge() -> int:
 @shared_task(name="compliance.face_index_maintain")
 def face_index_maintain() -> dict:
     return services.face_index_maintain()
+
+
+@shared_task(name="compliance.files_orphaned_delete")
+def files_orphaned_delete() -> dict:
+    return services.files_orphaned_delete()
