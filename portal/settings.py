@@ -104,6 +104,10 @@ DATABASES = {"default": env.db_url_config(_database_url)}
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_portal")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASE_OWNER = env.db_url_config(_owner_url)
+if env.str("PORTAL_DATABASE_NAME", default=""):
+    # Another database on the same server, e.g. a Celery worker started by a test against the
+    # test database.
+    DATABASES["default"]["NAME"] = DATABASE_OWNER["NAME"] = env.str("PORTAL_DATABASE_NAME")
 DATABASE_APP_ROLE = DATABASES["default"]["USER"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MINIMUM_PGVECTOR_VERSION = (0, 8, 0)
@@ -123,6 +127,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Images deleted per transaction by order enforcement: smaller batches hold locks for less time.
+ENFORCEMENT_BATCH_SIZE = env.int("ENFORCEMENT_BATCH_SIZE", default=1000)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 

@@ -405,8 +405,11 @@ def order_enforce(*, order: RegulatoryOrder, actor: Actor | None = None, batch_s
             order.status = Status.EXECUTING
             order.enforcement_started_at = order.enforcement_started_at or timezone.now()
             order.save(update_fields=["status", "enforcement_started_at"])
-            audit_record(action="order.enforce" if first_run else "order.enforce_resume", actor=actor,
-                         target_type="order", target_id=order.pk, details={"reference": order.reference})
+        # Every run is on the record: a resumed one (after a killed worker, or queued again by the
+        # sweep) with what had been deleted when it started.
+        audit_record(action="order.enforce" if first_run else "order.enforce_resume", actor=actor,
+                     target_type="order", target_id=order.pk,
+                     details={"reference": order.reference, **({} if first_run else {"deleted_before": order.deleted})})
         # Rows that slipped in since activation (none should: the gate refuses them) are withheld too.
         _withhold(order=order)
     with dangerously_unscoped(reason="finishing an interrupted run's file deletions"):
@@ -427,6 +430,8 @@ def order_enforce(*, order: RegulatoryOrder, actor: Actor | None = None, batch_s
         # Normally done by each batch's on_commit already; this catches a caller's outer transaction.
         order_files_finish(order=order)
         order = RegulatoryOrder.objects.select_for_update().get(pk=order.pk)
+        if order.status == Status.VERIFIED:
+            return order  # a run beside this one (queued by the sweep) finished and verified it
         order.status, order.completed_at = Status.COMPLETED, timezone.now()
         order.save(update_fields=["status", "completed_at"])
         audit_record(action="order.complete", actor=actor, target_type="order", target_id=order.pk,

@@ -1,6 +1,7 @@
 """Celery tasks: thin wrappers named after the services they call."""
 
 from celery import shared_task
+from django.conf import settings
 
 from portal.compliance import services
 from portal.compliance.models import RegulatoryOrder
@@ -8,8 +9,10 @@ from portal.compliance.models import RegulatoryOrder
 
 @shared_task(name="compliance.order_enforce", acks_late=True)
 def order_enforce(order_id: int) -> dict:
-    # acks_late + reject-on-worker-lost: a killed worker's task is redelivered and resumes.
-    order = services.order_enforce(order=RegulatoryOrder.objects.get(pk=order_id))
+    # acks_late + reject-on-worker-lost: a killed worker's task is redelivered and resumes; the
+    # sweep (every 15 minutes) also queues it again for every order still active or executing.
+    order = services.order_enforce(order=RegulatoryOrder.objects.get(pk=order_id),
+                                   batch_size=settings.ENFORCEMENT_BATCH_SIZE)
     return {"order": order.pk, "status": order.status, "deleted": order.deleted}
 
 
