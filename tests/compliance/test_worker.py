@@ -4,19 +4,11 @@ SIGKILL in the middle of an order, a new worker is started, the sweep queues the
 left. The workers run `celery -A portal worker` against this test's database and media folder,
 on a Redis database of their own, so no other worker can take the tasks."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
-import zlib
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from celery import Celery
-from django.conf import settings
-from django.db import connection
 
 from portal.compliance.audit import Actor, audit_chain_verify
 from portal.compliance.models import AuditEvent, RegulatoryOrder
@@ -24,38 +16,11 @@ from portal.compliance.services import order_activate, order_create
 from portal.gallery.models import Image
 from tenants.context import dangerously_unscoped
 from tests.compliance.builders import files_present, order_fields, picture_add, remaining_face_ids
+from tests.worker import Worker, broker_url_of_this_test_database
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROOT = Path(__file__).resolve().parents[2]
 Status = RegulatoryOrder.Status
-
-
-def _broker_url() -> str:
-    """The embedded (or configured) Redis, on a database number of this test database's own."""
-    number = 1 + zlib.crc32(connection.settings_dict["NAME"].encode()) % 15
-    parts = urlsplit(settings.REDIS_URL)
-    return urlunsplit(parts._replace(path=f"/{number}"))
-
-
-class Worker:
-    def __init__(self, *, log: Path, broker: str) -> None:
-        self.log = log
-        env = {**os.environ, "PORTAL_DATABASE_NAME": connection.settings_dict["NAME"],
-               "PORTAL_MEDIA_ROOT": str(settings.MEDIA_ROOT), "REDIS_URL": broker,
-               "ENFORCEMENT_BATCH_SIZE": "1", "CELERY_TASK_ALWAYS_EAGER": "false"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "--loglevel", "INFO",
-             "--without-heartbeat", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-    def stop(self, sig=signal.SIGTERM) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            self.process.wait(timeout=60)
 
 
 def _order_now(order_id: int) -> RegulatoryOrder:
@@ -86,10 +51,10 @@ def test_worker_killed_mid_order_and_a_new_worker_finishes_it_exactly(world_gall
     covered_images = order.covered["images"]
     assert covered_images == len(fr) >= 70
 
-    broker = _broker_url()
+    broker = broker_url_of_this_test_database()
     sender = Celery(broker=broker)
     log = tmp_path / "worker.log"
-    first = Worker(log=log, broker=broker)
+    first = Worker(log=log, broker=broker, batch_size=1)
     try:
         sender.send_task("compliance.order_enforce", args=[order.pk])
         _wait_for(lambda: _order_now(order.pk).deleted.get("images", 0) >= 10, worker=first, timeout=120,
@@ -105,7 +70,7 @@ def test_worker_killed_mid_order_and_a_new_worker_finishes_it_exactly(world_gall
         left = Image.objects.filter(region__startswith="FR").count()
     assert left == covered_images - halfway.deleted["images"]  # counters match what is gone, exactly
 
-    second = Worker(log=log, broker=broker)
+    second = Worker(log=log, broker=broker, batch_size=1)
     try:
         sender.send_task("compliance.orders_sweep")
         done = _wait_for(lambda: (o := _order_now(order.pk)).status == Status.VERIFIED and o, worker=second,

@@ -1,0 +1,109 @@
+"""The platform area in a real browser: an operator enrols TOTP, files a regional order through
+the form, reads the preview, activates it, watches the progress bar while a real Celery worker
+deletes, and opens the certificate; screenshots of each page go to screenshots/."""
+
+import re
+
+import pytest
+from celery import Celery
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
+
+from portal.compliance import views as platform_views
+from portal.compliance.audit import Actor
+from portal.gallery.models import Image, LegalBasis
+from portal.gallery.services import image_ingest
+from tenants.context import dangerously_unscoped
+from tests.e2e.conftest import log_in
+from tests.e2e.test_screenshots import _shoot
+from tests.factories import UserFactory
+from tests.worker import Worker, broker_url_of_this_test_database
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _token(device: TOTPDevice) -> str:
+    return str(TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()).zfill(device.digits)
+
+
+def _gallery(two_tenants, faces_dir):
+    """FR pictures in both tenants and the platform index, and others that must stay."""
+    actor = Actor.system("platform e2e")
+    pictures = [(two_tenants.a.tenant, "obama_1.jpg", "FR"), (two_tenants.a.tenant, "biden_1.jpg", "DE"),
+                (two_tenants.b.tenant, "obama_2.jpg", "FR-75C"), (two_tenants.b.tenant, "rose_leslie_1.jpg", "GB"),
+                (None, "obama_3.jpg", "FR"), (None, "biden_2.jpg", "US")]
+    for tenant, filename, region in pictures:
+        image_ingest(tenant=tenant, data=(faces_dir / filename).read_bytes(), actor=actor,
+                     legal_basis=LegalBasis.LAW_ENFORCEMENT, region=region)
+
+
+def test_operator_files_activates_and_follows_an_order_to_its_certificate(
+        live_server, browser_page, two_tenants, faces_dir, tmp_path, monkeypatch):
+    _gallery(two_tenants, faces_dir)
+    broker = broker_url_of_this_test_database()
+    # The page queues enforcement after its commit; here it goes to this test's own worker.
+    monkeypatch.setattr(platform_views, "_enforcement_enqueue", lambda order: Celery(broker=broker).send_task(
+        "compliance.order_enforce", args=[order.pk]))
+    operator = UserFactory(is_staff=True, email="operator@portal.test")
+    page, base = browser_page, live_server.url
+
+    log_in(page, base, operator.email)
+    page.goto(f"{base}/platform/")
+    expect(page).to_have_url(re.compile(r"/platform/2fa/enrol/"))
+    expect(page.locator("figure.qr svg")).to_be_visible()
+    _shoot(page, "20-platform-2fa-enrol")
+    device = TOTPDevice.objects.get(user=operator, confirmed=False)
+    page.get_by_label("6-digit code from your authenticator app").fill(_token(device))
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Compliance")
+    _shoot(page, "21-platform-dashboard")
+
+    page.goto(f"{base}/platform/orders/new/")
+    page.get_by_label("Kind").select_option("regional")
+    page.get_by_label("Authority").fill("CNIL")
+    page.get_by_role("textbox", name="Reference:", exact=True).fill("SAN-2026-041")
+    page.get_by_label("Received on").fill("2026-11-20")
+    page.get_by_label("Effective at").fill("2026-11-21T00:00")
+    page.get_by_label("Deadline").fill("2027-01-20")
+    page.get_by_label("Regions").fill("FR")
+    _shoot(page, "22-platform-order-form")
+    page.get_by_role("button", name="Save as draft").click()
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text("CNIL SAN-2026-041")
+    preview = page.locator("section", has=page.get_by_role("heading", name=re.compile("Preview")))
+    expect(preview.locator("tfoot")).to_contain_text("3")  # three FR pictures, one face each
+    _shoot(page, "23-platform-order-preview")
+
+    log = tmp_path / "worker.log"
+    with Worker(log=log, broker=broker, batch_size=1) as worker:
+        page.get_by_role("button", name=re.compile("^Activate")).click()
+        expect(page.locator("#order-progress .badge")).not_to_have_text("Draft")
+        progress = page.get_by_role("progressbar", name="Deletion progress")
+        expect(progress).to_be_visible()
+        # The bar refreshes itself (htmx, every 2 s) until the worker has deleted and verified.
+        expect(page.locator("#order-progress")).to_contain_text("Verification passed", timeout=90_000)
+        assert worker.process.poll() is None, worker.output()
+    expect(progress).to_have_attribute("aria-valuenow", "100")
+    expect(page.locator("#order-progress")).to_contain_text("deleted 3 of 3 images")
+    expect(page.get_by_role("button", name="Restart enforcement")).to_have_count(0)
+    _shoot(page, "24-platform-order-verified")
+
+    page.get_by_role("link", name="Certificate").click()
+    expect(page.locator("body")).to_contain_text("SAN-2026-041")
+    expect(page.locator("tfoot")).to_contain_text("3")
+    _shoot(page, "25-platform-certificate")
+    with dangerously_unscoped(reason="test"):
+        assert set(Image.objects.values_list("region", flat=True)) == {"DE", "GB", "US"}
+
+    page.goto(f"{base}/platform/audit/")
+    expect(page.locator("body")).to_contain_text("order.activate")
+    expect(page.locator("body")).to_contain_text("order.verify")
+    _shoot(page, "26-platform-audit")
+
+
+def test_a_tenant_owner_gets_404_in_the_platform_area(live_server, browser_page, two_tenants):
+    page = browser_page
+    log_in(page, live_server.url, two_tenants.a.owner.email)
+    response = page.goto(f"{live_server.url}/platform/orders/")
+    assert response.status == 404
