@@ -45,3 +45,10 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):
         with tenant_scope(kwargs["tenant"]):
             return super()._create(model_class, *args, **kwargs)
+
+
+def totp_token(device) -> str:
+    """The code an authenticator app would show now for a django-otp TOTP device."""
+    from django_otp.oath import TOTP
+
+    return str(TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()).zfill(device.digits)

@@ -4,7 +4,6 @@ import json
 import re
 
 import pytest
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.compliance import tasks
@@ -12,15 +11,13 @@ from portal.compliance.models import AuditEvent, OptOut, RegulatoryOrder
 from portal.compliance.services import order_enforce
 from tenants.context import dangerously_unscoped
 from tenants.models import Tenant
+from tests.factories import totp_token
 
 pytestmark = pytest.mark.django_db
 
 PAGES = ["/platform/", "/platform/orders/", "/platform/orders/new/", "/platform/opt-outs/", "/platform/tenants/",
          "/platform/audit/", "/platform/2fa/enrol/", "/platform/2fa/verify/"]
 
-
-def _token(device: TOTPDevice) -> str:
-    return str(TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()).zfill(device.digits)
 
 
 @pytest.fixture
@@ -32,7 +29,7 @@ def operator(user_factory):
 def staff_client(client, operator):
     device = TOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
     client.force_login(operator)
-    response = client.post("/platform/2fa/verify/", {"token": _token(device), "next": "/platform/"})
+    response = client.post("/platform/2fa/verify/", {"token": totp_token(device), "next": "/platform/"})
     assert response.status_code == 302 and response["Location"] == "/platform/"
     return client
 
@@ -60,9 +57,9 @@ def test_staff_without_a_device_must_enrol_then_verify_each_session(client, oper
     body = page.content.decode()
     assert "otpauth://totp/" in body and "<svg" in body
     device = TOTPDevice.objects.get(user=operator, confirmed=False)
-    assert client.post("/platform/2fa/enrol/", {"token": "000000" if _token(device) != "000000" else "111111"}
+    assert client.post("/platform/2fa/enrol/", {"token": "000000" if totp_token(device) != "000000" else "111111"}
                        ).status_code == 200
-    response = client.post("/platform/2fa/enrol/", {"token": _token(device)})
+    response = client.post("/platform/2fa/enrol/", {"token": totp_token(device)})
     assert response.status_code == 302
     device.refresh_from_db()
     assert device.confirmed
@@ -81,7 +78,7 @@ def test_staff_without_a_device_must_enrol_then_verify_each_session(client, oper
 def test_verify_never_redirects_off_site(client, operator):
     device = TOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
     client.force_login(operator)
-    response = client.post("/platform/2fa/verify/", {"token": _token(device), "next": "https://evil.example/"})
+    response = client.post("/platform/2fa/verify/", {"token": totp_token(device), "next": "https://evil.example/"})
     assert response["Location"] == "/platform/"
 
 

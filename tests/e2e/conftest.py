@@ -75,3 +75,16 @@ def log_in(page, base_url: str, email: str, password: str = TEST_PASSWORD) -> No
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state()
+
+
+def shoot(page, name: str) -> None:
+    """A full-page screenshot at the desktop and the phone width into screenshots/; fails when the
+    page scrolls sideways at either."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for label, viewport in (("desktop", DESKTOP), ("mobile", MOBILE)):
+        page.set_viewport_size(viewport)
+        page.wait_for_timeout(150)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at the {label} width"
+    page.set_viewport_size(DESKTOP)

@@ -6,7 +6,6 @@ import re
 
 import pytest
 from celery import Celery
-from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
@@ -15,16 +14,12 @@ from portal.compliance.audit import Actor
 from portal.gallery.models import Image, LegalBasis
 from portal.gallery.services import image_ingest
 from tenants.context import dangerously_unscoped
-from tests.e2e.conftest import log_in
-from tests.e2e.test_screenshots import _shoot
-from tests.factories import UserFactory
+from tests.e2e.conftest import log_in, shoot
+from tests.factories import UserFactory, totp_token
 from tests.worker import Worker, broker_url_of_this_test_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-
-def _token(device: TOTPDevice) -> str:
-    return str(TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()).zfill(device.digits)
 
 
 def _gallery(two_tenants, faces_dir):
@@ -52,12 +47,12 @@ def test_operator_files_activates_and_follows_an_order_to_its_certificate(
     page.goto(f"{base}/platform/")
     expect(page).to_have_url(re.compile(r"/platform/2fa/enrol/"))
     expect(page.locator("figure.qr svg")).to_be_visible()
-    _shoot(page, "20-platform-2fa-enrol")
+    shoot(page, "20-platform-2fa-enrol")
     device = TOTPDevice.objects.get(user=operator, confirmed=False)
-    page.get_by_label("6-digit code from your authenticator app").fill(_token(device))
+    page.get_by_label("6-digit code from your authenticator app").fill(totp_token(device))
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Compliance")
-    _shoot(page, "21-platform-dashboard")
+    shoot(page, "21-platform-dashboard")
 
     page.goto(f"{base}/platform/orders/new/")
     page.get_by_label("Kind").select_option("regional")
@@ -67,13 +62,13 @@ def test_operator_files_activates_and_follows_an_order_to_its_certificate(
     page.get_by_label("Effective at").fill("2026-11-21T00:00")
     page.get_by_label("Deadline").fill("2027-01-20")
     page.get_by_label("Regions").fill("FR")
-    _shoot(page, "22-platform-order-form")
+    shoot(page, "22-platform-order-form")
     page.get_by_role("button", name="Save as draft").click()
 
     expect(page.get_by_role("heading", level=1)).to_contain_text("CNIL SAN-2026-041")
     preview = page.locator("section", has=page.get_by_role("heading", name=re.compile("Preview")))
     expect(preview.locator("tfoot")).to_contain_text("3")  # three FR pictures, one face each
-    _shoot(page, "23-platform-order-preview")
+    shoot(page, "23-platform-order-preview")
 
     log = tmp_path / "worker.log"
     with Worker(log=log, broker=broker, batch_size=1) as worker:
@@ -87,19 +82,19 @@ def test_operator_files_activates_and_follows_an_order_to_its_certificate(
     expect(progress).to_have_attribute("aria-valuenow", "100")
     expect(page.locator("#order-progress")).to_contain_text("deleted 3 of 3 images")
     expect(page.get_by_role("button", name="Restart enforcement")).to_have_count(0)
-    _shoot(page, "24-platform-order-verified")
+    shoot(page, "24-platform-order-verified")
 
     page.get_by_role("link", name="Certificate").click()
     expect(page.locator("body")).to_contain_text("SAN-2026-041")
     expect(page.locator("tfoot")).to_contain_text("3")
-    _shoot(page, "25-platform-certificate")
+    shoot(page, "25-platform-certificate")
     with dangerously_unscoped(reason="test"):
         assert set(Image.objects.values_list("region", flat=True)) == {"DE", "GB", "US"}
 
     page.goto(f"{base}/platform/audit/")
     expect(page.locator("body")).to_contain_text("order.activate")
     expect(page.locator("body")).to_contain_text("order.verify")
-    _shoot(page, "26-platform-audit")
+    shoot(page, "26-platform-audit")
 
 
 def test_a_tenant_owner_gets_404_in_the_platform_area(live_server, browser_page, two_tenants):

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from portal.compliance.audit import Actor
 from portal.gallery.models import LegalBasis
 from portal.gallery.services import image_ingest, subject_create, subject_enrol
-from tests.e2e.conftest import DESKTOP, MOBILE, SCREENSHOTS, log_in
+from tests.e2e.conftest import log_in, shoot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -27,38 +27,27 @@ def _world(two_tenants, faces_dir):
                  legal_basis=LegalBasis.PUBLIC_RECORD, source_url="https://news.example.org/a/obama.jpg", region="US")
 
 
-def _shoot(page, name):
-    SCREENSHOTS.mkdir(exist_ok=True)
-    for label, viewport in (("desktop", DESKTOP), ("mobile", MOBILE)):
-        page.set_viewport_size(viewport)
-        page.wait_for_timeout(150)
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
-        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at the {label} width"
-    page.set_viewport_size(DESKTOP)
-
-
 def test_screenshots_of_the_main_pages(live_server, browser_page, two_tenants, faces_dir):
     _world(two_tenants, faces_dir)
     page, base = browser_page, f"{live_server.url}/t/agency-a"
 
     page.goto(f"{live_server.url}/accounts/login/")
-    _shoot(page, "01-login")
+    shoot(page, "01-login")
     log_in(page, live_server.url, two_tenants.a.owner.email)
-    _shoot(page, "02-dashboard")
+    shoot(page, "02-dashboard")
 
     page.goto(f"{base}/search/")
-    _shoot(page, "03-search-empty")
+    shoot(page, "03-search-empty")
     page.get_by_label("Probe picture").set_input_files(str(faces_dir / "group_obama_biden_2.jpg"))
     expect(page.locator(".face-box")).to_have_count(2)
     page.get_by_label("Case reference").fill("CASE-2024-17")
     page.get_by_label("Purpose").fill("Identify the person at the bank counter on CCTV, 3 March")
     page.get_by_role("button", name="Face 2").click()
-    _shoot(page, "04-search-preview")
+    shoot(page, "04-search-preview")
     page.get_by_role("button", name="Search", exact=True).click()
     expect(page).to_have_url(re.compile(r"/searches/\d+/$"))
     page.wait_for_load_state("networkidle")
-    _shoot(page, "05-search-results")
+    shoot(page, "05-search-results")
 
     page.goto(f"{base}/search/")
     page.get_by_label("Probe picture").set_input_files(str(faces_dir / "obama_2.jpg"))
@@ -68,29 +57,29 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, two_tenants, f
     page.get_by_role("button", name="Search", exact=True).click()
     expect(page).to_have_url(re.compile(r"/searches/\d+/$"))
     page.wait_for_load_state("networkidle")
-    _shoot(page, "06-search-results-strong")
+    shoot(page, "06-search-results-strong")
 
     page.goto(f"{base}/searches/")
-    _shoot(page, "07-history")
+    shoot(page, "07-history")
     page.goto(f"{base}/subjects/")
-    _shoot(page, "08-gallery")
+    shoot(page, "08-gallery")
     page.get_by_role("link", name=re.compile("Rose Leslie")).click()
     page.wait_for_load_state("networkidle")
-    _shoot(page, "09-subject")
+    shoot(page, "09-subject")
     page.goto(f"{base}/admin/members/")
     page.get_by_label("E-mail address").fill("new.analyst@agency-a.example")
     page.get_by_role("button", name="Invite").click()
     expect(page.get_by_text("One-time password for")).to_be_visible()
-    _shoot(page, "10-members-invited")
+    shoot(page, "10-members-invited")
     page.goto(f"{base}/admin/api-keys/")
     page.get_by_label("Name").fill("Records bridge")
     page.get_by_role("button", name="Create key").click()
     expect(page.get_by_text("It is shown only this once")).to_be_visible()
-    _shoot(page, "16-api-keys")
+    shoot(page, "16-api-keys")
     page.goto(f"{base}/admin/settings/")
-    _shoot(page, "11-settings")
+    shoot(page, "11-settings")
     page.goto(f"{base}/audit/")
-    _shoot(page, "12-audit-log")
+    shoot(page, "12-audit-log")
 
     blank_search = f"{base}/search/"
     page.goto(blank_search)
@@ -99,11 +88,11 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, two_tenants, f
     page.evaluate("document.querySelector('#search-form').noValidate = true")
     page.get_by_role("button", name="Search", exact=True).click()
     page.wait_for_load_state()
-    _shoot(page, "13-search-errors")
+    shoot(page, "13-search-errors")
 
     page.context.clear_cookies()
     log_in(page, live_server.url, two_tenants.a.auditor.email)
     page.goto(f"{base}/search/")
-    _shoot(page, "14-auditor-403")
+    shoot(page, "14-auditor-403")
     page.goto(f"{live_server.url}/t/retailer-b/")
-    _shoot(page, "15-other-tenant-404")
+    shoot(page, "15-other-tenant-404")
