@@ -133,7 +133,14 @@ def postgres_ensure_running(*, data_dir: Path, port: int) -> EmbeddedPostgres:
                     f"The embedded PostgreSQL did not start on port {port}: {started.stderr.strip()}\n"
                     f"Its log: {log}. Another server on that port? Set EMBEDDED_PG_PORT."
                 )
-        running_in = _psql(server, "SHOW data_directory")
+        try:
+            running_in = _psql(server, "SHOW data_directory")
+        except subprocess.CalledProcessError as error:
+            raise RuntimeError(
+                f"Port {port} is open but does not answer as the portal's PostgreSQL ({error.stderr.strip()}). "
+                f"A server left running from a deleted checkout shuts itself down within a minute; "
+                f"otherwise set EMBEDDED_PG_PORT to a free port."
+            ) from None
         if Path(running_in).resolve() != server.pgdata:
             raise RuntimeError(
                 f"Port {port} is taken by another PostgreSQL (data in {running_in}), not the portal's "
