@@ -9,7 +9,7 @@ from portal.compliance import tasks
 from portal.compliance.audit import Actor
 from portal.compliance.models import RegulatoryOrder
 from portal.compliance.services import order_enforce, staff_token_create, staff_token_revoke
-from tests.compliance.test_platform_pages import _token
+from tests.factories import totp_token
 
 pytestmark = pytest.mark.django_db
 
@@ -78,7 +78,7 @@ def test_who_may_call(client, two_tenants, operator, token):
     client.force_login(operator)
     assert client.get("/api/v1/platform/orders/").status_code == 403  # staff session without two-factor
     device = TOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
-    client.post("/platform/2fa/verify/", {"token": _token(device)})
+    client.post("/platform/2fa/verify/", {"token": totp_token(device)})
     assert client.get("/api/v1/platform/orders/").status_code == 200
     client.logout()
     staff_token_revoke(token=token[0], actor=Actor.system("test"))
