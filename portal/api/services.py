@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections import Counter
 from datetime import timedelta
 from typing import Any, Iterable
 
@@ -193,24 +194,21 @@ def idempotency_records_forget_faces(*, face_uuids: list[str], **signal_kwargs) 
     never show a face that is gone. Returns {tenant id: responses deleted}."""
     if not face_uuids:
         return {}
-    removed: dict[int, int] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM api_idempotencyrecord r WHERE {_FACE_REFERENCES} && %s::text[]"
-                       f" RETURNING tenant_id", [list(face_uuids)])
-        for (tenant_id,) in cursor.fetchall():
-            removed[tenant_id] = removed.get(tenant_id, 0) + 1
-    return removed
+    return _deleted_per_tenant(f"DELETE FROM api_idempotencyrecord r WHERE {_FACE_REFERENCES} && %s::text[]"
+                               f" RETURNING tenant_id", [list(face_uuids)])
 
 
 def idempotency_records_forget_tenants(*, tenant_ids: list[int]) -> dict[int, int]:
     """Deletes every stored response of the tenants (offboarding). Run unscoped."""
-    removed: dict[int, int] = {}
+    return _deleted_per_tenant("DELETE FROM api_idempotencyrecord WHERE tenant_id = ANY(%s) RETURNING tenant_id",
+                               [list(tenant_ids)])
+
+
+def _deleted_per_tenant(sql: str, params: list) -> dict[int, int]:
+    """Runs a DELETE ... RETURNING tenant_id and counts the rows per tenant."""
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM api_idempotencyrecord WHERE tenant_id = ANY(%s) RETURNING tenant_id",
-                       [list(tenant_ids)])
-        for (tenant_id,) in cursor.fetchall():
-            removed[tenant_id] = removed.get(tenant_id, 0) + 1
-    return removed
+        cursor.execute(sql, params)
+        return dict(Counter(tenant_id for (tenant_id,) in cursor.fetchall()))
 
 
 def idempotency_records_dangling_count(*, tenant_ids: list[int] | None = None) -> int:

@@ -2,9 +2,9 @@
 
 Activation puts an order in force in one short transaction, and from its commit no search of any
 tenant returns a covered face: the similarity query applies the conditions of every order in
-force (order_search_exclusion), whatever the `withheld` flags say yet. Enforcement then deletes in batches; each batch deletes
-rows and adds to the counters in one transaction, so a worker killed at any point restarts from
-what is left and never counts twice. Files are recorded in the batch's transaction and removed
+force (order_search_exclusion), whatever the `withheld` flags say yet. Enforcement then deletes
+in batches; each batch deletes rows and adds to the counters in one transaction, so a worker
+killed at any point restarts from what is left and never counts twice. Files are recorded in the batch's transaction and removed
 from storage after it commits; a crash in between leaves the record for the next run.
 """
 
