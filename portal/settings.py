@@ -1,8 +1,10 @@
 """Settings. Everything that differs between machines comes from the environment (see .env.example)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -37,13 +39,17 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # one-time backup codes for platform operators
+    # Lowest first: each app imports only those above it in this list (tests/test_layering.py).
     "tenants",
-    "portal.core",
+    "portal.audit",
     "portal.gallery",
     "portal.search",
     "portal.compliance",
     "portal.api",
+    "portal.platform",
     "portal.web",
+    "portal.core",
 ]
 
 MIDDLEWARE = [
@@ -131,6 +137,22 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 ENFORCEMENT_BATCH_SIZE = env.int("ENFORCEMENT_BATCH_SIZE", default=1000)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
+# The project's periodic work. django-celery-beat's database scheduler writes these entries into
+# its tables when beat starts (operators may then pause one in its tables; a restart restores it).
+CELERY_BEAT_SCHEDULE = {
+    "compliance: sweep new data against orders in force": {
+        "task": "compliance.orders_sweep", "schedule": timedelta(minutes=15)},
+    "compliance: warn before order deadlines": {
+        "task": "compliance.order_deadlines_warn", "schedule": crontab(minute="0", hour="7")},
+    "search: purge probes past retention": {
+        "task": "search.probes_purge", "schedule": timedelta(hours=1)},
+    "api: expire stored idempotent responses": {
+        "task": "api.idempotency_records_expire", "schedule": timedelta(hours=1)},
+    "gallery: vacuum and reindex the face index after large deletions": {
+        "task": "gallery.face_index_maintain", "schedule": crontab(minute="30", hour="3")},
+    "gallery: delete files no row refers to": {
+        "task": "gallery.files_orphaned_delete", "schedule": crontab(minute="0", hour="4")},
+}
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
@@ -211,6 +233,7 @@ SPECTACULAR_SETTINGS = {
 # overrides either.
 API_RATE_LIMIT_PER_KEY = env.str("API_RATE_LIMIT_PER_KEY", default="120/minute")
 API_RATE_LIMIT_PER_TENANT = env.str("API_RATE_LIMIT_PER_TENANT", default="600/minute")
+API_RATE_LIMIT_PLATFORM = env.str("API_RATE_LIMIT_PLATFORM", default="300/minute")  # per operator
 # Larger request bodies are refused with 413 before they are read (a 20 MB picture in base64 fits).
 API_MAX_REQUEST_BYTES = env.int("API_MAX_REQUEST_BYTES", default=30 * 1024 * 1024)
 API_IDEMPOTENCY_HOURS = 24

@@ -2,16 +2,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from portal.web import urls as web_urls
-from portal.web import views as web_views
+from portal.web.views import dashboard
 
 urlpatterns = [
-    path("", web_views.home, name="home"),
+    path("", dashboard.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("t/<slug:tenant_slug>/", include(web_urls.tenant_urlpatterns)),
-    path("platform/", include("portal.compliance.urls")),
-    path("opt-out/", include("portal.compliance.public_urls")),
+    path("platform/", include("portal.platform.urls")),
+    path("opt-out/", include("portal.platform.public_urls")),
     # Before the tenant API, whose catch-all answers everything else under /api/v1/.
-    path("api/v1/platform/", include("portal.compliance.api_urls")),
+    path("api/v1/platform/", include("portal.api.platform_urls")),
     path("api/v1/", include("portal.api.urls")),
 ]

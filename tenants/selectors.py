@@ -18,3 +18,7 @@ def membership_for_tenant_slug(*, user: User, tenant_slug: str) -> Membership:
 
 def tenant_members(*, tenant: Tenant):
     return Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__email")
+
+
+def membership_get(*, tenant: Tenant, membership_id: int) -> Membership:
+    return Membership.objects.select_related("user").get(tenant=tenant, pk=membership_id)

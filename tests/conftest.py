@@ -11,6 +11,7 @@ from django.db import connection
 
 from portal.runtime.database import owner_connection
 from tenants.models import Membership, Tenant, User
+from tests.builders import world_gallery  # noqa: F401  (a fixture: a gallery across tenants and the platform index)
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 

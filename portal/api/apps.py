@@ -7,7 +7,12 @@ class ApiConfig(AppConfig):
     verbose_name = "REST API"
 
     def ready(self):
-        from portal.api.services import idempotency_records_forget_faces
-        from portal.gallery.signals import faces_deleted
+        from portal.api import services
+        from portal.gallery import signals
 
-        faces_deleted.connect(idempotency_records_forget_faces, dispatch_uid="api.idempotency_records_forget_faces")
+        signals.faces_deleted.connect(services.idempotency_records_forget_faces,
+                                      dispatch_uid="api.idempotency_records_forget_faces")
+        signals.gallery_erased.connect(services.idempotency_records_forget_tenants,
+                                       dispatch_uid="api.idempotency_records_forget_tenants")
+        signals.copies_dangling_count.connect(services.idempotency_records_dangling_count,
+                                              dispatch_uid="api.idempotency_records_dangling_count")

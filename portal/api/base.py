@@ -1,10 +1,14 @@
-"""The base class of every tenant endpoint (Sentry's pattern: resolve the organisation once).
+"""The base classes of every endpoint under /api/v1/ (Sentry's pattern: resolve the caller once).
 
-`TenantApiView` authenticates the API key, resolves its tenant, checks the method's scope and the
-rate limits, and then runs the whole handler inside `tenant_scope(key.tenant)`: the ContextVar
-that the managers read and the RLS settings in one transaction. A handler that raises leaves
-nothing behind, because the exception leaves the scope's transaction before it becomes an error
-response. POSTs honour `Idempotency-Key`.
+`PortalApiView` is what every endpoint gets: one error shape, the caller's scope checked for the
+method, rate limits, a request-size limit, `Idempotency-Key` on POSTs, and the whole handler run
+inside one context (a transaction) that an exception leaves before it becomes an error response,
+so a handler that raises leaves nothing behind. Two kinds of caller fill in its hooks:
+
+- `TenantApiView`: a tenant's system with an API key. The handler runs inside
+  `tenant_scope(key.tenant)`: the ContextVar that the managers read and the RLS settings.
+- `PlatformApiView` (portal/api/views/platform.py's base): an operator, with a staff token or a
+  two-factor staff session; anyone else gets 404, as from the platform pages.
 
 Views add permissions (`permission_classes`) and throttles (`throttle_classes`); they can never
 remove the base ones, which `get_permissions()`/`get_throttles()` always put first.
@@ -16,7 +20,7 @@ import hashlib
 import json
 import logging
 import re
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from datetime import timedelta
 
 from django.conf import settings
@@ -30,15 +34,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.authentication import ApiKeyAuthentication
-from portal.api.errors import (ApiError, IdempotencyConflict, IdempotencyKeyReused, RequestTooLarge,
-                               error_body)
+from portal.api.errors import ApiError, IdempotencyConflict, IdempotencyKeyReused, RequestTooLarge
 from portal.api.models import ApiKey
 from portal.api.pagination import StableCursorPagination
-from portal.api.permissions import ApiKeyScopeRequired
+from portal.api.permissions import ScopeRequired
 from portal.api.selectors import idempotency_record_get
 from portal.api.services import idempotency_record_store
 from portal.api.throttles import ApiKeyRateThrottle, TenantRateThrottle
-from portal.compliance.audit import Actor
+from portal.audit.services import Actor
+from portal.errors import error_body
 from tenants.context import tenant_scope
 from tenants.models import Tenant
 
@@ -49,23 +53,50 @@ IDEMPOTENCY_KEY_PATTERN = re.compile(r"[!-~]{1,255}")
 _DB_ID_MAX = 2**63 - 1
 
 
-class TenantApiView(APIView):
+class PortalApiView(APIView):
     # method -> scope; methods not named need the scope of GET (OPTIONS, HEAD).
     required_scopes: dict[str, str | tuple[str, ...]] = {}
     parser_classes = (JSONParser,)
     pagination_class = StableCursorPagination  # used by page(); the schema reads it too
     permission_classes: tuple = ()
     throttle_classes: tuple = ()
+    not_authenticated_message = "Authentication is required."
+    credential_name = "caller"  # in "This <credential> lacks the ... scope."
+
+    # --- what each kind of caller decides -------------------------------------------------------
+    def get_authenticators(self):
+        raise NotImplementedError
+
+    def caller_admit(self, request) -> None:
+        """After authentication: refuse a caller that may not use this API at all."""
+
+    def caller_context(self, request) -> AbstractContextManager:
+        """The context the handler runs in; it must open a transaction."""
+        raise NotImplementedError
+
+    def caller_throttles(self) -> list:
+        raise NotImplementedError
+
+    def caller_has_scope(self, request, scope: str) -> bool:
+        raise NotImplementedError
+
+    def actor(self) -> Actor:
+        raise NotImplementedError
+
+    def idempotency_owner(self) -> dict:
+        """The fields that own a stored response: whose namespace an Idempotency-Key lives in."""
+        raise NotImplementedError
+
+    def idempotency_context(self) -> AbstractContextManager:
+        """Where stored responses are read and written (RLS)."""
+        raise NotImplementedError
 
     # --- what the base always does --------------------------------------------------------
-    def get_authenticators(self):
-        return [ApiKeyAuthentication()]
-
     def get_permissions(self):
-        return [ApiKeyScopeRequired(), *(permission() for permission in self.permission_classes)]
+        return [ScopeRequired(), *(permission() for permission in self.permission_classes)]
 
     def get_throttles(self):
-        return [ApiKeyRateThrottle(), TenantRateThrottle(), *(throttle() for throttle in self.throttle_classes)]
+        return [*self.caller_throttles(), *(throttle() for throttle in self.throttle_classes)]
 
     def scope_for(self, method: str) -> str | tuple[str, ...]:
         return self.required_scopes.get(method.upper()) or self.required_scopes["GET"]
@@ -98,19 +129,6 @@ class TenantApiView(APIView):
         return paginator.get_paginated_response(
             serializer_class(items, many=True, context={"request": self.request}).data)
 
-    @property
-    def api_key(self) -> ApiKey:
-        return self.request.auth
-
-    @property
-    def tenant(self) -> Tenant:
-        return self.request.auth.tenant
-
-    def actor(self) -> Actor:
-        api_key = self.api_key
-        return Actor(label=f"API key {api_key.prefix} ({api_key.name})"[:200], api_key_id=api_key.pk,
-                     ip_address=self.request.META.get("REMOTE_ADDR") or None)
-
     @staticmethod
     def object_id(value: int) -> int:
         """A path id the database can hold; larger ones cannot exist, so they are 404 too."""
@@ -120,9 +138,10 @@ class TenantApiView(APIView):
 
     # --- the request's life -----------------------------------------------------------------
     def dispatch(self, request, *args, **kwargs):
-        # DRF's dispatch(), with the tenant scope held open on an ExitStack from authentication
-        # (in initial()) to the end of the handler. An exception unwinds the scope, rolling back
-        # everything the handler wrote, before handle_exception() turns it into an error body.
+        # DRF's dispatch(), with the caller's context held open on an ExitStack from
+        # authentication (in initial()) to the end of the handler. An exception unwinds the
+        # context, rolling back everything the handler wrote, before handle_exception() turns it
+        # into an error body.
         self.args, self.kwargs = args, kwargs
         request = self.initialize_request(request, *args, **kwargs)
         self.request = request
@@ -138,14 +157,11 @@ class TenantApiView(APIView):
 
     def initial(self, request, *args, **kwargs):
         self.perform_authentication(request)
-        if request.auth is None:
-            raise exceptions.NotAuthenticated('Send an API key: "Authorization: Api-Key <key>".')
-        tenant = request.auth.tenant
-        if not tenant.is_active:
-            raise ApiError("This tenant is suspended; its API keys do not work.", code="tenant_suspended",
-                           status_code=403)
+        if request.auth is None and not (request.user and request.user.is_authenticated):
+            raise exceptions.NotAuthenticated(self.not_authenticated_message)
+        self.caller_admit(request)
         self._request_size_check(request)
-        self._scope_stack.enter_context(tenant_scope(tenant))
+        self._scope_stack.enter_context(self.caller_context(request))
         super().initial(request, *args, **kwargs)  # content negotiation, scope permission, rate limits
 
     def handle_exception(self, exc):
@@ -180,7 +196,9 @@ class TenantApiView(APIView):
                            code="invalid", fields={IDEMPOTENCY_HEADER: ["Not a valid key."]})
         fingerprint = request_fingerprint(request)
         not_before = timezone.now() - timedelta(hours=settings.API_IDEMPOTENCY_HOURS)
-        record = idempotency_record_get(tenant=self.tenant, key=key, not_before=not_before)
+        owner = self.idempotency_owner()
+        with self.idempotency_context():
+            record = idempotency_record_get(owner=owner, key=key, not_before=not_before)
         if record is not None:
             if record.fingerprint != fingerprint:
                 raise IdempotencyKeyReused(
@@ -192,15 +210,60 @@ class TenantApiView(APIView):
         if 200 <= response.status_code < 300:
             body = json.loads(JSONRenderer().render(response.data) or b"null")
             try:
-                idempotency_record_store(tenant=self.tenant, api_key=self.api_key, key=key, method=request.method,
-                                         path=request.path, fingerprint=fingerprint,
-                                         response_status=response.status_code, response_body=body)
+                with self.idempotency_context():
+                    idempotency_record_store(owner=owner, key=key, method=request.method, path=request.path,
+                                             fingerprint=fingerprint, response_status=response.status_code,
+                                             response_body=body)
             except IntegrityError:
                 # A concurrent request with the same key committed first; this one's work rolls
-                # back (the exception leaves the tenant scope), so nothing is stored twice.
+                # back (the exception leaves the caller's context), so nothing is stored twice.
                 raise IdempotencyConflict(f"Another request with this {IDEMPOTENCY_HEADER} was processed at "
                                           "the same time; retry to get its response.") from None
         return response
+
+
+class TenantApiView(PortalApiView):
+    """A tenant's endpoint: an API key, the key's scopes, limits per key and per tenant, and the
+    handler inside the key's tenant scope."""
+
+    not_authenticated_message = 'Send an API key: "Authorization: Api-Key <key>".'
+    credential_name = "API key"
+
+    def get_authenticators(self):
+        return [ApiKeyAuthentication()]
+
+    def caller_admit(self, request) -> None:
+        if not request.auth.tenant.is_active:
+            raise ApiError("This tenant is suspended; its API keys do not work.", code="tenant_suspended",
+                           status_code=403)
+
+    def caller_context(self, request):
+        return tenant_scope(request.auth.tenant)
+
+    def caller_throttles(self) -> list:
+        return [ApiKeyRateThrottle(), TenantRateThrottle()]
+
+    def caller_has_scope(self, request, scope: str) -> bool:
+        return request.auth.has_scope(scope)
+
+    @property
+    def api_key(self) -> ApiKey:
+        return self.request.auth
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.request.auth.tenant
+
+    def actor(self) -> Actor:
+        api_key = self.api_key
+        return Actor(label=f"API key {api_key.prefix} ({api_key.name})"[:200], api_key_id=api_key.pk,
+                     ip_address=self.request.META.get("REMOTE_ADDR") or None)
+
+    def idempotency_owner(self) -> dict:
+        return {"tenant": self.tenant, "api_key": self.api_key}
+
+    def idempotency_context(self):
+        return tenant_scope(self.tenant)
 
 
 def _value_fingerprint(value) -> str:

@@ -2,9 +2,10 @@
 
     {"error": {"code": "machine_readable", "message": "For people.", "fields": {"field": ["..."]}}}
 
-Domain errors (face engine, gallery, search, compliance gates) carry their own `code` and
-`http_status`; DRF's and Django's exceptions are mapped here. Anything else is a 500 with no
-detail, and the handler's caller (DRF) has already rolled the request's transaction back.
+Domain errors (portal.errors.DomainError: face engine, gallery, search, compliance) carry their
+own code, status and field, and become a body through portal.errors.domain_error_body, the same
+helper the browser's JSON endpoints use; DRF's and Django's exceptions are mapped here. Anything
+else is a 500 with no detail, and the request's transaction has already rolled back.
 """
 
 from __future__ import annotations
@@ -18,9 +19,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from portal.faces.errors import FaceEngineError
-from portal.gallery.gates import IngestRefused
-from portal.gallery.regions import InvalidRegion
+from portal.errors import DomainError, domain_error_body, error_body
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +59,6 @@ class IdempotencyKeyReused(ApiError):
 class IdempotencyConflict(ApiError):
     status_code = status.HTTP_409_CONFLICT
     default_code = "idempotency_conflict"
-
-
-def error_body(*, code: str, message: str, fields: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "fields": fields or {}, **extra}}
 
 
 def _messages(detail: Any) -> list[str]:
@@ -118,7 +113,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         code = next((name for cls, name in _DRF_CODES if isinstance(exc, cls)), "error")
         headers = {}
         if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
-            headers["WWW-Authenticate"] = "Api-Key"
+            # DRF's APIView sets auth_header from the view's first authenticator ("Api-Key" for
+            # the tenant API, "Bearer" for the platform API) before calling this handler.
+            headers["WWW-Authenticate"] = getattr(exc, "auth_header", "") or "Api-Key"
         return _response(status_code=exc.status_code, code=code, message=" ".join(_messages(exc.detail)),
                          headers=headers)
     if isinstance(exc, (Http404, ObjectDoesNotExist)):
@@ -127,19 +124,8 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return _response(status_code=403, code="permission_denied", message=str(exc) or "Not allowed.")
     if isinstance(exc, RequestDataTooBig):
         return _response(status_code=413, code="request_too_large", message="The request body is too large.")
-    if isinstance(exc, IngestRefused):
-        return _response(status_code=exc.http_status, code=exc.code, message=exc.message,
-                         reference=exc.reference)
-    if isinstance(exc, InvalidRegion):
-        return _response(status_code=400, code="invalid", message=str(exc), fields={"region": [str(exc)]})
-    if isinstance(exc, FaceEngineError):
-        if exc.http_status >= 500:
-            logger.exception("face engine failure", exc_info=exc)
-        return _response(status_code=exc.http_status, code=exc.code, message=exc.message)
-    # Domain validation errors (SearchInvalid, IngestInvalid) name the field at fault.
-    field = getattr(exc, "field", None)
-    if field and isinstance(getattr(exc, "http_status", None), int):
-        message = getattr(exc, "message", str(exc))
-        return _response(status_code=exc.http_status, code=getattr(exc, "code", "invalid"), message=message,
-                         fields={field: [message]})
+    if isinstance(exc, DomainError):
+        if exc.status >= 500:
+            logger.exception("%s failed", type(exc).__name__, exc_info=exc)
+        return Response(domain_error_body(exc), status=exc.status)
     return None

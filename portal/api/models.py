@@ -43,10 +43,6 @@ class ApiKey(models.Model):
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
 
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
 
@@ -67,10 +63,16 @@ class TenantApiSettings(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """The response to a POST sent with an Idempotency-Key, replayed to retries for 24 hours."""
+    """The response to a POST sent with an Idempotency-Key, replayed to retries for 24 hours.
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    A tenant's record (tenant set; its keys share one namespace per tenant) or an operator's on
+    the platform API (tenant NULL, staff_user set; one namespace per operator). RLS shows the
+    platform's records only to unscoped platform code."""
+
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     api_key = models.ForeignKey(ApiKey, null=True, on_delete=models.SET_NULL, related_name="+")
+    staff_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="+")
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=500)
@@ -82,4 +84,9 @@ class IdempotencyRecord(models.Model):
     objects = TenantScopedManager()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["tenant", "key"], name="idempotency_unique_key_per_tenant")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key"], condition=models.Q(tenant__isnull=False),
+                                    name="idempotency_unique_key_per_tenant"),
+            models.UniqueConstraint(fields=["staff_user", "key"], condition=models.Q(tenant__isnull=True),
+                                    name="idempotency_unique_key_per_operator"),
+        ]

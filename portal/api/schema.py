@@ -68,6 +68,13 @@ class PortalAutoSchema(AutoSchema):
         return parameters
 
 
+def platform_endpoints_only(endpoints):
+    """The operator's schema (/api/v1/platform/schema/) describes the platform API alone."""
+    from portal.api.views.platform import PlatformApiView
+
+    return [endpoint for endpoint in endpoints if issubclass(getattr(endpoint[3], "cls", object), PlatformApiView)]
+
+
 def tenant_endpoints_only(endpoints):
     """The tenant API's schema describes the tenant API: other DRF views mounted elsewhere (the
     platform's staff API) have their own audience and documentation."""

@@ -1,4 +1,4 @@
-"""Reading API keys, a tenant's API settings, stored idempotent responses and the audit log."""
+"""Reading API keys, a tenant's API settings and stored idempotent responses."""
 
 from __future__ import annotations
 
@@ -7,9 +7,6 @@ from datetime import datetime
 from django.conf import settings
 
 from portal.api.models import ApiKey, IdempotencyRecord, TenantApiSettings
-from portal.compliance.models import AuditEvent
-from portal.gallery.models import Face
-from portal.search.models import SearchMatch
 from tenants.models import Tenant
 
 
@@ -31,32 +28,10 @@ def tenant_rate_limits(*, tenant: Tenant) -> tuple[str, str]:
     )
 
 
-def idempotency_record_get(*, tenant: Tenant, key: str, not_before: datetime) -> IdempotencyRecord | None:
-    return IdempotencyRecord.objects.filter(tenant=tenant, key=key, created_at__gte=not_before).first()
-
-
-def audit_events_list(*, tenant: Tenant, action: str | None = None, created_from: datetime | None = None,
-                      created_to: datetime | None = None):
-    events = AuditEvent.objects.filter(tenant=tenant)
-    if action:
-        events = events.filter(action=action)
-    if created_from is not None:
-        events = events.filter(created_at__gte=created_from)
-    if created_to is not None:
-        events = events.filter(created_at__lt=created_to)
-    return events.order_by("-seq")
-
-
-def face_crop_get(*, tenant: Tenant, face_uuid) -> Face:
-    """A face whose crop the tenant may see: one of its own gallery, or a platform-index face that
-    one of its searches returned (RLS also hides the platform index from tenants not entitled to
-    it). Withheld faces are covered by an order: their crops are never served again."""
-    face = Face.objects.filter(tenant=tenant, uuid=face_uuid, withheld=False).first()
-    if face is not None:
-        return face
-    match = (SearchMatch.objects.filter(tenant=tenant, face__uuid=face_uuid, face__withheld=False,
-                                        face__tenant__isnull=True)
-             .select_related("face").first())
-    if match is None:
-        raise Face.DoesNotExist
-    return match.face
+def idempotency_record_get(*, owner: dict, key: str, not_before: datetime) -> IdempotencyRecord | None:
+    """The stored response for `key` in the owner's namespace: a tenant's, or (tenant None) one
+    operator's on the platform API."""
+    records = IdempotencyRecord.objects.filter(key=key, created_at__gte=not_before)
+    if owner["tenant"] is not None:
+        return records.filter(tenant=owner["tenant"]).first()
+    return records.filter(tenant__isnull=True, staff_user=owner["staff_user"]).first()

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from portal.api.models import ApiKey, ApiKeyScope, IdempotencyRecord, TenantApiSettings
 from portal.api.throttles import rate_parse
-from portal.compliance.audit import Actor, audit_record
+from portal.audit.services import Actor, audit_record
+from portal.errors import DomainError
 from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Tenant
 
@@ -29,11 +30,8 @@ _PREFIX_LENGTH = 8
 _LAST_USED_RESOLUTION_SECONDS = 60
 
 
-class ApiKeyInvalid(ValueError):
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class ApiKeyInvalid(DomainError):
+    """A key or API setting that cannot be made as asked (names the field)."""
 
 
 def secret_hash(raw_key: str) -> str:
@@ -156,15 +154,18 @@ def tenant_api_settings_set(*, tenant: Tenant, rate_limit_per_key: str = "", rat
     return api_settings
 
 
-def idempotency_record_store(*, tenant: Tenant, api_key: ApiKey, key: str, method: str, path: str,
-                             fingerprint: str, response_status: int, response_body: Any) -> IdempotencyRecord:
+def idempotency_record_store(*, owner: dict, key: str, method: str, path: str, fingerprint: str,
+                             response_status: int, response_body: Any) -> IdempotencyRecord:
     """Stores a successful response for retries, in the request's own transaction: if the request
-    rolls back, so does this. Raises IntegrityError when a concurrent request stored the same key."""
-    with tenant_scope(tenant), transaction.atomic():
+    rolls back, so does this. `owner` is {"tenant", "api_key"} for a tenant's request or
+    {"tenant": None, "staff_user"} for an operator's. Raises IntegrityError when a concurrent
+    request stored the same key."""
+    with transaction.atomic():
         expired_before = timezone.now() - timedelta(hours=settings.API_IDEMPOTENCY_HOURS)
-        IdempotencyRecord.objects.filter(tenant=tenant, key=key, created_at__lt=expired_before).delete()
+        namespace = {name: owner[name] for name in ("tenant", "staff_user") if name in owner}
+        IdempotencyRecord.objects.filter(**namespace, key=key, created_at__lt=expired_before).delete()
         return IdempotencyRecord.objects.create(
-            tenant=tenant, api_key=api_key, key=key, method=method, path=path[:500], fingerprint=fingerprint,
+            **owner, key=key, method=method, path=path[:500], fingerprint=fingerprint,
             response_status=response_status, response_body=response_body,
         )
 
@@ -198,8 +199,9 @@ def idempotency_records_forget_faces(*, face_uuids: list[str], **signal_kwargs) 
                                f" RETURNING tenant_id", [list(face_uuids)])
 
 
-def idempotency_records_forget_tenants(*, tenant_ids: list[int]) -> dict[int, int]:
-    """Deletes every stored response of the tenants (offboarding). Run unscoped."""
+def idempotency_records_forget_tenants(*, tenant_ids: list[int], **signal_kwargs) -> dict[int, int]:
+    """Receiver of gallery.signals.gallery_erased: deletes every stored response of the tenants
+    (offboarding). Run unscoped."""
     return _deleted_per_tenant("DELETE FROM api_idempotencyrecord WHERE tenant_id = ANY(%s) RETURNING tenant_id",
                                [list(tenant_ids)])
 
@@ -211,9 +213,13 @@ def _deleted_per_tenant(sql: str, params: list) -> dict[int, int]:
         return dict(Counter(tenant_id for (tenant_id,) in cursor.fetchall()))
 
 
-def idempotency_records_dangling_count(*, tenant_ids: list[int] | None = None) -> int:
-    """Stored responses (of the given tenants, or all in scope) that mention a face which no longer
-    exists: what a complete deletion leaves none of. Order verification checks it."""
+def idempotency_records_dangling_count(*, tenant_ids: list[int] | None = None, any_copy: bool = False,
+                                       **signal_kwargs) -> int:
+    """Receiver of gallery.signals.copies_dangling_count: stored responses (of the given tenants,
+    or all in scope) that mention a face which no longer exists, or with `any_copy` every stored
+    response of the tenants: what a complete deletion leaves none of."""
+    if any_copy:
+        return IdempotencyRecord.objects.filter(tenant_id__in=tenant_ids or []).count()
     tenants_sql, params = ("AND r.tenant_id = ANY(%s)", [list(tenant_ids)]) if tenant_ids is not None else ("", [])
     with connection.cursor() as cursor:
         cursor.execute(

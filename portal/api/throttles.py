@@ -1,4 +1,5 @@
-"""Rate limits per API key and per tenant: fixed windows counted in the cache (Redis).
+"""Rate limits per API key and per tenant, and per operator on the platform API: fixed windows
+counted in the cache (Redis).
 
 A fixed window is one atomic increment per request; its answer to "when may I retry" is exact
 (the end of the window), which is what Retry-After reports.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
@@ -76,3 +78,15 @@ class TenantRateThrottle(_ScopedRateThrottle):
 
     def bucket(self, api_key) -> str:
         return f"tenant:{api_key.tenant_id}"
+
+
+class PlatformCallerRateThrottle(BaseThrottle):
+    """One operator's calls to the platform API (API_RATE_LIMIT_PLATFORM), by token or session."""
+
+    def allow_request(self, request, view) -> bool:
+        limit, period = rate_parse(settings.API_RATE_LIMIT_PLATFORM)
+        self._wait = _window_count(bucket=f"operator:{request.user.pk}", limit=limit, period=period)
+        return self._wait is None
+
+    def wait(self) -> float | None:
+        return self._wait

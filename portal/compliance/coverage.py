@@ -1,7 +1,8 @@
 """What a regulatory order covers, as SQL over the gallery and search tables.
 
-Nothing is stored per covered row: activation, enforcement, the sweep and verification all ask
-the same predicates, so "what the order covers" has one definition. Every query here must run
+Nothing is stored per covered row: the ingest gate, the search exclusion, activation, preview,
+enforcement, the sweep and verification all ask the same predicates, so "what the order covers"
+has one definition. Every query here must run
 inside `dangerously_unscoped(...)`: orders span tenants and the platform index.
 
 Which rows an order covers, by kind:
@@ -133,6 +134,18 @@ def face_predicate(*, order: RegulatoryOrder, alias: str = "f") -> Predicate:
         images = image_predicate(order=order, alias="ix")
         return Predicate(f"{alias}.image_id IN (SELECT ix.id FROM gallery_image ix WHERE {images.sql})", images.params)
     return scope
+
+
+def candidate_predicate(*, order: RegulatoryOrder, alias: str = "f") -> Predicate:
+    """Covered rows of a picture not stored yet, for the ingest gate: `alias` is one row per face
+    with the columns of gallery_face that the predicates read (tenant_id, region, source_domain,
+    embedding). Regional, source and offboarding orders test exactly what face_predicate tests; a
+    subject order covers the picture when any of its faces is within the threshold, as
+    image_predicate does for a stored picture."""
+    if order.kind == RegulatoryOrder.Kind.SUBJECT:
+        return _and(_scope(order=order, column=f"{alias}.tenant_id"),
+                    _subject_distance(order=order, column=f"{alias}.embedding"))
+    return face_predicate(order=order, alias=alias)
 
 
 def probe_predicate(*, order: RegulatoryOrder, alias: str = "s") -> Predicate | None:

@@ -11,43 +11,6 @@ from tenants.managers import TenantScopedManager
 from tenants.models import Tenant
 
 
-class AuditChainHead(models.Model):
-    """The single row holding the audit chain's latest sequence number and hash. Every append locks
-    it, so the chain has one order across all tenants (the table has no tenant, so no RLS)."""
-
-    seq = models.BigIntegerField(default=0)
-    hash = models.CharField(max_length=64)
-
-
-class AuditEvent(models.Model):
-    """Append-only and hash-chained: each row's hash covers its content and the previous row's hash.
-    A database trigger refuses UPDATE and DELETE; `manage.py audit_verify` checks the chain."""
-
-    seq = models.BigIntegerField(unique=True)
-    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
-                                   db_constraint=False, related_name="+")
-    actor_api_key_id = models.BigIntegerField(null=True, blank=True)
-    actor_label = models.CharField(max_length=200)
-    action = models.CharField(max_length=64, db_index=True)
-    target_type = models.CharField(max_length=64, blank=True)
-    target_id = models.CharField(max_length=64, blank=True)
-    details = models.JSONField(default=dict)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(db_index=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
-
-    objects = TenantScopedManager()
-
-    class Meta:
-        ordering = ["-seq"]
-        indexes = [models.Index(fields=["tenant", "-seq"])]
-
-    def __str__(self):
-        return f"#{self.seq} {self.action} by {self.actor_label}"
-
-
 class RegulatoryOrder(models.Model):
     """An order the operator must obey across tenants: delete (and stop processing) what it covers.
 
@@ -107,10 +70,6 @@ class RegulatoryOrder(models.Model):
 
     def __str__(self):
         return f"{self.authority} {self.reference}"
-
-    @property
-    def in_force(self) -> bool:
-        return self.status != self.Status.DRAFT
 
     @property
     def progress_percent(self) -> int:
@@ -191,34 +150,8 @@ class OptOut(models.Model):
     def __str__(self):
         return f"Opt-out {self.public_id}"
 
-    @property
-    def suppressing(self) -> bool:
-        return self.status != self.Status.REJECTED
-
 
 class OptOutEmbedding(models.Model):
     opt_out = models.ForeignKey(OptOut, on_delete=models.CASCADE, related_name="embeddings")
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
     picture_sha256 = models.CharField(max_length=64)
-
-
-class StaffApiToken(models.Model):
-    """A platform operator's key for the platform API (compliance tooling). Only a hash is kept."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="platform_tokens")
-    name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=16, unique=True)
-    secret_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self):
-        return f"{self.name} ({self.prefix}…)"
-
-
-class MaintenanceState(models.Model):
-    """One row: faces deleted since the face index was last vacuumed and reindexed."""
-
-    faces_deleted_since = models.BigIntegerField(default=0)
-    last_run_at = models.DateTimeField(null=True, blank=True)

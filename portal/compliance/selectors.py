@@ -1,15 +1,12 @@
-"""Reading orders, opt-outs, the audit trail and platform statistics (platform code: unscoped)."""
+"""Reading orders and opt-outs (platform code: orders span tenants)."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
 from portal.compliance import coverage
-from portal.compliance.models import AuditEvent, OptOut, OrderTenantProgress, RegulatoryOrder
+from portal.compliance.models import OptOut, OrderTenantProgress, RegulatoryOrder
 from tenants.context import dangerously_unscoped
 from tenants.models import Tenant
 
@@ -62,49 +59,6 @@ def opt_out_get(*, opt_out_id: int) -> OptOut:
     return OptOut.objects.select_related("order", "created_by").get(pk=opt_out_id)
 
 
-def audit_events_list(*, tenant_id: int | None = None, platform_only: bool = False, action: str = "",
-                      actor: str = "", created_from: date | None = None, created_to: date | None = None):
-    """Every tenant's events and the platform's; must be iterated inside dangerously_unscoped()."""
-    events = AuditEvent.objects.select_related("tenant").order_by("-seq")
-    if platform_only:
-        events = events.filter(tenant__isnull=True)
-    elif tenant_id:
-        events = events.filter(tenant_id=tenant_id)
-    if action:
-        events = events.filter(action__startswith=action)
-    if actor:
-        events = events.filter(actor_label__icontains=actor)
-    if created_from:
-        events = events.filter(created_at__date__gte=created_from)
-    if created_to:
-        events = events.filter(created_at__date__lte=created_to)
-    return events
-
-
-def audit_actions() -> list[str]:
-    with dangerously_unscoped(reason="audit explorer filter choices"):
-        return list(AuditEvent.objects.order_by().values_list("action", flat=True).distinct().order_by("action"))
-
-
-def tenants_list():
-    return Tenant.objects.order_by("name")
-
-
-def tenant_get(*, tenant_id: int) -> Tenant:
-    return Tenant.objects.get(pk=tenant_id)
-
-
-def faces_by_region(*, limit: int = 12) -> list[tuple[str, int]]:
-    """Searchable faces per country (subdivisions folded into their country), most first."""
-    with dangerously_unscoped(reason="platform statistics"), connection.cursor() as cursor:
-        cursor.execute("SELECT coalesce(nullif(split_part(region, '-', 1), ''), 'unknown'), count(*)"
-                       " FROM gallery_face WHERE NOT withheld GROUP BY 1 ORDER BY 2 DESC, 1")
-        rows = cursor.fetchall()
-    if len(rows) > limit:
-        rows = rows[:limit - 1] + [("other", sum(n for _, n in rows[limit - 1:]))]
-    return rows
-
-
 def orders_by_status() -> list[tuple[str, str, int]]:
     counts = dict(RegulatoryOrder.objects.values_list("status").annotate(n=Count("id")).order_by())
     return [(value, label, counts.get(value, 0)) for value, label in RegulatoryOrder.Status.choices]
@@ -120,16 +74,3 @@ def orders_due(*, limit: int = 10) -> list[dict]:
         rows.append({"order": order, "days_left": days_left, "days_overdue": max(0, -days_left),
                      "urgency_percent": max(4, min(100, round(100 - days_left * 100 / 90)))})
     return rows
-
-
-def platform_counts() -> dict:
-    with dangerously_unscoped(reason="platform statistics"), connection.cursor() as cursor:
-        cursor.execute("SELECT count(*), count(*) FILTER (WHERE withheld) FROM gallery_face")
-        faces, withheld = cursor.fetchone()
-    return {
-        "tenants": Tenant.objects.count(),
-        "tenants_suspended": Tenant.objects.filter(status=Tenant.Status.SUSPENDED).count(),
-        "faces": faces, "faces_withheld": withheld,
-        "orders_in_force": RegulatoryOrder.objects.exclude(status=RegulatoryOrder.Status.DRAFT).count(),
-        "opt_outs_waiting": OptOut.objects.filter(status=OptOut.Status.RECEIVED).count(),
-    }

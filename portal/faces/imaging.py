@@ -20,6 +20,11 @@ from portal.faces.errors import CorruptImage, ImageTooLarge, UnsupportedImageTyp
 JPEG = "JPEG"
 PNG = "PNG"
 WEBP = "WEBP"
+# The picture types the engine reads, with their media types: upload forms offer exactly these
+# (an `accept` attribute built from them), and stored pictures take these file extensions.
+MEDIA_TYPES = {JPEG: "image/jpeg", PNG: "image/png", WEBP: "image/webp"}
+EXTENSIONS = {JPEG: "jpg", PNG: "png", WEBP: "webp"}
+ACCEPT = ",".join(MEDIA_TYPES.values())
 
 _WHITE = (255, 255, 255)
 _GPS_LATITUDE_REF = 1

@@ -1,15 +1,26 @@
 """Where compliance plugs into ingest and search, without gallery or search importing it.
 
-The compliance app registers its checks when it loads: ingest gates refuse pictures that an
-active order or opt-out covers; search exclusions are SQL conditions the similarity query itself
-applies, so a face an order covers stops being returned the moment the order's activation commits,
-before (and whether or not) its `withheld` flag has been set; result filters drop faces that slip
-into search results (an opt-out's suppression embeddings matched after the face was stored).
+The rule that matters most, "nothing an order covers is ingested or returned", is decided by the
+compliance app (portal/compliance/gates.py), which sits above gallery and search and registers
+its gates here when it loads:
+- ingest gates refuse a picture that an order in force or an opt-out covers;
+- search exclusions are SQL conditions the similarity query itself applies, so a face an order
+  covers stops being returned the moment the order's activation commits;
+- result filters drop faces that slip into results by similarity (a subject order's or an
+  opt-out's person), which the query cannot test per row.
+
+The gates fail closed. With no ingest gate or no search exclusion registered, ingest and search
+raise GatesMissing instead of letting everything through, and the system check
+`gallery.E001` (portal/gallery/checks.py) stops start-up.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
+
+from django.core.exceptions import ImproperlyConfigured
+
+from portal.errors import DomainError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -17,16 +28,22 @@ if TYPE_CHECKING:
     from tenants.models import Tenant
 
 
-class IngestRefused(Exception):
+class IngestRefused(DomainError):
     """A regulatory order or opt-out covers the picture (HTTP 451 in the API)."""
 
     code = "refused_by_order"
-    http_status = 451
+    status = 451
 
     def __init__(self, message: str, *, reference: str = "") -> None:
         super().__init__(message)
-        self.message = message
         self.reference = reference
+
+    def extra(self) -> dict:
+        return {"reference": self.reference}
+
+
+class GatesMissing(ImproperlyConfigured):
+    """Ingest or search ran with no compliance gate registered: refused rather than unchecked."""
 
 
 class IngestGate(Protocol):
@@ -68,7 +85,21 @@ def register_result_filter(result_filter: ResultFilter) -> ResultFilter:
     return result_filter
 
 
+def gates_missing() -> list[str]:
+    """The kinds of gate nothing is registered for (empty when ingest and search are guarded)."""
+    return [kind for kind, registered in (("ingest gate", _ingest_gates), ("search exclusion", _search_exclusions))
+            if not registered]
+
+
+def _gates_require() -> None:
+    missing = gates_missing()
+    if missing:
+        raise GatesMissing(f"No {' and no '.join(missing)} is registered: the compliance app "
+                           f"(portal.compliance) must be installed, or nothing an order covers would be refused.")
+
+
 def ingest_gates_check(*, tenant, region, source_domain, embeddings) -> None:
+    _gates_require()
     for gate in _ingest_gates:
         gate(tenant=tenant, region=region, source_domain=source_domain, embeddings=embeddings)
 
@@ -77,11 +108,12 @@ def search_exclusions_sql(*, tenant, include_platform_index: bool, alias: str) -
     """One condition, true for the faces a search may return: none of the registered exclusions
     holds. A condition that is NULL for a row (a face of unknown region tested against a region
     list) counts as not excluding it."""
+    _gates_require()
     conditions: list[tuple[str, list]] = []
     for exclusion in _search_exclusions:
         conditions += exclusion(tenant=tenant, include_platform_index=include_platform_index, alias=alias)
     if not conditions:
-        return "TRUE", []
+        return "TRUE", []  # the registered exclusions were asked: no order in force reaches this search
     return ("NOT (" + " OR ".join(f"COALESCE(({sql}), false)" for sql, _ in conditions) + ")",
             [param for _, params in conditions for param in params])
 
@@ -91,5 +123,3 @@ def result_filters_apply(*, tenant, face_ids: list[int], probe_embedding) -> set
     for result_filter in _result_filters:
         dropped |= result_filter(tenant=tenant, face_ids=face_ids, probe_embedding=probe_embedding)
     return dropped
-
-

@@ -49,15 +49,6 @@ class LegalBasis(models.TextChoices):
     OTHER = "other", "Other (see notes)"
 
 
-class ImageQuerySet(models.QuerySet):
-    def visible(self):
-        return self.filter(withheld=False)
-
-
-class ImageManager(TenantScopedManager.from_queryset(ImageQuerySet)):
-    pass
-
-
 def _image_path(image, filename):
     owner = image.tenant_id or "platform"
     return f"images/{owner}/{image.sha256[:2]}/{image.sha256}{filename[filename.rfind('.'):] if '.' in filename else ''}"
@@ -84,7 +75,7 @@ class Image(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     withheld = models.BooleanField(default=False, help_text="Covered by a regulatory order: never searchable again.")
 
-    objects = ImageManager()
+    objects = TenantScopedManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -96,19 +87,6 @@ class Image(models.Model):
 
     def __str__(self):
         return f"Image {self.pk} ({self.source_domain or 'upload'})"
-
-    @property
-    def in_platform_index(self) -> bool:
-        return self.tenant_id is None
-
-
-class FaceQuerySet(models.QuerySet):
-    def searchable(self):
-        return self.filter(withheld=False)
-
-
-class FaceManager(TenantScopedManager.from_queryset(FaceQuerySet)):
-    pass
 
 
 def _crop_path(face, filename):
@@ -137,7 +115,7 @@ class Face(models.Model):
     withheld = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = FaceManager()
+    objects = TenantScopedManager()
 
     class Meta:
         ordering = ["id"]
@@ -157,3 +135,14 @@ class Face(models.Model):
     @property
     def box(self) -> tuple[int, int, int, int]:
         return (self.box_x, self.box_y, self.box_w, self.box_h)
+
+
+class MaintenanceState(models.Model):
+    """One row: faces deleted since the face index was last vacuumed and reindexed
+    (portal/gallery/maintenance.py). The table keeps the name it had in the compliance app."""
+
+    faces_deleted_since = models.BigIntegerField(default=0)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "compliance_maintenancestate"

@@ -11,8 +11,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
-from portal.compliance.audit import Actor, audit_record
+from portal.audit.services import Actor, audit_record
+from portal.errors import DomainError
 from portal.faces.engine import DetectionResult, face_engine
+from portal.faces.imaging import EXTENSIONS
 from portal.faces.errors import NoFaceFound
 from portal.gallery.gates import ingest_gates_check
 from portal.gallery.models import Face, Image, LegalBasis, Subject
@@ -21,19 +23,10 @@ from portal.gallery.signals import faces_deleted
 from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Tenant
 
-_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 
 
-class IngestInvalid(ValueError):
+class IngestInvalid(DomainError):
     """Provenance that cannot be accepted (names the field)."""
-
-    code = "invalid"
-    http_status = 400
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -104,7 +97,7 @@ def image_ingest(*, tenant: Tenant | None, data: bytes, actor: Actor, legal_basi
                 region_evidence=evidence, legal_basis=legal_basis, collected_at=collected_at, subject=subject,
                 uploaded_by_id=actor.user_id,
             )
-            image.file.save(f"{sha256}.{_EXTENSIONS[picture.format]}", ContentFile(data), save=False)
+            image.file.save(f"{sha256}.{EXTENSIONS[picture.format]}", ContentFile(data), save=False)
             written.append(image.file.name)
             image.save()
             faces = []

@@ -1,12 +1,22 @@
-"""Signals the gallery sends, for apps that hold copies of gallery data elsewhere.
+"""Signals about gallery data, for apps that hold copies of it elsewhere (the REST API keeps
+stored responses that name faces). Senders need not know who holds copies; receivers return
+what they did, so deletion can count it and verification can prove nothing is left.
 
-`faces_deleted` is sent inside the transaction that deletes faces (a tenant deleting a picture or
-a subject, or an order's enforcement batch), with `face_uuids`: the public ids of the faces being
-deleted. A receiver removes its own copies in the same transaction, so they go if and only if
-the faces go. The REST API uses it to drop stored responses that mention those faces
-(portal/api/services.py: idempotency_records_forget_faces).
+- `faces_deleted(face_uuids)`: sent inside the transaction that deletes faces (a tenant deleting
+  a picture or a subject, or an order's enforcement batch). A receiver removes its copies naming
+  those faces in the same transaction, so they go if and only if the faces go, and returns
+  {tenant id: copies removed}.
+- `gallery_erased(tenant_ids)`: the tenants' galleries are being erased whole (offboarding). A
+  receiver removes every copy of those tenants' data and returns {tenant id: copies removed}.
+- `copies_dangling_count(tenant_ids, any_copy)`: a receiver returns how many of its copies (of
+  the tenants given, or all with None) still name a face that no longer exists; with `any_copy`,
+  how many copies of those tenants it holds at all. Order verification requires 0.
+
+The REST API connects all three (portal/api/apps.py).
 """
 
 from django.dispatch import Signal
 
 faces_deleted = Signal()
+gallery_erased = Signal()
+copies_dangling_count = Signal()

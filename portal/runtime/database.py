@@ -2,6 +2,7 @@
 
 from contextlib import contextmanager
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
@@ -28,6 +29,17 @@ def owner_connection(alias: str = "default"):
     finally:
         connection.close()
         connection.settings_dict.update(app_settings)
+
+
+def owner_psycopg_connect(*, dbname: str | None = None, autocommit: bool = True) -> psycopg.Connection:
+    """A plain psycopg connection as the table owner, outside Django's connection handling: for
+    what cannot run in a transaction (VACUUM, REINDEX CONCURRENTLY) and for bulk loads. `dbname`
+    defaults to the portal's database."""
+    owner = settings.DATABASE_OWNER
+    params = {"host": owner.get("HOST") or None, "port": owner.get("PORT") or None, "user": owner["USER"],
+              "password": owner.get("PASSWORD") or None,
+              "dbname": dbname or connections["default"].settings_dict["NAME"]}
+    return psycopg.connect(autocommit=autocommit, **{key: value for key, value in params.items() if value})
 
 
 def app_role_grant(*, connection) -> None:
@@ -71,3 +83,17 @@ def pgvector_require(*, connection) -> None:
             f"(HNSW iterative scans). Upgrade it and run ALTER EXTENSION vector UPDATE, or unset DATABASE_URL to "
             f"use the embedded PostgreSQL."
         )
+
+
+def pgvector_adapters_register(sender=None, connection=None, **kwargs) -> None:
+    """Receiver of connection_created: pgvector's psycopg adapters on every new connection, so raw
+    queries pass an embedding (a NumPy array) as a parameter and pgvector serialises it. Skipped
+    while the database has no vector type yet (the first migration creates the extension)."""
+    if connection is None or connection.vendor != "postgresql":
+        return
+    from pgvector.psycopg.vector import register_vector_info
+    from psycopg.types import TypeInfo
+
+    info = TypeInfo.fetch(connection.connection, "vector")  # one query; None before the extension exists
+    if info is not None:
+        register_vector_info(connection.connection, info)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import connection
 
 from portal.gallery.gates import search_exclusions_sql
+from portal.gallery.models import Face
 from portal.search.models import Search, SearchMatch
 from tenants.models import Tenant
 
@@ -18,10 +19,6 @@ from tenants.models import Tenant
 class Neighbour:
     face_id: int
     similarity: float
-
-
-def _vector_literal(embedding: np.ndarray) -> str:
-    return "[" + ",".join(f"{value:.7f}" for value in embedding.tolist()) + "]"
 
 
 def tenant_faces_nearest(*, tenant: Tenant, embedding: np.ndarray, k: int,
@@ -37,7 +34,7 @@ def tenant_faces_nearest(*, tenant: Tenant, embedding: np.ndarray, k: int,
     gallery = "(f.tenant_id = %s OR f.tenant_id IS NULL)" if include_platform_index else "f.tenant_id = %s"
     excluded, excluded_params = search_exclusions_sql(tenant=tenant, include_platform_index=include_platform_index,
                                                       alias="f")
-    vector = _vector_literal(embedding)
+    vector = np.asarray(embedding, dtype=np.float32)  # pgvector's adapter sends it
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
                        " set_config('hnsw.ef_search', %s, true)", [str(max(settings.SEARCH_HNSW_EF, k))])
@@ -78,3 +75,19 @@ def searches_list(*, tenant: Tenant, case_reference: str | None = None, created_
 def search_matches(*, search: Search):
     return (SearchMatch.objects.filter(search=search)
             .select_related("face", "face__image", "face__subject").order_by("rank"))
+
+
+def face_crop_get(*, tenant: Tenant, face_uuid) -> Face:
+    """A face whose crop the tenant may see (the portal's thumbnails and the API's crops): one of
+    its own gallery, or a platform-index face that one of its searches returned (RLS also hides
+    the platform index from tenants not entitled to it). Withheld faces are covered by an order:
+    their crops are never served again. Raises Face.DoesNotExist otherwise."""
+    face = Face.objects.filter(tenant=tenant, uuid=face_uuid, withheld=False).first()
+    if face is not None:
+        return face
+    match = (SearchMatch.objects.filter(tenant=tenant, face__uuid=face_uuid, face__withheld=False,
+                                        face__tenant__isnull=True)
+             .select_related("face").first())
+    if match is None:
+        raise Face.DoesNotExist
+    return match.face

@@ -1,38 +1,36 @@
-"""Running a 1:N search."""
+"""Running a 1:N search, and the retention rule for the probes it keeps."""
 
 from __future__ import annotations
 
 import hashlib
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from portal.compliance.audit import Actor, audit_record
+from portal.audit.services import Actor, audit_record
+from portal.errors import DomainError
 from portal.faces.engine import DetectionResult, face_engine
+from portal.faces.imaging import EXTENSIONS
 from portal.gallery.gates import result_filters_apply
 from portal.search.bands import band_for, default_threshold
 from portal.search.models import Search, SearchMatch
 from portal.search.selectors import tenant_faces_nearest
-from tenants.context import tenant_scope
+from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Tenant
 
-_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 # Fetched beyond k so that faces dropped by result filters (opt-outs) still leave k matches.
 _FILTER_HEADROOM = 10
 
 
-class SearchInvalid(ValueError):
-    code = "invalid"
-    http_status = 400
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class SearchInvalid(DomainError):
+    """Search parameters that cannot be accepted (names the field)."""
 
 
 def search_detect_faces(*, data: bytes) -> DetectionResult:
@@ -96,7 +94,7 @@ def search_run(*, tenant: Tenant, actor: Actor, probe: bytes, case_reference: st
             k=k, threshold=threshold, include_platform_index=tenant.may_search_platform_index,
             status=Search.Status.COMPLETED,
         )
-        search.probe.save(f"{tenant.pk}-{uuid.uuid4().hex}.{_EXTENSIONS[detection.image.format]}",
+        search.probe.save(f"{tenant.pk}-{uuid.uuid4().hex}.{EXTENSIONS[detection.image.format]}",
                           ContentFile(probe), save=False)
         try:
             search.timings_ms = {
@@ -119,3 +117,30 @@ def search_run(*, tenant: Tenant, actor: Actor, probe: bytes, case_reference: st
         search.timings_ms["total"] = round((time.perf_counter() - started) * 1000, 1)
         Search.objects.filter(pk=search.pk).update(timings_ms=search.timings_ms)
     return search
+
+
+def probes_purge(*, now: datetime | None = None) -> int:
+    """Deletes probe pictures past each tenant's retention (or their own expiry) and clears
+    Search.probe; the search record and its matches stay. Runs hourly (portal/search/tasks.py)."""
+    now = now or timezone.now()
+    purged = 0
+    with dangerously_unscoped(reason="purging probes past every tenant's retention"):
+        for tenant in Tenant.objects.all():
+            cutoff = now - timedelta(days=tenant.probe_retention_days)
+            expired = Search.objects.filter(tenant=tenant).exclude(probe="").filter(
+                Q(probe_expires_at__lte=now) | Q(created_at__lt=cutoff))
+            purged_here = 0
+            while True:
+                with transaction.atomic():
+                    batch = list(expired.select_for_update(skip_locked=True).only("id", "probe")[:500])
+                    if not batch:
+                        break
+                    names = [s.probe.name for s in batch]
+                    Search.objects.filter(pk__in=[s.pk for s in batch]).update(probe="")
+                    transaction.on_commit(lambda names=names: [default_storage.delete(n) for n in names])
+                    purged_here += len(batch)
+            if purged_here:
+                audit_record(action="probe.purge", actor=Actor.system("probe retention"), tenant=tenant,
+                             details={"retention_days": tenant.probe_retention_days, "probes": purged_here})
+            purged += purged_here
+    return purged

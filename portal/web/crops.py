@@ -3,13 +3,17 @@
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
+from portal.errors import DomainError
 from portal.faces.engine import EngineConfig
 from portal.faces.imaging import crop_jpeg, image_decode
 from portal.search.models import Search
 
 
-class ProbeGone(Exception):
+class ProbeGone(DomainError):
     """The probe picture was purged at the end of the tenant's retention period."""
+
+    code = "not_found"
+    status = 404
 
 
 def probe_available(*, search: Search) -> bool:

@@ -3,10 +3,9 @@
 from django import forms
 
 from portal.api.models import ApiKeyScope
+from portal.faces.imaging import ACCEPT as PICTURE_ACCEPT
 from portal.gallery.models import LegalBasis
 from tenants.models import Membership, Tenant
-
-PICTURE_ACCEPT = "image/jpeg,image/png,image/webp,image/bmp,image/tiff,image/gif"
 
 
 class PortalForm(forms.Form):

@@ -32,7 +32,10 @@
     return fetch(form.action, {
       method: "POST", body: data, credentials: "same-origin", headers: {"Accept": "application/json"}
     }).then(function (response) {
-      return response.json().catch(function () {
+      // Success: {ok: true, message}; failure: the API's error shape {error: {code, message, fields}}.
+      return response.json().then(function (body) {
+        return response.ok ? body : {ok: false, error: (body.error && body.error.message) || "refused"};
+      }).catch(function () {
         return {ok: false, error: "the server answered " + response.status};
       });
     }).catch(function () {

@@ -79,7 +79,7 @@
     }).then(function (answer) {
       if (mine !== request) return;
       if (!answer.ok) {
-        say(answer.body.error || "This picture cannot be searched.", true);
+        say((answer.body.error && answer.body.error.message) || "This picture cannot be searched.", true);
         return;
       }
       var count = answer.body.faces.length;

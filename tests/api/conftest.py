@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from portal.api.models import ApiKeyScope
 from portal.api.services import api_key_create
-from portal.compliance.audit import Actor
+from portal.audit.services import Actor
 
 ALL_SCOPES = ApiKeyScope.values
 _cache_names = itertools.count()

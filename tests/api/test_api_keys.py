@@ -9,8 +9,8 @@ from rest_framework.test import APIClient
 from portal.api.models import ApiKey
 from portal.api.selectors import api_key_get, api_keys_list
 from portal.api.services import ApiKeyInvalid, api_key_authenticate, api_key_create, api_key_revoke, secret_hash
-from portal.compliance.audit import Actor
-from portal.compliance.models import AuditEvent
+from portal.audit.services import Actor
+from portal.audit.models import AuditEvent
 from tenants.context import tenant_scope
 from tenants.models import Tenant
 from tests.api.conftest import keyed_client

@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from portal.api.services import tenant_api_settings_set
-from portal.compliance.audit import Actor
+from portal.audit.services import Actor
 from portal.gallery import gates
 from portal.gallery.gates import IngestRefused
 from portal.gallery.models import Image, Subject

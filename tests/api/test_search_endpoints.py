@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from portal.gallery.services import image_ingest
 from portal.search.models import Search
-from portal.compliance.audit import Actor
+from portal.audit.services import Actor
 from tenants.context import tenant_scope
 from tests.api.conftest import SEARCH_FIELDS, faceless_jpeg, keyed_client
 

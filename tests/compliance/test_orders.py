@@ -5,17 +5,19 @@ import pytest
 from django.core.files.storage import default_storage
 
 from portal.compliance import coverage
-from portal.compliance.audit import Actor, audit_chain_verify, audit_head
-from portal.compliance.models import AuditEvent, OrderFileDeletion, RegulatoryOrder
-from portal.compliance.services import (OrderInvalid, OrderStateError, order_activate, order_create,
-                                        order_enforce)
+from portal.audit.services import Actor, audit_chain_verify, audit_head
+from portal.audit.models import AuditEvent
+from portal.compliance.models import OrderFileDeletion, RegulatoryOrder
+from portal.compliance.enforcement import order_enforce
+from portal.compliance.errors import OrderInvalid, OrderStateError
+from portal.compliance.orders import order_activate, order_create
 from portal.gallery.gates import IngestRefused, ingest_gates_check
 from portal.gallery.models import Face, Image
 from portal.search.models import Search, SearchMatch
 from portal.search.selectors import tenant_faces_nearest
 from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Tenant
-from tests.compliance.builders import files_present, order_fields, remaining_face_ids, unit_vector
+from tests.builders import files_present, order_fields, remaining_face_ids, unit_vector
 
 pytestmark = pytest.mark.django_db
 
@@ -150,17 +152,17 @@ def test_enforcement_killed_halfway_and_restarted_ends_complete_without_double_c
     assert order.status == Status.EXECUTING and order.deleted["images"] == 4
 
     # ...then a worker dies inside a batch, after tracking the batch's files but before its commit.
-    from portal.compliance import services
+    from portal.compliance import enforcement
 
-    real = services._tally_persist
+    real = enforcement._tally_persist
 
     def crash(**kwargs):
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr(services, "_tally_persist", crash)
+    monkeypatch.setattr(enforcement, "_tally_persist", crash)
     with pytest.raises(SystemExit):
         order_enforce(order=order, batch_size=3)
-    monkeypatch.setattr(services, "_tally_persist", real)
+    monkeypatch.setattr(enforcement, "_tally_persist", real)
     order.refresh_from_db()
     assert order.deleted["images"] == 4  # the killed batch rolled back, counters with it
 
@@ -177,11 +179,11 @@ def test_enforcement_killed_halfway_and_restarted_ends_complete_without_double_c
 
 
 def test_a_crash_after_commit_before_file_removal_is_finished_by_the_next_run(world_gallery, monkeypatch):
-    from portal.compliance import services
+    from portal.compliance import enforcement
 
     order = order_activate(order=order_create(**order_fields(kind=Kind.REGIONAL, regions=["FR"])),
                            actor=Actor.system("test"))
-    monkeypatch.setattr(services, "order_files_finish", lambda **kwargs: 0)
+    monkeypatch.setattr(enforcement, "order_files_finish", lambda **kwargs: 0)
     order = order_enforce(order=order, max_batches=1)
     with dangerously_unscoped(reason="test"):
         leftover = list(OrderFileDeletion.objects.filter(order=order).values_list("path", flat=True))
@@ -193,7 +195,7 @@ def test_a_crash_after_commit_before_file_removal_is_finished_by_the_next_run(wo
 
 
 def test_verification_fails_while_a_file_remains(world_gallery):
-    from portal.compliance.services import order_verify
+    from portal.compliance.certificates import order_verify
 
     order = order_activate(order=order_create(**order_fields(kind=Kind.REGIONAL, regions=["DE"])),
                            actor=Actor.system("test"))
@@ -244,7 +246,7 @@ def test_state_rules(world_gallery):
 
 def test_search_skips_faces_an_order_covers_even_before_the_sweep_withholds_them(world_gallery, two_tenants):
     from portal.gallery.gates import result_filters_apply
-    from tests.compliance.builders import picture_add
+    from tests.builders import picture_add
 
     order = order_activate(order=order_create(**order_fields(kind=Kind.REGIONAL, regions=["FR"])),
                            actor=Actor.system("test"))
@@ -272,9 +274,9 @@ def test_commit_of_activation_alone_hides_covered_faces_in_every_tenant(world_ga
     """The withheld flags are set after activation commits; a crash before that must not let a
     covered face through. With the flag-setting step knocked out, the order's status alone hides
     exactly what it covers, and every other face (unknown region included) stays searchable."""
-    from portal.compliance import services
+    from portal.compliance import orders
 
-    monkeypatch.setattr(services, "order_withhold_flags", lambda **kwargs: (0, 0))
+    monkeypatch.setattr(orders, "order_withhold_flags", lambda **kwargs: (0, 0))
     gallery = world_gallery
     order = order_activate(order=order_create(**order_fields(**fields)), actor=Actor.system("test"))
     assert order.status == Status.ACTIVE
@@ -293,7 +295,7 @@ def test_commit_of_activation_alone_hides_covered_faces_in_every_tenant(world_ga
         assert seen == readable - hidden
 
     # The sweep then sets the flags; what is visible does not change.
-    services.orders_sweep()
+    orders.orders_sweep()
     with dangerously_unscoped(reason="test"):
         assert set(Face.objects.filter(withheld=True).values_list("id", flat=True)) == hidden
 
@@ -310,9 +312,9 @@ def test_activation_sets_withheld_flags_after_the_commit_and_audits_them(world_g
 
 
 def test_order_scoped_to_one_tenant_hides_nothing_from_the_others(world_gallery, two_tenants, monkeypatch):
-    from portal.compliance import services
+    from portal.compliance import orders
 
-    monkeypatch.setattr(services, "order_withhold_flags", lambda **kwargs: (0, 0))
+    monkeypatch.setattr(orders, "order_withhold_flags", lambda **kwargs: (0, 0))
     a, b = two_tenants.a.tenant, two_tenants.b.tenant
     order_activate(order=order_create(**order_fields(kind=Kind.REGIONAL, regions=["FR"], scope_all=False,
                                                      scope_tenants=[b], scope_platform_index=False)),
@@ -362,7 +364,7 @@ def test_enforcement_deletes_stored_api_responses_that_show_covered_faces(world_
 
 
 def test_verification_fails_while_a_stored_response_still_shows_a_deleted_face(world_gallery, two_tenants):
-    from portal.compliance.services import order_verify
+    from portal.compliance.certificates import order_verify
 
     order = order_enforce(order=order_activate(order=order_create(**order_fields(kind=Kind.REGIONAL, regions=["FR"])),
                                                actor=Actor.system("test")))

@@ -2,17 +2,18 @@
 
 import pytest
 
-from portal.compliance.audit import Actor
+from portal.audit.services import Actor
 from portal.compliance.models import OptOut, RegulatoryOrder
-from portal.compliance.services import (opt_out_confirm, opt_out_create, opt_out_reject, order_activate,
-                                        order_create, order_enforce)
+from portal.compliance.enforcement import order_enforce
+from portal.compliance.opt_outs import opt_out_confirm, opt_out_create, opt_out_reject
+from portal.compliance.orders import order_activate, order_create
 from portal.gallery.gates import IngestRefused
 from portal.gallery.models import Image, LegalBasis
 from portal.gallery.services import image_ingest
 from portal.search.models import Search, SearchMatch
 from portal.search.services import search_run
 from tenants.context import dangerously_unscoped, tenant_scope
-from tests.compliance.builders import order_fields
+from tests.builders import order_fields
 from tests.factories import TenantFactory
 
 pytestmark = pytest.mark.django_db
@@ -113,7 +114,7 @@ def test_public_opt_out_suppresses_search_results_and_ingest_before_review(real_
 
 
 def test_opt_out_needs_consent(faces_dir):
-    from portal.compliance.services import OrderInvalid
+    from portal.compliance.errors import OrderInvalid
 
     with pytest.raises(OrderInvalid):
         opt_out_create(pictures=[(faces_dir / "obama_1.jpg").read_bytes()], contact="x@example.test", consent=False,

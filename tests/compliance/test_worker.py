@@ -10,12 +10,13 @@ import time
 import pytest
 from celery import Celery
 
-from portal.compliance.audit import Actor, audit_chain_verify
-from portal.compliance.models import AuditEvent, RegulatoryOrder
-from portal.compliance.services import order_activate, order_create
+from portal.audit.services import Actor, audit_chain_verify
+from portal.audit.models import AuditEvent
+from portal.compliance.models import RegulatoryOrder
+from portal.compliance.orders import order_activate, order_create
 from portal.gallery.models import Image
 from tenants.context import dangerously_unscoped
-from tests.compliance.builders import files_present, order_fields, picture_add, remaining_face_ids
+from tests.builders import files_present, order_fields, picture_add, remaining_face_ids
 from tests.worker import Worker, broker_url_of_this_test_database
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,8 +9,8 @@ from celery import Celery
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
-from portal.compliance import views as platform_views
-from portal.compliance.audit import Actor
+from portal.platform import views as platform_views
+from portal.audit.services import Actor
 from portal.gallery.models import Image, LegalBasis
 from portal.gallery.services import image_ingest
 from tenants.context import dangerously_unscoped

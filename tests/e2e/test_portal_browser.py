@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from portal.compliance.audit import Actor
+from portal.audit.services import Actor
 from portal.gallery.models import LegalBasis
 from portal.gallery.services import subject_create, subject_enrol
 from tests.e2e.conftest import log_in

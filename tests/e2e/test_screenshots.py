@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from portal.compliance.audit import Actor
+from portal.audit.services import Actor
 from portal.gallery.models import LegalBasis
 from portal.gallery.services import image_ingest, subject_create, subject_enrol
 from tests.e2e.conftest import log_in, shoot

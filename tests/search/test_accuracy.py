@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from portal.compliance.audit import Actor
+from portal.audit.services import Actor
 from portal.faces.engine import DetectionResult, face_engine
 from portal.gallery.models import LegalBasis
 from portal.gallery.services import image_ingest, subject_create

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from PIL import Image as PILImage
 
-from portal.compliance.audit import Actor
-from portal.compliance.models import AuditEvent
+from portal.audit.services import Actor
+from portal.audit.models import AuditEvent
 from portal.gallery.models import LegalBasis
 from portal.gallery.services import image_ingest, subject_create
 from portal.search.models import Search

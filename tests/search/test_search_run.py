@@ -3,8 +3,8 @@
 import pytest
 from django.core.files.storage import default_storage
 
-from portal.compliance.audit import Actor
-from portal.compliance.models import AuditEvent
+from portal.audit.services import Actor
+from portal.audit.models import AuditEvent
 from portal.faces.errors import NoFaceFound
 from portal.gallery.models import Face, LegalBasis
 from portal.gallery.services import gallery_scope, image_ingest, subject_create, subject_enrol

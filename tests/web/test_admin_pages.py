@@ -2,8 +2,8 @@
 
 import pytest
 
-from portal.compliance.audit import Actor, audit_record
-from portal.compliance.models import AuditEvent
+from portal.audit.services import Actor, audit_record
+from portal.audit.models import AuditEvent
 from tenants.context import tenant_scope
 from tenants.models import Membership, User
 

@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image as PILImage
 
-from portal.compliance.audit import Actor
+from portal.audit.services import Actor
 from portal.gallery.models import Face, LegalBasis
 from portal.gallery.services import image_ingest, subject_create, subject_enrol
 from portal.search.models import Search
@@ -109,11 +109,14 @@ def test_detect_returns_a_box_per_face_largest_first(client, two_tenants, faces_
 def test_detect_explains_a_bad_picture_and_a_picture_without_a_face(client, two_tenants):
     client.force_login(two_tenants.a.investigator)
     broken = client.post("/t/agency-a/search/detect/", {"picture": io.BytesIO(b"not a picture at all")})
-    assert broken.status_code in (400, 415) and broken.json()["error"]
+    # The browser's JSON endpoints answer in the API's error shape.
+    assert broken.status_code in (400, 415) and broken.json()["error"]["code"] in ("corrupt_image",
+                                                                                    "unsupported_image_type")
     blank = io.BytesIO(_blank_jpeg())
     blank.name = "blank.jpg"
     no_face = client.post("/t/agency-a/search/detect/", {"picture": blank})
-    assert no_face.status_code == 422 and "No face" in no_face.json()["error"]
+    assert no_face.status_code == 422 and "No face" in no_face.json()["error"]["message"]
+    assert no_face.json()["error"]["code"] == "no_face_found"
 
 
 def test_detect_is_for_searchers_only_and_404_for_the_other_tenant(client, two_tenants, faces_dir):

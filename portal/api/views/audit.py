@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema
 from portal.api.base import TenantApiView
 from portal.api.models import ApiKeyScope
 from portal.api.pagination import AuditCursorPagination
-from portal.api.selectors import audit_events_list
+from portal.audit.selectors import audit_events_list
 from portal.api.serializers import AuditEventSerializer, AuditFilterSerializer
 
 

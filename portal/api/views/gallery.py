@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from portal.api.base import TenantApiView
 from portal.api.models import ApiKeyScope
-from portal.api.selectors import face_crop_get
+from portal.search.selectors import face_crop_get
 from portal.api.serializers import (EnrolJsonSerializer, EnrolMultipartSerializer, ImageCreateJsonSerializer,
                                     ImageCreateMultipartSerializer, ImageFilterSerializer, ImageSerializer,
                                     IngestResultSerializer, SubjectCreateSerializer, SubjectSerializer,

@@ -1,7 +1,7 @@
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from portal.api.errors import error_body
+from portal.errors import error_body
 
 
 @csrf_exempt  # API clients send no CSRF cookie; this answer is the same for every method

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from portal.api.models import ApiKeyScope
 from portal.api.services import ApiKeyInvalid, api_key_create
-from portal.compliance.audit import Actor
+from portal.audit.services import Actor
 from tenants.models import Tenant
 
 

@@ -22,10 +22,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
-from portal.compliance.audit import Actor
+from portal.audit.services import Actor
 from portal.compliance.models import RegulatoryOrder
-from portal.compliance import services
-from portal.compliance.services import order_activate, order_coverage_record, order_create, order_enforce
+from portal.compliance import orders
+from portal.compliance.enforcement import order_enforce
+from portal.compliance.orders import order_activate, order_coverage_record, order_create
 from portal.gallery.models import Face
 from portal.runtime.database import owner_connection
 from portal.search.selectors import tenant_faces_nearest
@@ -102,7 +103,7 @@ class Command(BaseCommand):
         # Activation commits, then calls order_withhold_flags(): the wrapper stamps the commit
         # and proves, with the flags still unset, that no search returns a FR face.
         moments = {}
-        flags_set = services.order_withhold_flags
+        flags_set = orders.order_withhold_flags
 
         def flags_after_proof(*, order, actor):
             moments["committed"] = time.perf_counter()
@@ -114,12 +115,12 @@ class Command(BaseCommand):
             moments["flagged"] = time.perf_counter()
             return result
 
-        services.order_withhold_flags = flags_after_proof
+        orders.order_withhold_flags = flags_after_proof
         try:
             started = time.perf_counter()
             order = order_activate(order=order, actor=Actor.system("benchmark"), record_coverage=False)
         finally:
-            services.order_withhold_flags = flags_set
+            orders.order_withhold_flags = flags_set
         leaked_after_flags, _ = self._fr_visible(tenants=tenants, probes=probes)
         started_count = time.perf_counter()
         order = order_coverage_record(order=order)

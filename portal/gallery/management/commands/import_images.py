@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
-from portal.compliance.audit import Actor
+from portal.audit.services import Actor
 from portal.faces.engine import DetectionResult, face_engine
 from portal.faces.errors import FaceEngineError
 from portal.gallery.gates import IngestRefused

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import psycopg
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -38,12 +37,12 @@ from django.test.utils import override_settings
 from PIL import Image as PILImage
 from PIL.PngImagePlugin import PngInfo
 
-from portal.compliance.audit import Actor
+from portal.audit.services import Actor
 from portal.faces.engine import face_engine
 from portal.faces.errors import FaceEngineError
 from portal.gallery.models import EMBEDDING_DIMENSIONS, Face, Image, LegalBasis
 from portal.gallery.services import gallery_scope, image_ingest
-from portal.runtime.database import owner_connection
+from portal.runtime.database import owner_connection, owner_psycopg_connect
 from portal.search.selectors import tenant_faces_nearest
 from portal.search.services import search_run
 from tenants.context import tenant_scope
@@ -321,9 +320,7 @@ def _database_drop(*, name: str) -> None:
 @contextmanager
 def _owner_session(*, name: str):
     """A plain psycopg connection to the bench database as the table owner (loads, index builds)."""
-    owner = settings.DATABASE_OWNER
-    conn = psycopg.connect(host=owner["HOST"], port=owner["PORT"] or 5432, user=owner["USER"],
-                           password=owner.get("PASSWORD") or None, dbname=name, autocommit=True)
+    conn = owner_psycopg_connect(dbname=name)
     try:
         with conn.cursor() as cursor:
             # RLS is forced on the owner too; loading is platform code across every gallery.
@@ -434,7 +431,7 @@ _EXACT_SQL = """
 
 def _exact_nearest(*, tenant: Tenant, embedding: np.ndarray, include_platform_index: bool) -> list[int]:
     gallery = "(tenant_id = %s OR tenant_id IS NULL)" if include_platform_index else "tenant_id = %s"
-    vector = "[" + ",".join(f"{value:.7f}" for value in embedding.tolist()) + "]"
+    vector = np.asarray(embedding, dtype=np.float32)  # pgvector's adapter sends it
     with tenant_scope(tenant), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_indexscan = off")
         cursor.execute(_EXACT_SQL.format(gallery=gallery), [tenant.pk, vector, K])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.compliance.audit import Actor
+from portal.audit.services import Actor
 from portal.faces.errors import FaceEngineError
 from portal.search.selectors import search_matches
 from portal.search.services import SearchInvalid, search_run

@@ -1,0 +1,97 @@
+"""Verification that nothing an order covers remains, and the certificate that says so."""
+
+from __future__ import annotations
+
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from portal.audit.services import Actor, audit_head, audit_record
+from portal.compliance import coverage
+from portal.compliance.errors import OrderStateError
+from portal.compliance.models import OrderFileDeletion, OrderTenantProgress, RegulatoryOrder
+from portal.gallery.signals import copies_dangling_count
+from tenants.context import dangerously_unscoped
+from tenants.models import Tenant
+
+Status = RegulatoryOrder.Status
+Kind = RegulatoryOrder.Kind
+
+
+def order_verify(*, order: RegulatoryOrder, actor: Actor) -> RegulatoryOrder:
+    """Proves nothing the order covers remains: no covered row (images, faces, probes, matches)
+    and none of the files its enforcement deleted still in storage. Verified only then."""
+    with dangerously_unscoped(reason="verifying an order across tenants"):
+        order = RegulatoryOrder.objects.select_for_update().get(pk=order.pk)
+        if order.status not in {Status.COMPLETED, Status.VERIFIED}:
+            raise OrderStateError("Only a completed order can be verified.")
+        remaining = coverage.coverage_totals(coverage.coverage_count(order=order))
+        tracked = OrderFileDeletion.objects.filter(order=order)
+        pending = tracked.filter(deleted_at__isnull=True).count()
+        still_there = [path for path in tracked.values_list("path", flat=True).iterator(chunk_size=5000)
+                       if default_storage.exists(path)]
+        remaining["cached_responses"] = _cached_responses_remaining(order=order)
+        passed = not any(remaining.values()) and pending == 0 and not still_there
+        order.verification = {
+            "passed": passed, "checked_at": timezone.now().isoformat(), "rows_remaining": remaining,
+            "files_checked": tracked.count(), "files_pending": pending, "files_remaining": len(still_there),
+            "files_remaining_sample": still_there[:20],
+        }
+        fields = ["verification"]
+        if passed:
+            order.status, order.verified_at = Status.VERIFIED, timezone.now()
+            fields += ["status", "verified_at"]
+        order.save(update_fields=fields)
+        audit_record(action="order.verify" if passed else "order.verify_failed", actor=actor, target_type="order",
+                     target_id=order.pk, details={"reference": order.reference, **order.verification})
+        if passed:
+            order.certificate = _certificate_build(order=order)
+            order.save(update_fields=["certificate"])
+    return order
+
+
+def _cached_responses_remaining(*, order: RegulatoryOrder) -> int:
+    """Copies held elsewhere (the API's stored responses) that still name a deleted face, in the
+    galleries the order reaches; for offboarding, any copy of the tenants' data at all."""
+    if order.kind == Kind.OFFBOARDING:
+        tenant_ids, any_copy = list(order.offboard_tenant_ids), True
+    else:
+        tenant_ids, any_copy = (None if order.scope_all else list(order.scope_tenant_ids)), False
+    return sum(count or 0 for _receiver, count in copies_dangling_count.send(
+        sender=RegulatoryOrder, tenant_ids=tenant_ids, any_copy=any_copy))
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _certificate_build(*, order: RegulatoryOrder) -> dict:
+    tenants = {t.pk: t for t in Tenant.objects.filter(
+        pk__in=[p.tenant_id for p in OrderTenantProgress.objects.filter(order=order) if p.tenant_id])}
+    galleries = []
+    for progress in OrderTenantProgress.objects.filter(order=order).order_by("tenant_id"):
+        tenant = tenants.get(progress.tenant_id)
+        galleries.append({
+            "gallery": "platform index" if tenant is None else tenant.slug,
+            "tenant_id": progress.tenant_id, "tenant_name": tenant.name if tenant else "Platform index",
+            "covered_at_activation": progress.covered, "deleted": progress.deleted,
+        })
+    seq, head_hash = audit_head()
+    return {
+        "certificate": "regulatory-order-enforcement/1",
+        "order": {"id": order.pk, "kind": order.kind, "authority": order.authority, "reference": order.reference,
+                  "regions": order.regions, "include_unknown_region": order.include_unknown_region,
+                  "domains": order.domains, "match_threshold": order.match_threshold,
+                  "reference_faces": order.reference_faces.count(),
+                  "offboard_tenant_ids": order.offboard_tenant_ids, "scope_all": order.scope_all,
+                  "scope_tenant_ids": order.scope_tenant_ids, "scope_platform_index": order.scope_platform_index},
+        "times": {"received_on": _iso(order.received_on), "effective_at": _iso(order.effective_at),
+                  "deadline": _iso(order.deadline), "activated_at": _iso(order.activated_at),
+                  "enforcement_started_at": _iso(order.enforcement_started_at),
+                  "completed_at": _iso(order.completed_at), "verified_at": _iso(order.verified_at),
+                  "within_deadline": bool(order.verified_at and order.verified_at.date() <= order.deadline)},
+        "totals": {"covered_at_activation": order.covered, "deleted": order.deleted},
+        "galleries": galleries,
+        "verification": order.verification,
+        "audit_chain_head": {"seq": seq, "hash": head_hash},
+        "issued_at": timezone.now().isoformat(),
+    }

@@ -1,0 +1,132 @@
+"""Compliance's side of the gates (portal/gallery/gates.py): what an order in force or an opt-out
+refuses at ingest and keeps out of search. Registered in ComplianceConfig.ready(); with nothing
+registered, ingest and search raise and the system check fails (portal/gallery/checks.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+from django.db import connection
+
+from portal.compliance import coverage
+from portal.compliance.models import OptOut, RegulatoryOrder
+from portal.gallery.gates import (IngestRefused, register_ingest_gate, register_result_filter,
+                                  register_search_exclusion)
+from tenants.models import Tenant
+
+Status = RegulatoryOrder.Status
+Kind = RegulatoryOrder.Kind
+
+
+def order_search_exclusion(*, tenant: Tenant, include_platform_index: bool, alias: str) -> list[tuple[str, list]]:
+    """The conditions of the regional, source and offboarding orders in force (every status but
+    draft) that reach the galleries this search reads, over `gallery_face AS alias`. They test the
+    face's own columns (region, source domain, tenant), so the HNSW scan applies them per row at
+    no measurable cost. Subject orders are withheld at activation instead (orders.order_activate)."""
+    conditions = []
+    for order in (RegulatoryOrder.objects.exclude(status=Status.DRAFT).exclude(kind=Kind.SUBJECT)
+                  .only("kind", "regions", "include_unknown_region", "domains", "offboard_tenant_ids",
+                        "scope_all", "scope_tenant_ids", "scope_platform_index")):
+        if order.kind == Kind.OFFBOARDING:
+            relevant = tenant.pk in order.offboard_tenant_ids
+        else:
+            relevant = (order.scope_all or tenant.pk in order.scope_tenant_ids
+                        or (include_platform_index and order.scope_platform_index))
+        if relevant:
+            predicate = coverage.face_predicate(order=order, alias=alias)
+            conditions.append((predicate.sql, predicate.params))
+    return conditions
+
+
+def _in_scope(order: RegulatoryOrder, tenant: Tenant | None) -> bool:
+    """Whether the order reaches the gallery (a tenant's, or the platform index for None). The SQL
+    scope in coverage.py is the definition; this only skips orders that cannot apply."""
+    if order.kind == Kind.OFFBOARDING:
+        return tenant is not None and tenant.pk in order.offboard_tenant_ids
+    if order.scope_all:
+        return True
+    return order.scope_platform_index if tenant is None else tenant.pk in order.scope_tenant_ids
+
+
+def order_ingest_gate(*, tenant: Tenant | None, region: str | None, source_domain: str, embeddings) -> None:
+    """Refuses a picture that an order in force covers (every status but draft: an order keeps
+    refusing after its deletions are verified), or a person who opted out.
+
+    "Covered" is asked of coverage.py's own predicates, evaluated over the picture as it would be
+    stored: one candidate row per face with the columns the predicates read (tenant, region,
+    source domain, embedding). So ingest refuses exactly what preview, enforcement, verification
+    and the search exclusion would count, with no second definition of regions or domains."""
+    orders = [order for order in RegulatoryOrder.objects.exclude(status=Status.DRAFT).order_by("id").only(
+        "kind", "authority", "reference", "regions", "include_unknown_region", "domains", "match_threshold",
+        "offboard_tenant_ids", "scope_all", "scope_tenant_ids", "scope_platform_index") if _in_scope(order, tenant)]
+    candidates = [np.asarray(e, dtype=np.float32) for e in embeddings] or [None]
+    rows = ", ".join(["(%s::bigint, %s::varchar, %s::varchar, %s::vector)"] * len(candidates))
+    row_params = [x for e in candidates for x in (tenant.pk if tenant else None, region or None, source_domain, e)]
+    with connection.cursor() as cursor:
+        if orders:
+            tests, params = [], []
+            for order in orders:
+                predicate = coverage.candidate_predicate(order=order, alias="f")
+                tests.append(f"SELECT %s::bigint WHERE EXISTS (SELECT 1 FROM candidate f WHERE {predicate.sql})")
+                params += [order.pk, *predicate.params]
+            cursor.execute(f"WITH candidate (tenant_id, region, source_domain, embedding) AS (VALUES {rows}) "
+                           f"SELECT * FROM ({' UNION ALL '.join(tests)}) covered LIMIT 1", [*row_params, *params])
+            row = cursor.fetchone()
+            if row:
+                order = next(o for o in orders if o.pk == row[0])
+                who = "shows a person covered" if order.kind == Kind.SUBJECT else "is covered"
+                raise IngestRefused(f"The picture {who} by {order.authority} order {order.reference}.",
+                                    reference=order.reference)
+        if embeddings:
+            cursor.execute(
+                "SELECT o.public_id FROM compliance_optoutembedding e JOIN compliance_optout o ON o.id = e.opt_out_id"
+                " WHERE o.status <> %s AND EXISTS (SELECT 1 FROM unnest(%s::vector[]) c (embedding)"
+                "  WHERE (e.embedding <=> c.embedding) < 1 - o.match_threshold) LIMIT 1",
+                [OptOut.Status.REJECTED, [np.asarray(e, dtype=np.float32) for e in embeddings]])
+            row = cursor.fetchone()
+            if row:
+                raise IngestRefused("The picture shows a person who opted out of the platform.",
+                                    reference=f"opt-out {str(row[0])[:8]}")
+
+
+def order_result_filter(*, tenant: Tenant, face_ids: list[int], probe_embedding) -> set[int]:
+    """Faces among the results that an order in force covers: the second line behind the search
+    exclusion (order_search_exclusion), kept for every kind on purpose.
+
+    For subject orders it is the line that counts: their faces are found by similarity, which the
+    query cannot test per row, so a face stored between the ingest gate's check and the order's
+    activation is caught here until the sweep withholds it. For regional, source and offboarding
+    orders the same predicate already runs inside the query, so this only matters if a search
+    path ever reads faces without the exclusion; one small query on at most k + headroom ids is
+    the price of that guarantee living in the search service as well as in one SQL statement."""
+    if not face_ids:
+        return set()
+    orders = list(RegulatoryOrder.objects.exclude(status=Status.DRAFT))
+    if not orders:
+        return set()
+    predicates = [coverage.face_predicate(order=order, alias="f") for order in orders]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT f.id FROM gallery_face f WHERE f.id = ANY(%s) AND ("
+                       + " OR ".join(f"({p.sql})" for p in predicates) + ")",
+                       [list(face_ids), *[x for p in predicates for x in p.params]])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def opt_out_result_filter(*, tenant: Tenant, face_ids: list[int], probe_embedding) -> set[int]:
+    """Faces among the results that match a person's suppression embeddings."""
+    if not face_ids:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT f.id FROM gallery_face f WHERE f.id = ANY(%s) AND EXISTS ("
+            " SELECT 1 FROM compliance_optoutembedding e JOIN compliance_optout o ON o.id = e.opt_out_id"
+            " WHERE o.status <> %s AND (f.embedding <=> e.embedding) < 1 - o.match_threshold)",
+            [list(face_ids), OptOut.Status.REJECTED])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def gates_register() -> None:
+    """Called by ComplianceConfig.ready(): without these, ingest and search refuse to run."""
+    register_ingest_gate(order_ingest_gate)
+    register_search_exclusion(order_search_exclusion)
+    register_result_filter(opt_out_result_filter)
+    register_result_filter(order_result_filter)

@@ -1,0 +1,83 @@
+"""A person's opt-out: suppression from the moment it is received, erasure once confirmed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from portal.audit.services import Actor, audit_record
+from portal.compliance.errors import OrderInvalid, OrderStateError
+from portal.compliance.models import OptOut, OptOutEmbedding, RegulatoryOrder
+from portal.compliance.orders import DEFAULT_SUBJECT_THRESHOLD, order_activate, order_create, reference_embeddings_of
+from portal.gallery.regions import InvalidRegion, region_normalise
+
+Status = RegulatoryOrder.Status
+Kind = RegulatoryOrder.Kind
+
+
+def opt_out_create(*, pictures: list[bytes], contact: str, consent: bool, channel: str, actor: Actor,
+                   region: str = "", full_name: str = "", notes: str = "",
+                   match_threshold: float = DEFAULT_SUBJECT_THRESHOLD) -> OptOut:
+    """Records a person's opt-out with their suppression embeddings (pictures are not kept).
+    Suppression starts at once: ingest refuses them and search filters them. An operator-entered
+    request is erased at once (order_from_opt_out); a public-form request waits for an operator
+    to confirm it, since erasure cannot be undone and the requester is not yet verified."""
+    if not consent:
+        raise OrderInvalid("Consent to keep the suppression data is required.", field="consent")
+    if not contact.strip():
+        raise OrderInvalid("A contact address is required for the reply.", field="contact")
+    if channel not in OptOut.Channel.values:
+        raise OrderInvalid("Unknown channel.", field="channel")
+    if region:
+        try:
+            region = region_normalise(code=region)
+        except InvalidRegion as error:
+            raise OrderInvalid(str(error), field="region") from error
+    embeddings = reference_embeddings_of(pictures=pictures, field="pictures")
+    with transaction.atomic():
+        opt_out = OptOut.objects.create(full_name=full_name.strip()[:200], contact=contact.strip()[:254],
+                                        region=region, consent_given_at=timezone.now(), channel=channel,
+                                        match_threshold=match_threshold, notes=notes, created_by_id=actor.user_id)
+        OptOutEmbedding.objects.bulk_create(OptOutEmbedding(opt_out=opt_out, embedding=e.tolist(), picture_sha256=sha)
+                                            for e, sha in embeddings)
+        audit_record(action="optout.create", actor=actor, target_type="optout", target_id=opt_out.pk,
+                     details={"channel": channel, "region": region, "pictures": len(embeddings)})
+    return opt_out
+
+
+def opt_out_confirm(*, opt_out: OptOut, actor: Actor) -> RegulatoryOrder:
+    """Erases the person as a subject order does: files the order, activates it (withholding every
+    matching face at once) and returns it for enforcement."""
+    with transaction.atomic():
+        opt_out = OptOut.objects.select_for_update().get(pk=opt_out.pk)
+        if opt_out.status != OptOut.Status.RECEIVED:
+            raise OrderStateError(f"The opt-out is {opt_out.get_status_display().lower()}.")
+        today = timezone.localdate()
+        order = order_create(
+            actor=actor, kind=Kind.SUBJECT, authority="Data subject (opt-out request)",
+            reference=f"OPT-OUT-{str(opt_out.public_id)[:8].upper()}", received_on=opt_out.created_at.date(),
+            effective_at=timezone.now(), deadline=today + timedelta(days=30), match_threshold=opt_out.match_threshold,
+            reference_embeddings=[np.asarray(e.embedding, dtype=np.float32) for e in opt_out.embeddings.all()],
+            opt_out=opt_out)
+        opt_out.status = OptOut.Status.ENFORCING
+        opt_out.save(update_fields=["status"])
+        audit_record(action="optout.confirm", actor=actor, target_type="optout", target_id=opt_out.pk,
+                     details={"order_id": order.pk})
+    return order_activate(order=order, actor=actor)
+
+
+def opt_out_reject(*, opt_out: OptOut, actor: Actor, reason: str) -> OptOut:
+    with transaction.atomic():
+        opt_out = OptOut.objects.select_for_update().get(pk=opt_out.pk)
+        if opt_out.status != OptOut.Status.RECEIVED:
+            raise OrderStateError(f"The opt-out is {opt_out.get_status_display().lower()}.")
+        opt_out.status = OptOut.Status.REJECTED
+        opt_out.notes = (opt_out.notes + "\n" if opt_out.notes else "") + f"Rejected: {reason}"
+        opt_out.save(update_fields=["status", "notes"])
+        OptOutEmbedding.objects.filter(opt_out=opt_out).delete()  # no consent basis to keep them
+        audit_record(action="optout.reject", actor=actor, target_type="optout", target_id=opt_out.pk,
+                     details={"reason": reason})
+    return opt_out

@@ -1,9 +1,0 @@
-"""The public opt-out page, under /opt-out/: no account needed."""
-
-from django.urls import path
-
-from portal.compliance import views
-
-urlpatterns = [
-    path("", views.public_opt_out, name="public_opt_out"),
-]

@@ -1,0 +1,41 @@
+"""What the operator's console reads besides orders: tenants and platform-wide statistics."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from portal.compliance.models import OptOut, RegulatoryOrder
+from tenants.context import dangerously_unscoped
+from tenants.models import Tenant
+
+
+def tenants_list():
+    return Tenant.objects.order_by("name")
+
+
+def tenant_get(*, tenant_id: int) -> Tenant:
+    return Tenant.objects.get(pk=tenant_id)
+
+
+def faces_by_region(*, limit: int = 12) -> list[tuple[str, int]]:
+    """Searchable faces per country (subdivisions folded into their country), most first."""
+    with dangerously_unscoped(reason="platform statistics"), connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(nullif(split_part(region, '-', 1), ''), 'unknown'), count(*)"
+                       " FROM gallery_face WHERE NOT withheld GROUP BY 1 ORDER BY 2 DESC, 1")
+        rows = cursor.fetchall()
+    if len(rows) > limit:
+        rows = rows[:limit - 1] + [("other", sum(n for _, n in rows[limit - 1:]))]
+    return rows
+
+
+def platform_counts() -> dict:
+    with dangerously_unscoped(reason="platform statistics"), connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), count(*) FILTER (WHERE withheld) FROM gallery_face")
+        faces, withheld = cursor.fetchone()
+    return {
+        "tenants": Tenant.objects.count(),
+        "tenants_suspended": Tenant.objects.filter(status=Tenant.Status.SUSPENDED).count(),
+        "faces": faces, "faces_withheld": withheld,
+        "orders_in_force": RegulatoryOrder.objects.exclude(status=RegulatoryOrder.Status.DRAFT).count(),
+        "opt_outs_waiting": OptOut.objects.filter(status=OptOut.Status.RECEIVED).count(),
+    }

@@ -1,0 +1,143 @@
+"""The tenant's administration: members and roles, API keys, settings (owners and admins)."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST, require_http_methods
+
+from portal.api.models import ApiKey
+from portal.api.selectors import api_key_get, api_keys_list
+from portal.api.services import api_key_create, api_key_revoke
+from portal.errors import DomainError, form_error_add
+from portal.web import forms
+from portal.web.views.common import actor_of
+from tenants import services as tenant_services
+from tenants.middleware import membership_required
+from tenants.models import Membership
+from tenants.selectors import membership_get, tenant_members
+
+
+@membership_required(allowed="can_manage")
+@require_http_methods(["GET", "POST"])
+def members(request, tenant_slug):
+    tenant = request.tenant
+    form = forms.MemberInviteForm(request.POST or None)
+    new_password = None
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership, new_password = tenant_services.member_invite(
+                tenant=tenant, by=request.membership, email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"], actor=actor_of(request))
+        except DomainError as error:
+            form_error_add(form, error)
+            status = 400
+        else:
+            if new_password is None:
+                messages.success(request, f"{membership.user.email} already had an account and is now a member.")
+                return redirect("members", tenant_slug=tenant.slug)
+            # The one-time password is shown on this response only, never stored in the session.
+            messages.success(request, f"{membership.user.email} was invited as {membership.get_role_display().lower()}.")
+            form = forms.MemberInviteForm()
+            return render(request, "portal/members.html", {
+                "form": form, "memberships": tenant_members(tenant=tenant), "roles": Membership.Role.choices,
+                "new_member": membership, "new_password": new_password,
+            })
+    elif request.method == "POST":
+        status = 400
+    return render(request, "portal/members.html", {
+        "form": form, "memberships": tenant_members(tenant=tenant), "roles": Membership.Role.choices,
+    }, status=status)
+
+
+def _membership_or_404(request, membership_id) -> Membership:
+    try:
+        return membership_get(tenant=request.tenant, membership_id=membership_id)
+    except Membership.DoesNotExist:
+        raise Http404 from None
+
+
+@membership_required(allowed="can_manage")
+@require_POST
+def member_role(request, tenant_slug, membership_id):
+    membership = _membership_or_404(request, membership_id)
+    form = forms.MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the roles.")
+    else:
+        try:
+            tenant_services.member_role_change(tenant=request.tenant, by=request.membership, membership=membership,
+                                            role=form.cleaned_data["role"], actor=actor_of(request))
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"{membership.user.email} is now {membership.get_role_display().lower()}.")
+    if membership.user_id == request.user.id and not membership.can_manage:
+        # They just gave up managing: the members page would answer 403.
+        return redirect("tenant_dashboard", tenant_slug=request.tenant.slug)
+    return redirect("members", tenant_slug=request.tenant.slug)
+
+
+@membership_required(allowed="can_manage")
+@require_POST
+def member_remove(request, tenant_slug, membership_id):
+    membership = _membership_or_404(request, membership_id)
+    try:
+        tenant_services.member_remove(tenant=request.tenant, by=request.membership, membership=membership,
+                                   actor=actor_of(request))
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("members", tenant_slug=request.tenant.slug)
+    messages.success(request, f"{membership.user.email} was removed from {request.tenant.name}.")
+    if membership.user_id == request.user.id:
+        return redirect("home")
+    return redirect("members", tenant_slug=request.tenant.slug)
+
+
+@membership_required(allowed="can_manage")
+@require_http_methods(["GET", "POST"])
+def tenant_settings(request, tenant_slug):
+    tenant = request.tenant
+    initial = {"case_reference_required": tenant.case_reference_required,
+               "probe_retention_days": tenant.probe_retention_days}
+    form = forms.TenantSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        tenant_services.tenant_settings_update(tenant=tenant, actor=actor_of(request), **form.cleaned_data)
+        messages.success(request, "Settings saved.")
+        return redirect("tenant_settings", tenant_slug=tenant.slug)
+    return render(request, "portal/settings.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@membership_required(allowed="can_manage")
+@require_http_methods(["GET", "POST"])
+def api_keys(request, tenant_slug):
+    tenant = request.tenant
+    form = forms.ApiKeyCreateForm(request.POST or None)
+    context = {"form": form}
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            api_key, raw_key = api_key_create(tenant=tenant, name=form.cleaned_data["name"],
+                                              scopes=form.cleaned_data["scopes"], actor=actor_of(request))
+        except DomainError as error:
+            form_error_add(form, error)
+            status = 400
+        else:
+            # The raw key is in this response only; it is stored as a hash and never shown again.
+            context = {"form": forms.ApiKeyCreateForm(), "new_key": api_key, "raw_key": raw_key}
+    elif request.method == "POST":
+        status = 400
+    context["api_keys"] = api_keys_list(tenant=tenant)
+    return render(request, "portal/api_keys.html", context, status=status)
+
+
+@membership_required(allowed="can_manage")
+@require_POST
+def api_key_revoke_view(request, tenant_slug, api_key_id):
+    try:
+        api_key = api_key_get(tenant=request.tenant, api_key_id=api_key_id)
+    except ApiKey.DoesNotExist:
+        raise Http404 from None
+    api_key_revoke(tenant=request.tenant, api_key=api_key, actor=actor_of(request))
+    messages.success(request, f"The key “{api_key.name}” ({api_key.prefix}…) is revoked: it no longer works.")
+    return redirect("api_keys", tenant_slug=request.tenant.slug)

@@ -1,0 +1,202 @@
+"""The platform area: staff only (others 404), TOTP two-factor, and its pages end to end."""
+
+import json
+import re
+
+import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from portal.compliance import tasks
+from portal.audit.models import AuditEvent
+from portal.compliance.models import OptOut, RegulatoryOrder
+from portal.compliance.enforcement import order_enforce
+from tenants.context import dangerously_unscoped
+from tenants.models import Tenant
+from tests.factories import totp_token
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["/platform/", "/platform/orders/", "/platform/orders/new/", "/platform/opt-outs/", "/platform/tenants/",
+         "/platform/audit/", "/platform/2fa/enrol/", "/platform/2fa/verify/"]
+
+
+
+@pytest.fixture
+def operator(user_factory):
+    return user_factory(is_staff=True, email="operator@portal.test")
+
+
+@pytest.fixture
+def staff_client(client, operator):
+    device = TOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
+    client.force_login(operator)
+    response = client.post("/platform/2fa/verify/", {"token": totp_token(device), "next": "/platform/"})
+    assert response.status_code == 302 and response["Location"] == "/platform/"
+    return client
+
+
+@pytest.fixture
+def enforce_now(monkeypatch):
+    """Enforcement runs in the request's stead (no broker in tests)."""
+    monkeypatch.setattr(tasks.order_enforce, "delay", lambda order_id: None)
+
+
+@pytest.mark.parametrize("path", PAGES + ["/platform/orders/1/", "/platform/tenants/1/"])
+def test_platform_pages_are_404_for_anonymous_and_tenant_users(client, two_tenants, path):
+    assert client.get(path).status_code == 404
+    client.force_login(two_tenants.a.owner)  # a tenant's owner is not a platform operator
+    assert client.get(path).status_code == 404
+
+
+def test_staff_without_a_device_must_enrol_then_verify_each_session(client, operator, settings):
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0  # django-otp makes a second try within a second wait otherwise
+    client.force_login(operator)
+    response = client.get("/platform/orders/")
+    assert response.status_code == 302 and response["Location"] == "/platform/2fa/enrol/"
+    page = client.get("/platform/2fa/enrol/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "otpauth://totp/" in body and "<svg" in body
+    device = TOTPDevice.objects.get(user=operator, confirmed=False)
+    assert client.post("/platform/2fa/enrol/", {"token": "000000" if totp_token(device) != "000000" else "111111"}
+                       ).status_code == 200
+    response = client.post("/platform/2fa/enrol/", {"token": totp_token(device)})
+    # Enrolment ends on the backup codes, shown once (tests/platform/test_backup_codes.py).
+    assert response.status_code == 200 and "Backup codes" in response.content.decode()
+    device.refresh_from_db()
+    assert device.confirmed
+    assert client.get("/platform/orders/").status_code == 200
+
+    # A new session must verify again before any platform page.
+    client.logout()
+    client.force_login(operator)
+    response = client.get("/platform/audit/?action=auth")
+    assert response.status_code == 302 and response["Location"].startswith("/platform/2fa/verify/")
+    assert client.post("/platform/2fa/verify/", {"token": "12345x"}).status_code == 200
+    with dangerously_unscoped(reason="test"):
+        assert AuditEvent.objects.filter(action="auth.2fa_failed").exists()
+
+
+def test_verify_never_redirects_off_site(client, operator):
+    device = TOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
+    client.force_login(operator)
+    response = client.post("/platform/2fa/verify/", {"token": totp_token(device), "next": "https://evil.example/"})
+    assert response["Location"] == "/platform/"
+
+
+def test_dashboard_and_lists_render(staff_client, world_gallery):
+    for path in PAGES[:-2]:
+        response = staff_client.get(path)
+        assert response.status_code == 200, path
+    dashboard = staff_client.get("/platform/").content.decode()
+    assert "Searchable faces by region" in dashboard and "<svg" in dashboard and ">FR</text>" in dashboard
+
+
+def test_order_lifecycle_through_the_pages(staff_client, world_gallery, enforce_now):
+    response = staff_client.post("/platform/orders/new/", {
+        "kind": "regional", "authority": "CNIL", "reference": "SAN-2026-001", "received_on": "2026-11-01",
+        "effective_at": "2026-11-02T00:00", "deadline": "2027-01-01", "regions": "FR", "scope_all": "on",
+        "scope_platform_index": "on", "match_threshold": "0.9"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    order = RegulatoryOrder.objects.get(reference="SAN-2026-001")
+    detail = staff_client.get(f"/platform/orders/{order.pk}/").content.decode()
+    assert "Preview" in detail and "Platform index" in detail and "Agency A" in detail
+
+    assert staff_client.post(f"/platform/orders/{order.pk}/activate/").status_code == 302
+    order.refresh_from_db()
+    assert order.status == RegulatoryOrder.Status.ACTIVE
+    progress = staff_client.get(f"/platform/orders/{order.pk}/progress/").content.decode()
+    assert 'hx-trigger="every 2s"' in progress
+
+    order_enforce(order=order)
+    progress = staff_client.get(f"/platform/orders/{order.pk}/progress/").content.decode()
+    assert "hx-trigger" not in progress and "Certificate" in progress
+    certificate = staff_client.get(f"/platform/orders/{order.pk}/certificate/").content.decode()
+    assert "SAN-2026-001" in certificate and "Verification" in certificate
+    data = json.loads(staff_client.get(f"/platform/orders/{order.pk}/certificate.json").content)
+    assert data["totals"]["deleted"]["images"] == 12 and data["verification"]["passed"]
+
+
+def test_order_form_renders_each_field_once(staff_client, two_tenants):
+    """A browser posts every input; a field rendered twice would post an empty second value."""
+    from collections import Counter
+
+    from portal.platform.forms import OrderForm
+
+    page = staff_client.get("/platform/orders/new/").content.decode()
+    names = Counter(re.findall(r'<(?:input|select|textarea)[^>]*\sname="([^"]+)"', page))
+    for field in OrderForm.base_fields:
+        inputs = names[field]
+        # Multiple-choice checkboxes render one input per tenant, all with the field's name.
+        assert inputs >= 1, field
+        if field not in {"offboard_tenants", "scope_tenants"}:
+            assert inputs == 1, f"{field} is rendered {inputs} times"
+
+
+def test_order_form_errors_are_shown(staff_client):
+    response = staff_client.post("/platform/orders/new/", {
+        "kind": "regional", "authority": "CNIL", "reference": "X-1", "received_on": "2026-11-01",
+        "effective_at": "2026-11-02T00:00", "deadline": "2027-01-01", "regions": "UK", "scope_all": "on"})
+    assert response.status_code == 200 and "did you mean" in response.content.decode()
+
+
+def test_tenants_create_suspend_and_entitlements(staff_client):
+    response = staff_client.post("/platform/tenants/", {"slug": "city-police", "name": "City Police",
+                                                         "kind": "law_enforcement", "home_country": "DE",
+                                                         "probe_retention_days": 14})
+    assert response.status_code == 302
+    tenant = Tenant.objects.get(slug="city-police")
+    staff_client.post(f"/platform/tenants/{tenant.pk}/", {"action": "suspend"})
+    staff_client.post(f"/platform/tenants/{tenant.pk}/", {"may_search_platform_index": "on",
+                                                          "probe_retention_days": 7})
+    tenant.refresh_from_db()
+    assert tenant.status == Tenant.Status.SUSPENDED and tenant.may_search_platform_index
+    assert tenant.probe_retention_days == 7 and not tenant.case_reference_required
+    with dangerously_unscoped(reason="test"):
+        actions = set(AuditEvent.objects.filter(tenant=tenant).values_list("action", flat=True))
+    assert {"tenant.create", "tenant.suspend", "tenant.entitlements"} <= actions
+
+
+def test_audit_explorer_filters_across_tenants(staff_client, two_tenants):
+    from portal.audit.services import Actor, audit_record
+
+    audit_record(action="search.run", actor=Actor.system("x"), tenant=two_tenants.a.tenant)
+    audit_record(action="image.delete", actor=Actor.system("x"), tenant=two_tenants.b.tenant)
+    page = staff_client.get("/platform/audit/").content.decode()
+    assert "search.run" in page and "image.delete" in page
+    page = staff_client.get(f"/platform/audit/?tenant={two_tenants.b.tenant.pk}").content.decode()
+    assert "image.delete" in page and "search.run" not in page
+
+
+def test_public_opt_out_form_needs_no_account(client, faces_dir):
+    assert client.get("/opt-out/").status_code == 200
+    picture = (faces_dir / "obama_1.jpg").open("rb")
+    response = client.post("/opt-out/", {"contact": "me@example.test", "region": "FR", "pictures": [picture]})
+    assert response.status_code == 200 and "consent" in response.content.decode().lower()
+    assert not OptOut.objects.exists()
+    picture = (faces_dir / "obama_1.jpg").open("rb")
+    response = client.post("/opt-out/", {"contact": "me@example.test", "region": "FR", "pictures": [picture],
+                                         "consent": "on"})
+    assert response.status_code == 200 and "request is received" in response.content.decode()
+    opt_out = OptOut.objects.get()
+    assert opt_out.channel == OptOut.Channel.PUBLIC_FORM and opt_out.embeddings.count() == 1
+
+
+def test_public_opt_out_without_a_face_says_so(client, faces_dir, tmp_path):
+    from PIL import Image
+
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (200, 200), "white").save(blank)
+    response = client.post("/opt-out/", {"contact": "me@example.test", "pictures": [blank.open("rb")],
+                                         "consent": "on"})
+    assert response.status_code == 200 and not OptOut.objects.exists()
+
+
+def test_operator_opt_out_then_confirmed_public_one(staff_client, faces_dir, enforce_now):
+    picture = (faces_dir / "biden_1.jpg").open("rb")
+    response = staff_client.post("/platform/opt-outs/", {"contact": "joe@example.test", "region": "US",
+                                                         "pictures": [picture], "consent": "on"})
+    assert response.status_code == 302
+    opt_out = OptOut.objects.get()
+    assert opt_out.status == OptOut.Status.ENFORCING and opt_out.order.status == RegulatoryOrder.Status.ACTIVE
+    assert staff_client.get(f"/platform/opt-outs/{opt_out.pk}/").status_code == 200
