@@ -51,6 +51,11 @@ def test_operator_files_activates_and_follows_an_order_to_its_certificate(
     device = TOTPDevice.objects.get(user=operator, confirmed=False)
     page.get_by_label("6-digit code from your authenticator app").fill(totp_token(device))
     page.get_by_role("button", name="Confirm").click()
+    # Enrolment ends on the one-time backup codes, then the operator goes on to the dashboard.
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Backup codes")
+    expect(page.locator("ol.backup-codes li")).to_have_count(10)
+    shoot(page, "20b-platform-backup-codes")
+    page.get_by_role("link", name=re.compile("stored them")).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Compliance")
     shoot(page, "21-platform-dashboard")
 
