@@ -3,7 +3,7 @@ embeddings (fast), with real files for originals and crops so that file deletion
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pytest

@@ -46,13 +46,9 @@ def test_events_cannot_be_updated_or_deleted(two_tenants):
 
 def _as_owner(sql: str) -> None:
     """What an attacker with the table owner's rights could do (lifting the trigger first)."""
-    import psycopg
-    from django.conf import settings
+    from portal.runtime.database import owner_psycopg_connect
 
-    database = connection.settings_dict
-    with psycopg.connect(host=database["HOST"], port=database["PORT"], dbname=database["NAME"],
-                         user=settings.DATABASE_OWNER["USER"], password=settings.DATABASE_OWNER.get("PASSWORD") or None,
-                         autocommit=True) as owner:
+    with owner_psycopg_connect(dbname=connection.settings_dict["NAME"]) as owner:
         owner.execute("ALTER TABLE compliance_auditevent DISABLE TRIGGER audit_append_only")
         owner.execute("SET portal.scope = 'all'")  # RLS is forced, so even the owner must ask
         try:

@@ -47,7 +47,7 @@ def test_folder_import_recurses_skips_a_bad_file_and_a_rerun_skips_everything(tw
 
 
 def test_manifest_import_creates_subjects_by_label_and_keeps_provenance(two_tenants, faces_dir, tmp_path):
-    folder = _folder(tmp_path, faces_dir, "obama_1.jpg", "biden_1.jpg", "obama_3.jpg")
+    _folder(tmp_path, faces_dir, "obama_1.jpg", "biden_1.jpg", "obama_3.jpg")
     tenant = two_tenants.a.tenant
     with tenant_scope(tenant):
         existing = Subject.objects.create(tenant=tenant, label="Barack Obama")

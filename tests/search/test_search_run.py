@@ -7,7 +7,7 @@ from portal.audit.services import Actor
 from portal.audit.models import AuditEvent
 from portal.faces.errors import NoFaceFound
 from portal.gallery.models import Face, LegalBasis
-from portal.gallery.services import gallery_scope, image_ingest, subject_create, subject_enrol
+from portal.gallery.services import image_ingest, subject_create, subject_enrol
 from portal.search.models import Band, Search, SearchMatch
 from portal.search.services import SearchInvalid, search_run
 from tenants.context import tenant_scope

@@ -22,12 +22,12 @@ from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
 from portal.audit.services import Actor
+from portal.errors import DomainError
 from portal.faces.engine import DetectionResult, face_engine
 from portal.faces.errors import FaceEngineError
 from portal.gallery.gates import IngestRefused
 from portal.gallery.models import Image, LegalBasis, Subject
-from portal.gallery.regions import InvalidRegion
-from portal.gallery.services import IngestInvalid, gallery_scope, image_ingest, subject_create
+from portal.gallery.services import gallery_scope, image_ingest, subject_create
 from tenants.models import Tenant
 
 PICTURE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -61,8 +61,8 @@ class Tally:
     problems: list[str] = field(default_factory=list)
 
 
-class EntryFailed(Exception):
-    pass
+class EntryFailed(DomainError):
+    """A manifest line that cannot be read (a missing file, a bad date)."""
 
 
 class Command(BaseCommand):
@@ -183,8 +183,8 @@ class Command(BaseCommand):
                     reference = f" (order {refusal.reference})" if refusal.reference else ""
                     self._report(f"REFUSED {entry.name}: {refusal.message}{reference}")
                     continue
-                except (EntryFailed, IngestInvalid, InvalidRegion, FaceEngineError) as error:
-                    self._fail(tally, entry, getattr(error, "message", None) or str(error))
+                except DomainError as error:  # a bad picture, provenance, region or manifest line
+                    self._fail(tally, entry, error.message)
                     continue
                 if result.created:
                     tally.imported += 1
