@@ -189,3 +189,22 @@ def test_history_filter_by_htmx_returns_the_page_for_htmx_to_select(client, two_
     client.force_login(two_tenants.a.investigator)
     response = client.get("/t/agency-a/searches/?case_reference=HX", HTTP_HX_REQUEST="true")
     assert response.status_code == 200 and 'id="results"' in response.content.decode()
+
+
+def test_every_picture_picker_offers_exactly_the_types_the_engine_reads(client, two_tenants):
+    import re
+
+    from portal.faces.imaging import MEDIA_TYPES
+    from tests.web.conftest import subject_make
+
+    accepted = set(MEDIA_TYPES.values())
+    assert accepted == {"image/jpeg", "image/png", "image/webp"}
+    subject = subject_make(tenant=two_tenants.a.tenant)
+    client.force_login(two_tenants.a.investigator)
+    pages = [client.get("/t/agency-a/search/"), client.get(f"/t/agency-a/subjects/{subject.pk}/"),
+             client.get("/opt-out/")]
+    for page in pages:
+        offered = re.findall(r'type="file"[^>]*accept="([^"]+)"|accept="([^"]+)"[^>]*type="file"', page.content.decode())
+        assert offered, page.request["PATH_INFO"]
+        for match in offered:
+            assert set("".join(match).split(",")) == accepted
