@@ -211,6 +211,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["portal.api.parsers.BoundedJSONParser"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -237,6 +238,8 @@ API_RATE_LIMIT_PLATFORM = env.str("API_RATE_LIMIT_PLATFORM", default="300/minute
 # Larger request bodies are refused with 413 before they are read (a 20 MB picture in base64 fits).
 API_MAX_REQUEST_BYTES = env.int("API_MAX_REQUEST_BYTES", default=30 * 1024 * 1024)
 API_IDEMPOTENCY_HOURS = 24
+# JSON bodies nested deeper are refused with 400 (no request of the API needs more than a few levels).
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 
 # --- Production hardening (DEBUG off) ---------------------------------------------------------
 if not DEBUG:

@@ -28,7 +28,6 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError
 from django.utils import timezone
 from rest_framework import exceptions
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -37,6 +36,7 @@ from portal.api.authentication import ApiKeyAuthentication
 from portal.api.errors import ApiError, IdempotencyConflict, IdempotencyKeyReused, RequestTooLarge
 from portal.api.models import ApiKey
 from portal.api.pagination import StableCursorPagination
+from portal.api.parsers import BoundedJSONParser
 from portal.api.permissions import ScopeRequired
 from portal.api.selectors import idempotency_record_get
 from portal.api.services import idempotency_record_store
@@ -56,7 +56,7 @@ _DB_ID_MAX = 2**63 - 1
 class PortalApiView(APIView):
     # method -> scope; methods not named need the scope of GET (OPTIONS, HEAD).
     required_scopes: dict[str, str | tuple[str, ...]] = {}
-    parser_classes = (JSONParser,)
+    parser_classes = (BoundedJSONParser,)
     pagination_class = StableCursorPagination  # used by page(); the schema reads it too
     permission_classes: tuple = ()
     throttle_classes: tuple = ()

@@ -34,6 +34,24 @@ def test_malformed_json_is_400(api_a):
     _assert_error(response, 400, "malformed_request")
 
 
+@pytest.mark.parametrize("depth", [33, 1_000, 100_000])
+def test_deeply_nested_json_is_a_clear_400_that_changes_nothing(api_a, two_tenants, depth):
+    from portal.gallery.models import Subject
+    from tenants.context import tenant_scope
+
+    body = '{"label": "x", "notes": ' + "[" * depth + "]" * depth + "}"
+    response = api_a.post("/api/v1/subjects", data=body, content_type="application/json")
+    error = _assert_error(response, 400, "malformed_request")
+    assert "nested more than 32 levels" in error["message"]
+    with tenant_scope(two_tenants.a.tenant):
+        assert not Subject.objects.exists()
+
+
+def test_json_nested_within_the_limit_still_works(api_a):
+    body = '{"label": "x", "notes": "n", "reference": "r", "extra": ' + "[" * 30 + "]" * 30 + "}"
+    assert api_a.post("/api/v1/subjects", data=body, content_type="application/json").status_code == 201
+
+
 def test_unsupported_content_type_is_415(api_a):
     response = api_a.post("/api/v1/subjects", data="label=x", content_type="text/plain")
     _assert_error(response, 415, "unsupported_media_type")

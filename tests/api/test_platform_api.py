@@ -160,3 +160,10 @@ def test_the_operator_has_a_schema_of_its_own_and_tenants_do_not_see_it(api, two
     assert not any("platform" in path for path in tenant_schema)
     client.force_login(two_tenants.a.owner)
     assert client.get("/api/v1/platform/schema/").status_code == 404
+
+
+def test_deeply_nested_json_is_a_clear_400_on_the_platform_api_too(api):
+    body = '{"kind": "regional", "regions": ' + "[" * 5_000 + "]" * 5_000 + "}"
+    response = api.post("/api/v1/platform/orders/", data=body, content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_request"
+    assert not RegulatoryOrder.objects.exists()

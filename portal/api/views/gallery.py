@@ -3,7 +3,9 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
+
+from portal.api.parsers import BoundedJSONParser
 from rest_framework.response import Response
 
 from portal.api.base import TenantApiView
@@ -79,7 +81,7 @@ class SubjectDetailView(TenantApiView):
 
 class SubjectPicturesView(TenantApiView):
     required_scopes = {"GET": _WRITE, "POST": _WRITE}
-    parser_classes = (JSONParser, MultiPartParser)
+    parser_classes = (BoundedJSONParser, MultiPartParser)
     error_statuses = _INGEST_ERRORS
 
     @extend_schema(tags=["subjects"], summary="Enrol a picture of the subject", description=_INGEST_DESCRIPTION,
@@ -95,7 +97,7 @@ class SubjectPicturesView(TenantApiView):
 
 class ImageListView(TenantApiView):
     required_scopes = {"GET": _READ, "POST": _WRITE}
-    parser_classes = (JSONParser, MultiPartParser)
+    parser_classes = (BoundedJSONParser, MultiPartParser)
     error_statuses = _INGEST_ERRORS
 
     @extend_schema(tags=["images"], summary="The tenant's gallery pictures, newest first",

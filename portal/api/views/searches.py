@@ -1,7 +1,9 @@
 import base64
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
+
+from portal.api.parsers import BoundedJSONParser
 from rest_framework.response import Response
 
 from portal.api.base import TenantApiView
@@ -20,7 +22,7 @@ def _search_detail(*, search, request) -> dict:
 
 class SearchListView(TenantApiView):
     required_scopes = {"GET": ApiKeyScope.SEARCH, "POST": ApiKeyScope.SEARCH}
-    parser_classes = (JSONParser, MultiPartParser)
+    parser_classes = (BoundedJSONParser, MultiPartParser)
     error_statuses = {"POST": (400, 413, 415, 422)}
 
     @extend_schema(tags=["searches"], summary="The tenant's searches, newest first",
@@ -58,7 +60,7 @@ class SearchDetailView(TenantApiView):
 
 class FacesDetectView(TenantApiView):
     required_scopes = {"GET": ApiKeyScope.SEARCH, "POST": ApiKeyScope.SEARCH}
-    parser_classes = (JSONParser, MultiPartParser)
+    parser_classes = (BoundedJSONParser, MultiPartParser)
 
     @extend_schema(
         tags=["faces"], summary="The faces in a picture, to choose which one to search",
