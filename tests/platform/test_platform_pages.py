@@ -200,3 +200,33 @@ def test_operator_opt_out_then_confirmed_public_one(staff_client, faces_dir, enf
     opt_out = OptOut.objects.get()
     assert opt_out.status == OptOut.Status.ENFORCING and opt_out.order.status == RegulatoryOrder.Status.ACTIVE
     assert staff_client.get(f"/platform/opt-outs/{opt_out.pk}/").status_code == 200
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+@pytest.mark.parametrize("path", ["/platform/", "/platform/orders/new/", "/platform/orders/1/activate/",
+                                  "/platform/2fa/enrol/", "/platform/no-such-page/"])
+def test_non_operators_get_the_same_404_for_every_method_even_without_a_csrf_token(two_tenants, method, path):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)  # as a browser: no token sent
+    assert getattr(client, method)(path).status_code == 404
+    client.force_login(two_tenants.a.owner)
+    assert getattr(client, method)(path).status_code == 404
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_a_tenant_session_gets_404_from_the_platform_api_for_every_method(two_tenants, method):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(two_tenants.a.owner)
+    response = getattr(client, method)("/api/v1/platform/orders/")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_an_operator_without_a_csrf_token_is_still_refused_by_the_csrf_check(operator):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    assert client.post("/platform/orders/new/").status_code == 403
