@@ -12,6 +12,17 @@
     }
   }, true);
 
+  // A button that prints the page (certificates), without an inline handler (CSP allows none).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) window.print();
+  });
+
+  // A select that applies its filter as soon as it changes.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (select.hasAttribute && select.hasAttribute("data-autosubmit") && select.form) select.form.submit();
+  });
+
   // One-time secrets (passwords, API keys) get a copy button.
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-copy-button]");
