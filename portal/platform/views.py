@@ -13,6 +13,8 @@ from django.db import transaction
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.cache import never_cache
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -71,6 +73,7 @@ def _get_or_404(selector, **kwargs):
 
 # -- two-factor -------------------------------------------------------------------------------
 
+@never_cache  # the QR code is the TOTP secret
 @require_http_methods(["GET", "POST"])
 def two_factor_enrol(request):
     _staff_or_404(request)
@@ -106,7 +109,7 @@ def two_factor_verify(request):
 
 def _backup_codes_page(request, *, codes: list[str]):
     response = render(request, "platform/two_factor_backup_codes.html", {"codes": codes})
-    response["Cache-Control"] = "no-store"  # the codes are shown once, and never from a cache
+    add_never_cache_headers(response)  # the codes are shown once, and never from a cache
     return response
 
 

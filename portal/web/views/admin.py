@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_http_methods
 
 from portal.api.models import ApiKey
@@ -17,6 +18,7 @@ from tenants.models import Membership
 from tenants.selectors import membership_get, tenant_members
 
 
+@never_cache  # shows a new member's one-time password: no cache may keep it
 @membership_required(allowed="can_manage")
 @require_http_methods(["GET", "POST"])
 def members(request, tenant_slug):
@@ -108,6 +110,7 @@ def tenant_settings(request, tenant_slug):
     return render(request, "portal/settings.html", {"form": form}, status=400 if form.errors else 200)
 
 
+@never_cache  # shows a new key once: no cache may keep it
 @membership_required(allowed="can_manage")
 @require_http_methods(["GET", "POST"])
 def api_keys(request, tenant_slug):

@@ -2,6 +2,7 @@
 
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST, require_http_methods
 
 from portal.errors import DomainError, domain_error_body, error_body, form_error_add
@@ -89,6 +90,7 @@ def search_history(request, tenant_slug):
     })
 
 
+@never_cache  # results name people: no shared or back-button cache keeps them
 @require_GET
 def search_detail(request, tenant_slug, search_id):
     try:
