@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "axes",
     "django_htmx",
     "csp",
+    "django_ratelimit",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",  # one-time backup codes for platform operators
@@ -287,6 +288,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Public forms (portal/public_limits.py) ---------------------------------------------------
+# POSTs of one public form (opt-out request, password reset) per address, and from everyone together.
+PUBLIC_FORM_RATE_PER_ADDRESS = env.str("PUBLIC_FORM_RATE_PER_ADDRESS", default="5/h")
+PUBLIC_FORM_RATE_TOTAL = env.str("PUBLIC_FORM_RATE_TOTAL", default="200/h")
+# django-ratelimit names django-redis's backend as the Redis one it supports; Django's own
+# RedisCache, used here, increments with Redis's atomic INCR as well, which is what it needs.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 # --- Product settings ------------------------------------------------------------------------
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")

@@ -1,6 +1,7 @@
 """Shared fixtures: the test database (made and migrated as the owner role, used as the app
 role), and two tenants with members in each, so every test can check the other tenant too."""
 
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,14 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _a_cache_of_its_own(settings):
+    """Rate-limit counters (API, public forms) live in the cache; the embedded Redis would carry
+    them from one test, and one run, to the next."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": f"test-{next(_cache_names)}"}}
+
+
+@pytest.fixture(autouse=True)
 def _media_in_a_temporary_folder(settings, tmp_path):
     """Pictures, crops and probes written by a test land in its own folder, never in var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"
@@ -55,6 +64,9 @@ def faces_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+_cache_names = itertools.count()
 
 
 @dataclass

@@ -28,6 +28,7 @@ from portal.compliance import tasks as compliance_tasks
 from portal.dates import day_end, day_start
 from portal.errors import DomainError, form_error_add
 from portal.platform import charts, selectors, services, two_factor
+from portal.public_limits import public_form_limited
 from portal.platform.forms import (AuditFilterForm, OptOutForm, OrderForm, TenantCreateForm, TenantEntitlementsForm,
                                    TokenForm, VerifyForm)
 from tenants.context import dangerously_unscoped
@@ -347,6 +348,10 @@ def audit(request):
 
 @require_http_methods(["GET", "POST"])
 def public_opt_out(request):
+    if request.method == "POST" and public_form_limited(request, form="opt-out"):
+        # Refused before the pictures are read or any face is detected.
+        return render(request, "platform/public_opt_out.html", {"form": OptOutForm(public=True), "limited": True},
+                      status=429)
     form = OptOutForm(request.POST or None, request.FILES or None, public=True)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
