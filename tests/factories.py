@@ -52,3 +52,11 @@ def totp_token(device) -> str:
     from django_otp.oath import TOTP
 
     return str(TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift).token()).zfill(device.digits)
+
+
+def enrolment_code_for(user) -> str:
+    """A one-time two-factor enrolment code, as another operator would issue it."""
+    from portal.audit.services import Actor
+    from portal.platform.two_factor import enrolment_code_issue
+
+    return enrolment_code_issue(user=user, actor=Actor.system("test"))

@@ -136,6 +136,13 @@ class TokenForm(forms.Form):
                                                           "pattern": "[0-9 ]*", "autofocus": True}))
 
 
+class EnrolmentCodeForm(forms.Form):
+    enrolment_code = forms.CharField(max_length=32, label="Enrolment code from another operator",
+                                     widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True,
+                                                                   "autocapitalize": "characters",
+                                                                   "spellcheck": "false"}))
+
+
 class VerifyForm(forms.Form):
     token = forms.CharField(max_length=24, label="Code from your authenticator app, or a backup code",
                             widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True,

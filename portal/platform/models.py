@@ -33,3 +33,17 @@ class StaffApiToken(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+
+class StaffEnrolmentCode(models.Model):
+    """A one-time code that lets a staff account set up its first two-factor device. Issued by
+    another operator in the console or by `manage.py platform_enrolment_code`; without one, a
+    stolen password is not enough to enrol the attacker's phone. Only a hash is kept."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    code_hash = models.CharField(max_length=64, unique=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)

@@ -39,3 +39,24 @@ def platform_counts() -> dict:
         "orders_in_force": RegulatoryOrder.objects.exclude(status=RegulatoryOrder.Status.DRAFT).count(),
         "opt_outs_waiting": OptOut.objects.filter(status=OptOut.Status.RECEIVED).count(),
     }
+
+
+def operators_list() -> list[dict]:
+    """Staff users with whether each has set up two-factor log-in."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tenants.models import User
+
+    enrolled = set(TOTPDevice.objects.filter(confirmed=True).values_list("user_id", flat=True))
+    return [{"user": user, "enrolled": user.pk in enrolled}
+            for user in User.objects.filter(is_staff=True).order_by("email")]
+
+
+def operator_get(*, user_id: int):
+    """A staff user by id; LookupError (a 404) for anyone else."""
+    from tenants.models import User
+
+    user = User.objects.filter(pk=user_id, is_staff=True).first()
+    if user is None:
+        raise LookupError(user_id)
+    return user

@@ -1,6 +1,10 @@
 """Two-factor log-in for the platform area (django-otp). A staff user enrols one TOTP device
 (shown as an otpauth URI and a server-rendered SVG QR code), then verifies a code each session.
 
+The first enrolment needs a one-time enrolment code, issued by another operator in the console
+or by `manage.py platform_enrolment_code` (valid ENROLMENT_CODE_HOURS, one at a time per user),
+so that someone who learns a new operator's password cannot enrol their own phone.
+
 So that an operator who loses the phone is not locked out of enforcing orders, enrolment also
 issues one-time backup codes (django-otp's static-token device, chosen over hand-written codes so
 that django-otp's verification, throttling and session login apply to them too). They are shown
@@ -10,17 +14,79 @@ from __future__ import annotations
 
 import qrcode
 import qrcode.image.svg
+import hashlib
+import secrets
+from base64 import b32encode
+from datetime import timedelta
+
 from django.db import transaction
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.audit.services import Actor, audit_record
+from portal.errors import DomainError
+from portal.platform.models import StaffEnrolmentCode
 
 DEVICE_NAME = "platform"
 BACKUP_DEVICE_NAME = "backup"
 BACKUP_CODES = 10
+ENROLMENT_CODE_HOURS = 72
+SESSION_ENROLMENT_CODE = "platform_enrolment_code_id"
+
+
+class EnrolmentRefused(DomainError):
+    """An enrolment code cannot be issued for this account (not staff, or already enrolled)."""
+
+    code = "enrolment_refused"
+    status = 409
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256("".join(ch for ch in code.upper() if ch.isalnum()).encode()).hexdigest()
+
+
+def enrolment_code_issue(*, user, actor: Actor, issued_by=None) -> str:
+    """A one-time code for the user's first two-factor set-up; earlier unused ones stop working.
+    Returns it to be handed over once (as XXXX-XXXX-XXXX-XXXX)."""
+    if not (user.is_staff and user.is_active):
+        raise EnrolmentRefused(f"{user.email} is not an active platform operator.", field="user")
+    if totp_confirmed(user=user):
+        raise EnrolmentRefused(f"{user.email} already has a two-factor device.", field="user")
+    raw = b32encode(secrets.token_bytes(10)).decode()  # 80 bits, 16 characters
+    code = "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+    with transaction.atomic():
+        StaffEnrolmentCode.objects.filter(user=user, used_at__isnull=True).delete()
+        issued = StaffEnrolmentCode.objects.create(
+            user=user, code_hash=_code_hash(code), issued_by=issued_by,
+            expires_at=timezone.now() + timedelta(hours=ENROLMENT_CODE_HOURS))
+        audit_record(action="auth.2fa_enrolment_code_issue", actor=actor, target_type="user", target_id=user.pk,
+                     details={"code_id": issued.pk, "hours": ENROLMENT_CODE_HOURS})
+    return code
+
+
+def enrolment_code_accept(*, request, code: str) -> bool:
+    """Checks the code for the signed-in user and remembers it in the session until the device is
+    confirmed (which uses it up)."""
+    found = StaffEnrolmentCode.objects.filter(user=request.user, code_hash=_code_hash(code), used_at__isnull=True,
+                                              expires_at__gt=timezone.now()).first()
+    actor = Actor.of_user(request.user, ip_address=request.META.get("REMOTE_ADDR"))
+    if found is None:
+        audit_record(action="auth.2fa_enrolment_code_failed", actor=actor, target_type="user",
+                     target_id=request.user.pk)
+        return False
+    request.session[SESSION_ENROLMENT_CODE] = found.pk
+    return True
+
+
+def enrolment_code_pending(*, request) -> StaffEnrolmentCode | None:
+    code_id = request.session.get(SESSION_ENROLMENT_CODE)
+    if code_id is None:
+        return None
+    return StaffEnrolmentCode.objects.filter(pk=code_id, user=request.user, used_at__isnull=True,
+                                             expires_at__gt=timezone.now()).first()
 
 
 def totp_confirmed(*, user) -> bool:
@@ -44,13 +110,19 @@ def _token_clean(token: str) -> str:
 
 
 def totp_enrol_confirm(*, request, device: TOTPDevice, token: str) -> bool:
-    if device.user_id != request.user.pk or not device.verify_token(_token_clean(token)):
+    """Confirms the device with a code from it, using up the session's enrolment code."""
+    enrolment = enrolment_code_pending(request=request)
+    if enrolment is None or device.user_id != request.user.pk or not device.verify_token(_token_clean(token)):
         return False
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        StaffEnrolmentCode.objects.filter(pk=enrolment.pk).update(used_at=timezone.now())
+        audit_record(action="auth.2fa_enrol", target_type="user", target_id=request.user.pk,
+                     actor=Actor.of_user(request.user, ip_address=request.META.get("REMOTE_ADDR")),
+                     details={"enrolment_code_id": enrolment.pk})
+    request.session.pop(SESSION_ENROLMENT_CODE, None)
     otp_login(request, device)
-    audit_record(action="auth.2fa_enrol", actor=Actor.of_user(request.user, ip_address=request.META.get("REMOTE_ADDR")),
-                 target_type="user", target_id=request.user.pk)
     return True
 
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("2fa/enrol/", views.two_factor_enrol, name="platform_2fa_enrol"),
     path("2fa/verify/", views.two_factor_verify, name="platform_2fa_verify"),
     path("2fa/backup-codes/", views.two_factor_backup_codes, name="platform_2fa_backup_codes"),
+    path("operators/", views.operators, name="platform_operators"),
     path("tenants/", views.tenants, name="platform_tenants"),
     path("tenants/<int:tenant_id>/", views.tenant_detail, name="platform_tenant"),
     path("orders/", views.orders, name="platform_orders"),

@@ -29,7 +29,8 @@ from portal.dates import day_end, day_start
 from portal.errors import DomainError, form_error_add
 from portal.platform import charts, selectors, services, two_factor
 from portal.public_limits import public_form_limited
-from portal.platform.forms import (AuditFilterForm, OptOutForm, OrderForm, TenantCreateForm, TenantEntitlementsForm,
+from portal.platform.forms import (AuditFilterForm, EnrolmentCodeForm, OptOutForm, OrderForm, TenantCreateForm,
+                                   TenantEntitlementsForm,
                                    TokenForm, VerifyForm)
 from tenants.context import dangerously_unscoped
 from tenants.models import Tenant
@@ -80,6 +81,15 @@ def two_factor_enrol(request):
     _staff_or_404(request)
     if two_factor.totp_confirmed(user=request.user):
         return redirect("platform_2fa_verify")
+    if two_factor.enrolment_code_pending(request=request) is None:
+        # First the one-time enrolment code from another operator; no device exists before it.
+        code_form = EnrolmentCodeForm(request.POST or None)
+        if request.method == "POST" and code_form.is_valid():
+            if two_factor.enrolment_code_accept(request=request, code=code_form.cleaned_data["enrolment_code"]):
+                return redirect("platform_2fa_enrol")
+            code_form.add_error("enrolment_code", "That code is not valid, was used, or has expired; ask another "
+                                                  "operator for a new one.")
+        return render(request, "platform/two_factor_enrol.html", {"code_form": code_form})
     device = two_factor.totp_device_pending(user=request.user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -123,6 +133,25 @@ def two_factor_backup_codes(request):
                                                                                actor=_actor(request)))
     return render(request, "platform/two_factor_backup_codes.html",
                   {"codes_left": two_factor.backup_codes_left(user=request.user)})
+
+
+@never_cache  # may show an enrolment code once
+@platform_view
+@require_http_methods(["GET", "POST"])
+def operators(request):
+    """The operators, whether each has two-factor log-in, and enrolment codes for those who do not."""
+    context = {"operators": selectors.operators_list()}
+    if request.method == "POST":
+        try:
+            user = selectors.operator_get(user_id=int(request.POST.get("user_id", "0")))
+            context["issued"] = {"user": user, "code": two_factor.enrolment_code_issue(
+                user=user, actor=_actor(request), issued_by=request.user)}
+        except (ValueError, LookupError):
+            raise Http404 from None
+        except DomainError as error:
+            messages.error(request, error.message)
+            return redirect("platform_operators")
+    return render(request, "platform/operators.html", context)
 
 
 # -- dashboard --------------------------------------------------------------------------------

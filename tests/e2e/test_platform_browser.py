@@ -15,7 +15,7 @@ from portal.gallery.models import Image, LegalBasis
 from portal.gallery.services import image_ingest
 from tenants.context import dangerously_unscoped
 from tests.e2e.conftest import log_in, shoot
-from tests.factories import UserFactory, totp_token
+from tests.factories import UserFactory, enrolment_code_for, totp_token
 from tests.worker import Worker, broker_url_of_this_test_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -46,6 +46,8 @@ def test_operator_files_activates_and_follows_an_order_to_its_certificate(
     log_in(page, base, operator.email)
     page.goto(f"{base}/platform/")
     expect(page).to_have_url(re.compile(r"/platform/2fa/enrol/"))
+    page.get_by_label("Enrolment code from another operator").fill(enrolment_code_for(operator).lower())
+    page.get_by_role("button", name="Continue").click()
     expect(page.locator("figure.qr svg")).to_be_visible()
     shoot(page, "20-platform-2fa-enrol")
     device = TOTPDevice.objects.get(user=operator, confirmed=False)

@@ -8,7 +8,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.audit.models import AuditEvent
 from tenants.context import dangerously_unscoped
-from tests.factories import totp_token
+from tests.factories import enrolment_code_for, totp_token
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +26,7 @@ def test_enrolment_shows_ten_codes_once_and_each_opens_one_session(client, user_
     settings.OTP_STATIC_THROTTLE_FACTOR = 0
     operator = user_factory(is_staff=True)
     client.force_login(operator)
+    client.post("/platform/2fa/enrol/", {"enrolment_code": enrolment_code_for(operator)})
     client.get("/platform/2fa/enrol/")
     device = TOTPDevice.objects.get(user=operator, confirmed=False)
     shown = client.post("/platform/2fa/enrol/", {"token": totp_token(device)})

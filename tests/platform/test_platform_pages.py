@@ -12,7 +12,7 @@ from portal.compliance.models import OptOut, RegulatoryOrder
 from portal.compliance.enforcement import order_enforce
 from tenants.context import dangerously_unscoped
 from tenants.models import Tenant
-from tests.factories import totp_token
+from tests.factories import enrolment_code_for, totp_token
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +53,9 @@ def test_staff_without_a_device_must_enrol_then_verify_each_session(client, oper
     client.force_login(operator)
     response = client.get("/platform/orders/")
     assert response.status_code == 302 and response["Location"] == "/platform/2fa/enrol/"
+    # The password alone shows no QR code: an enrolment code from another operator comes first.
+    assert "otpauth://" not in client.get("/platform/2fa/enrol/").content.decode()
+    client.post("/platform/2fa/enrol/", {"enrolment_code": enrolment_code_for(operator)})
     page = client.get("/platform/2fa/enrol/")
     assert page.status_code == 200
     body = page.content.decode()

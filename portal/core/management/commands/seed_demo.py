@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from tenants.models import Tenant
+from portal.audit.services import Actor
+from portal.platform.two_factor import ENROLMENT_CODE_HOURS, enrolment_code_issue, totp_confirmed
 from tenants.services import member_add, operator_create, tenant_create
 
 DEMO_TENANTS = [
@@ -57,3 +59,7 @@ class Command(BaseCommand):
         for email, what, where in logins:
             self.stdout.write(f"  {email:<38} {what:<45} {where}")
         self.stdout.write(f"  password: {password}")
+        if not totp_confirmed(user=operator):
+            code = enrolment_code_issue(user=operator, actor=Actor.system("seed_demo"))
+            self.stdout.write(f"  the operator's one-time two-factor enrolment code (first set-up, valid "
+                              f"{ENROLMENT_CODE_HOURS} hours): {code}")
