@@ -2,13 +2,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from portal.web import urls as web_urls
-from portal.web.views import accounts, dashboard
+from portal.web.views import accounts, dashboard, invitations
 
 urlpatterns = [
     path("", dashboard.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/password_reset/", accounts.LimitedPasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("invitations/<str:token>/", invitations.invitation_accept, name="invitation_accept"),
     path("t/<slug:tenant_slug>/", include(web_urls.tenant_urlpatterns)),
     path("platform/", include("portal.platform.urls")),
     path("opt-out/", include("portal.platform.public_urls")),

@@ -1,3 +1,5 @@
+import uuid
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
@@ -122,3 +124,28 @@ class Membership(models.Model):
     @property
     def can_audit(self) -> bool:
         return self.role in {self.Role.OWNER, self.Role.AUDITOR}
+
+
+class Invitation(models.Model):
+    """An invitation to join a tenant, sent by e-mail. Nobody joins a tenant without accepting:
+    the owner's answer is the same whether the address has an account or not, and an existing
+    user becomes a member only by following the link while signed in as that address. Only a
+    hash of the link's token is kept."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Membership.Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Invitation of {self.email} to {self.tenant} ({self.role})"

@@ -1,6 +1,8 @@
 from django.http import Http404
 
-from tenants.models import Membership, Tenant, User
+from django.utils import timezone
+
+from tenants.models import Invitation, Membership, Tenant, User
 
 
 def user_memberships(*, user: User):
@@ -22,3 +24,12 @@ def tenant_members(*, tenant: Tenant):
 
 def membership_get(*, tenant: Tenant, membership_id: int) -> Membership:
     return Membership.objects.select_related("user").get(tenant=tenant, pk=membership_id)
+
+
+def invitations_pending(*, tenant: Tenant):
+    return Invitation.objects.filter(tenant=tenant, accepted_at__isnull=True,
+                                     expires_at__gt=timezone.now()).order_by("email")
+
+
+def invitation_get(*, tenant: Tenant, public_id) -> Invitation:
+    return Invitation.objects.filter(tenant=tenant, accepted_at__isnull=True).get(public_id=public_id)

@@ -1,19 +1,24 @@
 """Writing tenants, members and operators.
 
-The membership writes behind the portal's administration pages (invite, role change, removal,
-settings) obey the rules a person clicking in the portal must obey (only an owner makes owners;
+The membership writes behind the portal's administration pages (invitations, role change,
+removal, settings) obey the rules a person clicking in the portal must obey (only an owner makes owners;
 the last owner stays) and are audited. `member_add` and `tenant_create` are the plain writes the
 management commands and the platform console build on.
 """
 
+import hashlib
 import secrets
+from collections.abc import Callable
+from datetime import timedelta
 
+from django.core.mail import send_mail
 from django.db import transaction
+from django.utils import timezone
 
 from portal.audit.services import Actor, audit_record
 from portal.errors import DomainError
-from tenants.context import tenant_scope
-from tenants.models import Membership, Tenant, User
+from tenants.context import dangerously_unscoped, tenant_scope
+from tenants.models import Invitation, Membership, Tenant, User
 
 
 def tenant_create(*, slug: str, name: str, kind: str, home_country: str, **fields) -> Tenant:
@@ -87,16 +92,96 @@ def _check_may_touch(*, by: Membership, membership: Membership | None, role: str
         raise MembershipChangeRefused("Only an owner can change or remove an owner.")
 
 
-@transaction.atomic
-def member_invite(*, tenant: Tenant, by: Membership, email: str, role: str, actor: Actor) -> tuple[Membership, str | None]:
-    """Adds a person by e-mail. Returns the membership and, for a new account, its one-time password."""
+INVITATION_DAYS = 7
+
+
+class InvitationInvalid(DomainError):
+    """The invitation link is unknown, used or expired, or is for another address."""
+
+    code = "invitation_invalid"
+    status = 404
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def member_invite(*, tenant: Tenant, by: Membership, email: str, role: str, actor: Actor,
+                  accept_url: Callable[[str], str]) -> Invitation:
+    """Invites a person by e-mail: the same for an address with or without an account, so the
+    answer never tells whether one exists, and nobody joins without accepting. `accept_url`
+    turns the link's token into an absolute URL. An earlier pending invitation of the same
+    address to this tenant is replaced."""
+    if role not in Membership.Role.values:
+        raise MembershipChangeRefused("Unknown role.", field="role")
     _check_may_touch(by=by, membership=None, role=role)
-    if Membership.objects.filter(tenant=tenant, user__email=email.strip().lower()).exists():
-        raise MembershipChangeRefused(f"{email} is already a member; change their role in the list instead.")
-    membership, one_time_password = member_add(tenant=tenant, email=email, role=role)
-    audit_record(action="member.add", actor=actor, tenant=tenant, target_type="membership", target_id=membership.pk,
-                 details={"email": membership.user.email, "role": role, "new_account": one_time_password is not None})
-    return membership, one_time_password
+    email = email.strip().lower()
+    token = secrets.token_urlsafe(32)
+    with tenant_scope(tenant), transaction.atomic():
+        if Membership.objects.filter(tenant=tenant, user__email=email).exists():
+            raise MembershipChangeRefused(f"{email} is already a member; change their role in the list instead.",
+                                          field="email")
+        Invitation.objects.filter(tenant=tenant, email=email, accepted_at__isnull=True).delete()
+        invitation = Invitation.objects.create(
+            tenant=tenant, email=email, role=role, token_hash=_token_hash(token), invited_by_id=actor.user_id,
+            expires_at=timezone.now() + timedelta(days=INVITATION_DAYS))
+        audit_record(action="member.invite", actor=actor, tenant=tenant, target_type="invitation",
+                     target_id=invitation.public_id, details={"email": email, "role": role})
+        link = accept_url(token)
+        transaction.on_commit(lambda: send_mail(
+            f"You are invited to {tenant.name} on the face search portal",
+            f"{by.user.email} invites you to join {tenant.name} as {invitation.get_role_display().lower()}.\n\n"
+            f"Open this link within {INVITATION_DAYS} days to accept:\n{link}\n\n"
+            "If you did not expect this, ignore this e-mail; nothing happens unless you accept.",
+            None, [email]))
+    return invitation
+
+
+def invitation_revoke(*, tenant: Tenant, invitation: Invitation, actor: Actor) -> None:
+    with tenant_scope(tenant), transaction.atomic():
+        deleted, _ = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).delete()
+        if deleted:
+            audit_record(action="member.invite_revoke", actor=actor, tenant=tenant, target_type="invitation",
+                         target_id=invitation.public_id, details={"email": invitation.email})
+
+
+def invitation_by_token(*, token: str) -> Invitation:
+    """The pending, unexpired invitation of a link, with its tenant; InvitationInvalid otherwise.
+    Read before any tenant is in scope: one row by its token's hash, unscoped for that query."""
+    with dangerously_unscoped(reason="invitation lookup by its link"):
+        invitation = Invitation.objects.select_related("tenant").filter(
+            token_hash=_token_hash(token), accepted_at__isnull=True, expires_at__gt=timezone.now()).first()
+    if invitation is None or not invitation.tenant.is_active:
+        raise InvitationInvalid("This invitation is not valid: it was used, revoked or has expired. Ask for a new one.")
+    return invitation
+
+
+def invitation_accept(*, token: str, user: User, actor: Actor) -> Membership:
+    """The signed-in user accepts an invitation sent to their own address."""
+    invitation = invitation_by_token(token=token)
+    if user.email.lower() != invitation.email:
+        raise InvitationInvalid("This invitation is for another address. Sign out and open the link again.")
+    tenant = invitation.tenant
+    with tenant_scope(tenant), transaction.atomic():
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.accepted_at is not None:
+            raise InvitationInvalid("This invitation was used already.")
+        membership, _ = Membership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": invitation.role})
+        invitation.accepted_at = timezone.now()
+        invitation.save(update_fields=["accepted_at"])
+        audit_record(action="member.join", actor=actor, tenant=tenant, target_type="membership",
+                     target_id=membership.pk, details={"email": user.email, "role": membership.role})
+    return membership
+
+
+def invitation_accept_new_account(*, token: str, full_name: str, password: str, ip_address: str | None) -> Membership:
+    """A person without an account accepts: the account is made with the password they chose."""
+    invitation = invitation_by_token(token=token)
+    if User.objects.filter(email=invitation.email).exists():
+        raise InvitationInvalid("An account with this address exists: sign in to accept.")
+    with transaction.atomic():
+        user = User.objects.create_user(email=invitation.email, password=password, full_name=full_name.strip()[:150])
+        return invitation_accept(token=token, user=user, actor=Actor.of_user(user, ip_address=ip_address))
 
 
 @transaction.atomic

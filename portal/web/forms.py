@@ -1,11 +1,12 @@
 """Forms of the customer portal: they parse and validate input; services do the work."""
 
 from django import forms
+from django.contrib.auth import password_validation
 
 from portal.api.models import ApiKeyScope
 from portal.faces.imaging import ACCEPT as PICTURE_ACCEPT
 from portal.gallery.models import LegalBasis
-from tenants.models import Membership, Tenant
+from tenants.models import Membership, Tenant, User
 
 
 class PortalForm(forms.Form):
@@ -83,6 +84,34 @@ class EnrolForm(PortalForm):
 class MemberInviteForm(PortalForm):
     email = forms.EmailField(label="E-mail address")
     role = forms.ChoiceField(label="Role", choices=Membership.Role.choices, initial=Membership.Role.INVESTIGATOR)
+
+
+class InvitationAccountForm(PortalForm):
+    """A new person's account, made when they accept an invitation: they choose the password."""
+
+    full_name = forms.CharField(label="Your name", max_length=150, required=False)
+    password1 = forms.CharField(label="Choose a password", strip=False,
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password2 = forms.CharField(label="The password again", strip=False,
+                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+        self.fields["password1"].help_text = password_validation.password_validators_help_text_html()
+
+    def clean(self):
+        cleaned = super().clean()
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", "The two passwords differ.")
+        elif first:
+            try:
+                password_validation.validate_password(first, user=User(email=self.email,
+                                                                      full_name=cleaned.get("full_name", "")))
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
 
 
 class MemberRoleForm(PortalForm):

@@ -23,6 +23,7 @@ tenant_urlpatterns = [
     path("admin/members/", admin.members, name="members"),
     path("admin/members/<int:membership_id>/role/", admin.member_role, name="member_role"),
     path("admin/members/<int:membership_id>/remove/", admin.member_remove, name="member_remove"),
+    path("admin/invitations/<uuid:invitation_id>/revoke/", admin.invitation_revoke, name="invitation_revoke"),
     path("admin/api-keys/", admin.api_keys, name="api_keys"),
     path("admin/api-keys/<int:api_key_id>/revoke/", admin.api_key_revoke_view, name="api_key_revoke"),
     path("admin/settings/", admin.tenant_settings, name="tenant_settings"),

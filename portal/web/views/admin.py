@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_http_methods
 
@@ -14,42 +15,48 @@ from portal.web import forms
 from portal.web.views.common import actor_of
 from tenants import services as tenant_services
 from tenants.middleware import membership_required
-from tenants.models import Membership
-from tenants.selectors import membership_get, tenant_members
+from tenants.models import Invitation, Membership
+from tenants.selectors import invitation_get, invitations_pending, membership_get, tenant_members
 
 
-@never_cache  # shows a new member's one-time password: no cache may keep it
 @membership_required(allowed="can_manage")
 @require_http_methods(["GET", "POST"])
 def members(request, tenant_slug):
     tenant = request.tenant
     form = forms.MemberInviteForm(request.POST or None)
-    new_password = None
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            membership, new_password = tenant_services.member_invite(
+            invitation = tenant_services.member_invite(
                 tenant=tenant, by=request.membership, email=form.cleaned_data["email"],
-                role=form.cleaned_data["role"], actor=actor_of(request))
+                role=form.cleaned_data["role"], actor=actor_of(request),
+                accept_url=lambda token: request.build_absolute_uri(reverse("invitation_accept", args=[token])))
         except DomainError as error:
             form_error_add(form, error)
             status = 400
         else:
-            if new_password is None:
-                messages.success(request, f"{membership.user.email} already had an account and is now a member.")
-                return redirect("members", tenant_slug=tenant.slug)
-            # The one-time password is shown on this response only, never stored in the session.
-            messages.success(request, f"{membership.user.email} was invited as {membership.get_role_display().lower()}.")
-            form = forms.MemberInviteForm()
-            return render(request, "portal/members.html", {
-                "form": form, "memberships": tenant_members(tenant=tenant), "roles": Membership.Role.choices,
-                "new_member": membership, "new_password": new_password,
-            })
+            # The same answer whether the address has an account or not.
+            messages.success(request, f"An invitation to join as {invitation.get_role_display().lower()} was sent to "
+                                      f"{invitation.email}. It is valid for {tenant_services.INVITATION_DAYS} days.")
+            return redirect("members", tenant_slug=tenant.slug)
     elif request.method == "POST":
         status = 400
     return render(request, "portal/members.html", {
         "form": form, "memberships": tenant_members(tenant=tenant), "roles": Membership.Role.choices,
+        "invitations": invitations_pending(tenant=tenant),
     }, status=status)
+
+
+@membership_required(allowed="can_manage")
+@require_POST
+def invitation_revoke(request, tenant_slug, invitation_id):
+    try:
+        invitation = invitation_get(tenant=request.tenant, public_id=invitation_id)
+    except Invitation.DoesNotExist:
+        raise Http404 from None
+    tenant_services.invitation_revoke(tenant=request.tenant, invitation=invitation, actor=actor_of(request))
+    messages.success(request, f"The invitation of {invitation.email} is revoked: its link no longer works.")
+    return redirect("members", tenant_slug=request.tenant.slug)
 
 
 def _membership_or_404(request, membership_id) -> Membership:
