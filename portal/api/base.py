@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import re
+from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager, ExitStack
 from datetime import timedelta
 
@@ -53,7 +54,9 @@ IDEMPOTENCY_KEY_PATTERN = re.compile(r"[!-~]{1,255}")
 _DB_ID_MAX = 2**63 - 1
 
 
-class PortalApiView(APIView):
+class PortalApiView(ABC, APIView):
+    """Abstract: a kind of caller (TenantApiView, PlatformApiView) fills in the caller_* hooks."""
+
     # method -> scope; methods not named need the scope of GET (OPTIONS, HEAD).
     required_scopes: dict[str, str | tuple[str, ...]] = {}
     parser_classes = (BoundedJSONParser,)
@@ -64,32 +67,36 @@ class PortalApiView(APIView):
     credential_name = "caller"  # in "This <credential> lacks the ... scope."
 
     # --- what each kind of caller decides -------------------------------------------------------
+    @abstractmethod
     def get_authenticators(self):
-        raise NotImplementedError
+        """The authentication classes of this kind of caller, instantiated."""
 
     def caller_admit(self, request) -> None:
         """After authentication: refuse a caller that may not use this API at all."""
 
+    @abstractmethod
     def caller_context(self, request) -> AbstractContextManager:
         """The context the handler runs in; it must open a transaction."""
-        raise NotImplementedError
 
+    @abstractmethod
     def caller_throttles(self) -> list:
-        raise NotImplementedError
+        """The rate limits this kind of caller always gets."""
 
+    @abstractmethod
     def caller_has_scope(self, request, scope: str) -> bool:
-        raise NotImplementedError
+        """Whether the authenticated caller holds the scope."""
 
+    @abstractmethod
     def actor(self) -> Actor:
-        raise NotImplementedError
+        """Who acts, for the audit chain."""
 
+    @abstractmethod
     def idempotency_owner(self) -> dict:
         """The fields that own a stored response: whose namespace an Idempotency-Key lives in."""
-        raise NotImplementedError
 
+    @abstractmethod
     def idempotency_context(self) -> AbstractContextManager:
         """Where stored responses are read and written (RLS)."""
-        raise NotImplementedError
 
     # --- what the base always does --------------------------------------------------------
     def get_permissions(self):
