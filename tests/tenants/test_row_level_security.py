@@ -116,3 +116,46 @@ def test_user_sees_only_their_own_memberships_before_choosing_a_tenant(two_tenan
 def test_membership_is_unique_per_user_and_tenant(two_tenants):
     with tenant_scope(two_tenants.a.tenant), pytest.raises(IntegrityError), transaction.atomic():
         Membership.objects.create(tenant=two_tenants.a.tenant, user=two_tenants.a.owner, role="auditor")
+
+
+def _rows(sql: str) -> list:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
+def test_raw_sql_sees_only_the_tenant_in_scopes_invitations(two_tenants):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenants.models import Invitation
+
+    for world in (two_tenants.a, two_tenants.b):
+        with tenant_scope(world.tenant):
+            Invitation.objects.create(tenant=world.tenant, email=f"x@{world.tenant.slug}.test", role="auditor",
+                                      token_hash=world.tenant.slug.ljust(64, "0"),
+                                      expires_at=timezone.now() + timedelta(days=1))
+    with tenant_scope(two_tenants.a.tenant):
+        assert _rows("SELECT tenant_id FROM tenants_invitation") == [(two_tenants.a.tenant.pk,)]
+        assert _rows(f"UPDATE tenants_invitation SET role = 'owner' WHERE tenant_id = {two_tenants.b.tenant.pk}"
+                     " RETURNING id") == []
+        assert _rows(f"DELETE FROM tenants_invitation WHERE tenant_id = {two_tenants.b.tenant.pk} RETURNING id") == []
+    assert _rows("SELECT id FROM tenants_invitation") == []  # no scope: nothing
+    with dangerously_unscoped(reason="test"):
+        assert len(_rows("SELECT id FROM tenants_invitation WHERE role = 'auditor'")) == 2
+
+
+def test_the_platform_apis_stored_responses_are_invisible_to_every_tenant(two_tenants, user_factory):
+    from portal.api.models import IdempotencyRecord
+
+    operator = user_factory(is_staff=True)
+    with dangerously_unscoped(reason="test: an operator's stored response"):
+        IdempotencyRecord.objects.create(tenant=None, staff_user=operator, key="k", method="POST", path="/x",
+                                         fingerprint="0" * 64, response_status=201, response_body={"id": 1})
+    for world in (two_tenants.a, two_tenants.b):
+        with tenant_scope(world.tenant):
+            assert _rows("SELECT id FROM api_idempotencyrecord") == []
+            assert _rows("DELETE FROM api_idempotencyrecord RETURNING id") == []
+    with dangerously_unscoped(reason="test"):
+        assert len(_rows("SELECT id FROM api_idempotencyrecord")) == 1
