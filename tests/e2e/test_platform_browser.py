@@ -46,6 +46,7 @@ def test_operator_files_activates_and_follows_an_order_to_its_certificate(
     log_in(page, base, operator.email)
     page.goto(f"{base}/platform/")
     expect(page).to_have_url(re.compile(r"/platform/2fa/enrol/"))
+    shoot(page, "19-platform-2fa-enrolment-code")
     page.get_by_label("Enrolment code from another operator").fill(enrolment_code_for(operator).lower())
     page.get_by_role("button", name="Continue").click()
     expect(page.locator("figure.qr svg")).to_be_visible()
@@ -102,6 +103,16 @@ def test_operator_files_activates_and_follows_an_order_to_its_certificate(
     expect(page.locator("body")).to_contain_text("order.activate")
     expect(page.locator("body")).to_contain_text("order.verify")
     shoot(page, "26-platform-audit")
+
+    # Another operator joins: an enrolment code is issued for them on the Operators page.
+    UserFactory(is_staff=True, email="second.operator@portal.test")
+    page.get_by_role("link", name="Operators").click()
+    page.get_by_role("button", name="Issue an enrolment code").click()
+    expect(page.locator("code.secret-value")).to_have_text(re.compile(r"^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$"))
+    shoot(page, "27-platform-operators")
+    page.get_by_role("link", name="Backup codes").click()
+    expect(page.get_by_text("unused backup codes")).to_be_visible()
+    shoot(page, "28-platform-backup-codes-left")
 
 
 def test_a_tenant_owner_gets_404_in_the_platform_area(live_server, browser_page, two_tenants):
