@@ -87,13 +87,17 @@ def pgvector_require(*, connection) -> None:
 
 def pgvector_adapters_register(sender=None, connection=None, **kwargs) -> None:
     """Receiver of connection_created: pgvector's psycopg adapters on every new connection, so raw
-    queries pass an embedding (a NumPy array) as a parameter and pgvector serialises it. Skipped
-    while the database has no vector type yet (the first migration creates the extension)."""
+    queries pass an embedding (a NumPy array) as a parameter and pgvector serialises it.
+
+    It costs one catalogue query per new connection (not per query). It is not cached across
+    connections: the benchmarks drop and recreate their database in one process, which gives the
+    vector type a new oid. Skipped while the database has no vector type yet (the first
+    migration creates the extension)."""
     if connection is None or connection.vendor != "postgresql":
         return
     from pgvector.psycopg.vector import register_vector_info
     from psycopg.types import TypeInfo
 
-    info = TypeInfo.fetch(connection.connection, "vector")  # one query; None before the extension exists
+    info = TypeInfo.fetch(connection.connection, "vector")
     if info is not None:
         register_vector_info(connection.connection, info)

@@ -84,7 +84,6 @@ class PlatformSchemaView(PlatformApiView, SpectacularAPIView):
     custom_settings = {"PREPROCESSING_HOOKS": ["portal.api.schema.platform_endpoints_only"],
                        "TITLE": "Face search portal: platform API",
                        "DESCRIPTION": "Regulatory orders for the operator's compliance tooling. See docs/compliance.md."}
-    renderer_classes = SpectacularAPIView.renderer_classes
 
     def perform_content_negotiation(self, request, force=False):
         return APIView.perform_content_negotiation(self, request, force)
