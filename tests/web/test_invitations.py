@@ -89,6 +89,7 @@ def test_another_tenants_invitation_cannot_be_revoked(client, two_tenants, invit
     with tenant_scope(two_tenants.b.tenant):
         invitation = Invitation.objects.get()
     client.force_login(two_tenants.a.owner)
+    assert "someone@example.test" not in client.get("/t/agency-a/admin/members/").content.decode()
     assert client.post(f"/t/agency-a/admin/invitations/{invitation.public_id}/revoke/").status_code == 404
     with tenant_scope(two_tenants.b.tenant):
         assert Invitation.objects.filter(pk=invitation.pk).exists()
