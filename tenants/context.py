@@ -1,4 +1,4 @@
-"""The current tenant of a request or task: a ContextVar for Python, a setting for PostgreSQL.
+"""The current tenant of a request or task: a ContextVar for Python, a signed claim for PostgreSQL.
 
 `tenant_scope(tenant)` opens a transaction and sets both, so the ORM's managers and the
 row-level security policies agree on whose rows exist. With no scope set, tenant-owned managers
@@ -13,6 +13,8 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Iterator
 
 from django.db import connection, transaction
+
+from tenants.claims import claim_message, claim_sign
 
 if TYPE_CHECKING:
     from tenants.models import Tenant
@@ -31,13 +33,7 @@ class _Unscoped:
 
 
 _current: ContextVar["Tenant | _Unscoped | None"] = ContextVar("portal_current_tenant", default=None)
-
-
-def _rls_set(name: str, value: str) -> None:
-    # set_config(..., true) is SET LOCAL: it ends with the transaction, so a pooled connection
-    # can never carry one tenant's scope into another's request.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+_user_id: ContextVar[int | None] = ContextVar("portal_current_user_id", default=None)
 
 
 def tenant_current() -> "Tenant":
@@ -57,10 +53,27 @@ def scope_is_unscoped() -> bool:
 
 
 def _rls_apply(scope: "Tenant | _Unscoped | None") -> None:
+    """Sets the scope's settings for PostgreSQL with a claim that signs them (tenants.claims).
+    Two round trips: the claim is bound to this server process and transaction, so it needs the
+    transaction's start time first. set_config(..., true) is SET LOCAL: it ends with the
+    transaction, so a pooled connection never carries one scope into another's request."""
     tenant = None if scope is None or isinstance(scope, _Unscoped) else scope
-    _rls_set("portal.scope", "all" if isinstance(scope, _Unscoped) else "")
-    _rls_set("portal.tenant_id", "" if tenant is None else str(tenant.pk))
-    _rls_set("portal.platform_index", "on" if tenant is not None and tenant.may_search_platform_index else "")
+    values = {
+        "scope": "all" if isinstance(scope, _Unscoped) else "",
+        "tenant_id": "" if tenant is None else str(tenant.pk),
+        "platform_index": "on" if tenant is not None and tenant.may_search_platform_index else "",
+        "user_id": "" if _user_id.get() is None else str(_user_id.get()),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid(), portal_transaction_started()")
+        backend_pid, started = cursor.fetchone()
+        claim = claim_sign(claim_message(**values, backend_pid=backend_pid, transaction_started=started))
+        cursor.execute(
+            "SELECT set_config('portal.scope', %s, true), set_config('portal.tenant_id', %s, true),"
+            " set_config('portal.platform_index', %s, true), set_config('portal.user_id', %s, true),"
+            " set_config('portal.claim', %s, true)",
+            [values["scope"], values["tenant_id"], values["platform_index"], values["user_id"], claim],
+        )
 
 
 @contextmanager
@@ -91,6 +104,13 @@ def dangerously_unscoped(*, reason: str) -> Iterator[None]:
         yield
 
 
-def rls_user_set(*, user_id: int | None) -> None:
-    """Lets a signed-in user read their own memberships before any tenant is chosen."""
-    _rls_set("portal.user_id", "" if user_id is None else str(user_id))
+@contextmanager
+def rls_user(*, user_id: int | None) -> Iterator[None]:
+    """Lets a signed-in user read their own memberships before any tenant is chosen. Call it
+    inside the request's transaction; the scopes opened within keep the user in their claim."""
+    token = _user_id.set(user_id)
+    try:
+        _rls_apply(_current.get())
+        yield
+    finally:
+        _user_id.reset(token)

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.http import Http404
 from django.urls import Resolver404, resolve
 
-from tenants.context import rls_user_set, tenant_scope
+from tenants.context import rls_user, tenant_scope
 from tenants.selectors import membership_for_tenant_slug
 
 
@@ -30,9 +30,8 @@ class TenantMiddleware:
         except Resolver404:
             tenant_slug = None
 
-        with transaction.atomic():
-            user = request.user
-            rls_user_set(user_id=user.pk if user.is_authenticated else None)
+        user = request.user
+        with transaction.atomic(), rls_user(user_id=user.pk if user.is_authenticated else None):
             if tenant_slug is None:
                 return self.get_response(request)
             if not user.is_authenticated:

@@ -2,7 +2,8 @@
 
 Every table with a tenant_id column gets RLS enabled and forced, with one policy that admits a
 row when it belongs to the tenant in scope (`portal.tenant_id`, set with SET LOCAL by
-tenants.context) or when platform code declared itself unscoped (`portal.scope = 'all'`).
+tenants.context) or when platform code declared itself unscoped (`portal.scope = 'all'`); since
+tenants/0004 both count only under a valid signed claim (tenants.claims).
 Tables that also hold the operator's platform index (tenant_id NULL) let entitled tenants read
 those rows, never write them.
 """
@@ -31,12 +32,13 @@ class EnableTenantRLS(migrations.RunSQL):
     `own_user_rows` lets a signed-in user read rows whose user_id is theirs (memberships)."""
 
     def __init__(self, table: str, *, platform_rows: bool = False, own_user_rows: bool = False):
-        write_check = "portal_unscoped() OR tenant_id = portal_tenant_id()"
+        # Each check is a sub-select, so PostgreSQL verifies the claim once per statement.
+        write_check = "(SELECT portal_unscoped()) OR tenant_id = (SELECT portal_tenant_id())"
         read_check = write_check
         if platform_rows:
-            read_check += " OR (tenant_id IS NULL AND portal_platform_index_readable())"
+            read_check += " OR (tenant_id IS NULL AND (SELECT portal_platform_index_readable()))"
         if own_user_rows:
-            read_check += " OR user_id = portal_user_id()"
+            read_check += " OR user_id = (SELECT portal_user_id())"
         super().__init__(
             sql=f"""
                 ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;

@@ -100,12 +100,11 @@ def test_unscoped_access_is_explicit_and_sees_every_tenant(two_tenants):
 
 
 def test_user_sees_only_their_own_memberships_before_choosing_a_tenant(two_tenants):
-    from tenants.context import rls_user_set
+    from tenants.context import rls_user
     from tenants.selectors import user_memberships
 
     user = two_tenants.a.investigator
-    with transaction.atomic():
-        rls_user_set(user_id=user.pk)
+    with transaction.atomic(), rls_user(user_id=user.pk):
         assert [m.tenant for m in user_memberships(user=user)] == [two_tenants.a.tenant]
         # Even asking raw SQL for everything returns the user's rows only.
         with connection.cursor() as cursor:

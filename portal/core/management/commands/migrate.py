@@ -1,8 +1,10 @@
-"""`migrate`, always as the table owner, then granting the application's role its privileges."""
+"""`migrate`, always as the table owner, then granting the application's role its privileges and
+installing the key that row-level security's claims are signed with (tenants.claims)."""
 
 from django.core.management.commands.migrate import Command as DjangoMigrate
 
 from portal.runtime.database import app_role_grant, owner_connection, pgvector_require
+from tenants.claims import KEY_TABLE, claim_key_install
 
 
 class Command(DjangoMigrate):
@@ -10,5 +12,6 @@ class Command(DjangoMigrate):
         with owner_connection(options["database"]) as connection:
             pgvector_require(connection=connection)
             result = super().handle(*args, **options)
-            app_role_grant(connection=connection)
+            app_role_grant(connection=connection, withheld=(KEY_TABLE,))
+            claim_key_install(connection=connection)
         return result

@@ -1,0 +1,158 @@
+"""An attacker who can run SQL as the application's role (an injection anywhere) and set any
+setting still reaches no row of another tenant: row-level security trusts only a claim signed
+with a key that role cannot read (tenants.claims).
+
+The attacker is a separate connection as the application's role, on committed data: tenant A's
+and tenant B's rows in every tenant-owned table, and the platform index."""
+
+import psycopg
+import pytest
+from django.db import connection
+
+from portal.api.services import api_key_create, idempotency_record_store, tenant_api_settings_set
+from portal.audit.services import Actor, audit_record
+from portal.compliance.models import RegulatoryOrder
+from portal.gallery.models import Subject
+from portal.compliance.orders import order_coverage_record, order_create
+from tenants.context import dangerously_unscoped, tenant_scope
+from tenants.models import Invitation
+from tests.builders import order_fields
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# A legitimate claim's settings are also what an attacker would try to replay.
+_SETTINGS = ("portal.scope", "portal.tenant_id", "portal.platform_index", "portal.user_id", "portal.claim")
+
+
+def _tenant_tables() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT table_name FROM information_schema.columns WHERE table_schema = 'public'"
+                       " AND column_name = 'tenant_id' ORDER BY 1")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _rows_of_every_tenant_table(world_gallery, two_tenants) -> None:
+    """Gives tenant B (and A) at least one row in each tenant-owned table."""
+    for world in (two_tenants.a, two_tenants.b):
+        tenant = world.tenant
+        with tenant_scope(tenant):
+            api_key, _ = api_key_create(tenant=tenant, name="k", scopes=["search"], actor=Actor.system("test"))
+            tenant_api_settings_set(tenant=tenant, rate_limit_per_key="10/minute", actor=Actor.system("test"))
+            idempotency_record_store(owner={"tenant": tenant, "api_key": api_key}, key="k1", method="POST",
+                                     path="/api/v1/searches", fingerprint="f", response_status=201,
+                                     response_body={"ok": True})
+            Subject.objects.create(tenant=tenant, label="a person")
+            audit_record(action="test.event", actor=Actor.system("test"), tenant=tenant)
+            Invitation.objects.create(tenant=tenant, email=f"new@{tenant.slug}.test", role="investigator",
+                                      token_hash=f"{tenant.pk:064d}", expires_at="2100-01-01T00:00Z")
+    order_coverage_record(order=order_create(**order_fields(kind=RegulatoryOrder.Kind.REGIONAL, regions=["FR"])))
+
+
+def _app_connect() -> psycopg.Connection:
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(autocommit=False, **params)
+
+
+def _legitimate_claim(tenant) -> dict[str, str]:
+    """The settings the portal itself sets for `tenant`, read back in that (now finished) transaction."""
+    with tenant_scope(tenant), connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(f"current_setting('{name}', true)" for name in _SETTINGS))
+        return dict(zip(_SETTINGS, cursor.fetchone()))
+
+
+def _attacks(*, a, b, a_user_b_member, b_claim) -> dict[str, dict[str, str]]:
+    """Every claim an attacker can write without the key, as tenant A's injected SQL."""
+    return {
+        "tenant id only": {"portal.tenant_id": str(b.pk)},
+        "unscoped": {"portal.scope": "all"},
+        "unscoped with A's id": {"portal.scope": "all", "portal.tenant_id": str(a.pk)},
+        "platform index": {"portal.platform_index": "on"},
+        "another user's memberships": {"portal.user_id": str(a_user_b_member.pk)},
+        "B's claim replayed": b_claim,
+        "B's claim replayed as unscoped": {**b_claim, "portal.scope": "all"},
+        "made-up signature": {"portal.tenant_id": str(b.pk), "portal.claim": "0" * 64},
+    }
+
+
+def _apply(cursor, claim: dict[str, str]) -> None:
+    for name, value in claim.items():
+        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
+def test_no_claim_an_attacker_can_write_reaches_another_tenants_rows(world_gallery, two_tenants):
+    _rows_of_every_tenant_table(world_gallery, two_tenants)
+    a, b = two_tenants.a.tenant, two_tenants.b.tenant
+    tables = _tenant_tables()
+    with dangerously_unscoped(reason="test: what exists"), connection.cursor() as cursor:
+        missing = []
+        for table in tables:
+            cursor.execute(f"SELECT count(*) FROM {table} WHERE tenant_id = %s", [b.pk])
+            if cursor.fetchone()[0] == 0:
+                missing.append(table)
+    assert missing == [], "every tenant table needs a row of B for this test to mean something"
+
+    attacks = _attacks(a=a, b=b, a_user_b_member=two_tenants.b.owner, b_claim=_legitimate_claim(b))
+    with _app_connect() as attacker:
+        for name, claim in attacks.items():
+            for table in tables:
+                with attacker.cursor() as cursor:
+                    _apply(cursor, claim)
+                    cursor.execute(f"SELECT count(*) FROM {table} WHERE tenant_id IS DISTINCT FROM %s", [a.pk])
+                    assert cursor.fetchone()[0] == 0, f"{name}: read {table}"
+                    cursor.execute(f"UPDATE {table} SET tenant_id = tenant_id WHERE tenant_id = %s", [b.pk])
+                    assert cursor.rowcount == 0, f"{name}: updated {table}"
+                    cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [b.pk])
+                    assert cursor.rowcount == 0, f"{name}: deleted from {table}"
+                attacker.rollback()
+            # Inserting a row for B fails whatever the claim.
+            for table in tables:
+                with attacker.cursor() as cursor:
+                    _apply(cursor, claim)
+                    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+                        cursor.execute(f"INSERT INTO {table} SELECT (json_populate_record(null::{table},"
+                                       f" json_build_object('id', -1, 'tenant_id', %s::bigint))).*", [b.pk])
+                attacker.rollback()
+
+    with dangerously_unscoped(reason="test: nothing changed"), connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"SELECT count(*) FROM {table} WHERE tenant_id = %s", [b.pk])
+            assert cursor.fetchone()[0] > 0, table
+
+
+def test_the_portals_own_claim_still_works_and_only_for_its_transaction(two_tenants):
+    b = two_tenants.b.tenant
+    claim = _legitimate_claim(b)
+    assert len(claim["portal.claim"]) == 64
+    with _app_connect() as attacker, attacker.cursor() as cursor:
+        _apply(cursor, claim)
+        cursor.execute("SELECT portal_tenant_id(), portal_claim_valid()")
+        assert cursor.fetchone() == (None, False)
+
+
+def test_the_application_role_cannot_read_or_replace_the_key(two_tenants):
+    with _app_connect() as attacker:
+        for sql in ("SELECT * FROM portal_claim_key",
+                    "UPDATE portal_claim_key SET inner_pad = ''::bytea",
+                    "CREATE OR REPLACE FUNCTION portal_claim_valid() RETURNS boolean LANGUAGE sql AS $$ SELECT true $$",
+                    "CREATE FUNCTION public.portal_forged() RETURNS boolean LANGUAGE sql AS $$ SELECT true $$",
+                    "ALTER TABLE gallery_face DISABLE ROW LEVEL SECURITY",
+                    "CREATE TEMP TABLE portal_claim_key (id smallint, inner_pad bytea, outer_pad bytea)"):
+            try:
+                with attacker.cursor() as cursor:
+                    cursor.execute(sql)
+                    if sql.startswith("CREATE TEMP"):
+                        # Allowed, and harmless: the check names public.portal_claim_key.
+                        cursor.execute("INSERT INTO portal_claim_key VALUES (1, '', '')")
+                        cursor.execute("SELECT set_config('portal.claim', encode(sha256(sha256(convert_to("
+                                       "concat_ws('|', '', '1', '', '', pg_backend_pid(), portal_transaction_started()),"
+                                       " 'UTF8'))), 'hex'), true), set_config('portal.tenant_id', '1', true)")
+                        cursor.execute("SELECT portal_claim_valid()")
+                        assert cursor.fetchone() == (False,)
+                        continue
+                pytest.fail(f"the application's role could run: {sql}")
+            except psycopg.errors.InsufficientPrivilege:
+                pass
+            finally:
+                attacker.rollback()
