@@ -160,6 +160,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "gallery.face_index_maintain", "schedule": crontab(minute="30", hour="3")},
     "gallery: delete files no row refers to": {
         "task": "gallery.files_orphaned_delete", "schedule": crontab(minute="0", hour="4")},
+    "audit: anchor every tenant chain's head in the platform chain": {
+        "task": "audit.chains_anchor", "schedule": timedelta(hours=1)},
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

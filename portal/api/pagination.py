@@ -52,4 +52,4 @@ def _is_db_id(value: str) -> bool:
 
 
 class AuditCursorPagination(StableCursorPagination):
-    ordering = "-seq"
+    ordering = "-position"

@@ -323,7 +323,7 @@ class SubjectUpdateSerializer(serializers.Serializer):
 
 # --- audit and health -------------------------------------------------------------------------
 class AuditEventSerializer(serializers.Serializer):
-    seq = serializers.IntegerField(help_text="Position in the platform's hash chain.")
+    position = serializers.IntegerField(help_text="Position in the tenant's own hash chain: 1, 2, 3… with no gaps.")
     action = serializers.CharField()
     actor_label = serializers.CharField()
     actor_user_id = serializers.IntegerField(allow_null=True)

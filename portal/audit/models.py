@@ -9,21 +9,32 @@ from tenants.models import Tenant
 
 
 class AuditChainHead(models.Model):
-    """The single row holding the audit chain's latest sequence number and hash. Every append locks
-    it, so the chain has one order across all tenants (the table has no tenant, so no RLS)."""
+    """The latest position and hash of one chain: a tenant's, or the platform's (chain_tenant
+    NULL). Only `portal_audit_append()` reads or writes it, locking the one chain it appends to;
+    the application's role has no privilege on it (portal_audit_heads() reads it for a scope)."""
 
-    seq = models.BigIntegerField(default=0)
+    chain_tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    position = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
 
     class Meta:
         db_table = "compliance_auditchainhead"
+        constraints = [models.UniqueConstraint(fields=["chain_tenant"], nulls_distinct=False,
+                                               name="audit_one_head_per_chain")]
 
 
 class AuditEvent(models.Model):
-    """Append-only and hash-chained: each row's hash covers its content and the previous row's hash.
-    A database trigger refuses UPDATE and DELETE; `manage.py audit_verify` checks the chain."""
+    """Append-only and hash-chained, one chain per tenant plus the platform's: each row's hash
+    covers its content and the previous row's hash in the same chain. Rows are written only by
+    the database function `portal_audit_append()` (audit/0002), which computes the hash; a trigger
+    refuses UPDATE and DELETE; `manage.py audit_verify` checks every chain.
+
+    `position` numbers a chain's events 1, 2, 3… with no gaps: it is what a tenant sees. `seq` is
+    the platform-wide order of writing, for the operator only: it would tell a tenant how much
+    the others do."""
 
     seq = models.BigIntegerField(unique=True)
+    position = models.BigIntegerField(default=0)
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
                                    db_constraint=False, related_name="+")
@@ -46,4 +57,4 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["tenant", "-seq"], name="compliance__tenant__d759b0_idx")]
 
     def __str__(self):
-        return f"#{self.seq} {self.action} by {self.actor_label}"
+        return f"#{self.position} {self.action} by {self.actor_label}"

@@ -19,7 +19,7 @@ def audit_events_list(*, tenant: Tenant | None = None, platform_only: bool = Fal
     a day "to" into the first instant after it)."""
     events = AuditEvent.objects.select_related("tenant").order_by("-seq")
     if tenant is not None:
-        events = events.filter(tenant=tenant)
+        events = events.filter(tenant=tenant).order_by("-position")
     elif platform_only:
         events = events.filter(tenant__isnull=True)
     if action:

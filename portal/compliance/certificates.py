@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from portal.audit.services import Actor, audit_head, audit_record
+from portal.audit.services import Actor, audit_chains_anchor, audit_head, audit_record
 from portal.compliance import coverage
 from portal.compliance.errors import OrderStateError
 from portal.compliance.models import OrderFileDeletion, OrderTenantProgress, RegulatoryOrder
@@ -75,7 +75,8 @@ def _certificate_build(*, order: RegulatoryOrder) -> dict:
             "tenant_id": progress.tenant_id, "tenant_name": tenant.name if tenant else "Platform index",
             "covered_at_activation": progress.covered, "deleted": progress.deleted,
         })
-    seq, head_hash = audit_head()
+    audit_chains_anchor()  # so the platform head below pins every tenant chain as it is now
+    position, head_hash = audit_head()
     return {
         "certificate": "regulatory-order-enforcement/1",
         "order": {"id": order.pk, "kind": order.kind, "authority": order.authority, "reference": order.reference,
@@ -92,6 +93,6 @@ def _certificate_build(*, order: RegulatoryOrder) -> dict:
         "totals": {"covered_at_activation": order.covered, "deleted": order.deleted},
         "galleries": galleries,
         "verification": order.verification,
-        "audit_chain_head": {"seq": seq, "hash": head_hash},
+        "audit_chain_head": {"chain": "platform", "position": position, "hash": head_hash},
         "issued_at": timezone.now().isoformat(),
     }

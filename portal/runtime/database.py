@@ -42,17 +42,18 @@ def owner_psycopg_connect(*, dbname: str | None = None, autocommit: bool = True)
     return psycopg.connect(autocommit=autocommit, **{key: value for key, value in params.items() if value})
 
 
-def app_role_grant(*, connection, withheld: tuple[str, ...] = ()) -> None:
+def app_role_grant(*, connection, withheld: dict[str, str] | None = None) -> None:
     """Lets the application's role read and write every table the owner has or will create,
-    except the `withheld` ones, which only the owner (and its SECURITY DEFINER functions) reads."""
+    except the privileges `withheld` maps a table to ("ALL", or e.g. "INSERT, UPDATE, DELETE"):
+    only the owner, and its SECURITY DEFINER functions, has those."""
     app_role = settings.DATABASE_APP_ROLE
     if app_role == connection.settings_dict["USER"]:
         return
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(APP_PRIVILEGES_SQL.format(app=quote(app_role)))
-        for table in withheld:
-            cursor.execute(f"REVOKE ALL ON {quote(table)} FROM {quote(app_role)}, PUBLIC")
+        for table, privileges in (withheld or {}).items():
+            cursor.execute(f"REVOKE {privileges} ON {quote(table)} FROM {quote(app_role)}, PUBLIC")
 
 
 def pgvector_version(*, connection) -> tuple[int, ...] | None:

@@ -40,14 +40,14 @@ CREATE OR REPLACE FUNCTION portal_session_is_owner() RETURNS boolean
   $$;
 
 CREATE OR REPLACE FUNCTION portal_tenant_id() RETURNS bigint LANGUAGE sql STABLE AS
-  $$ SELECT CASE WHEN portal_claim_valid() THEN nullif(current_setting('portal.tenant_id', true), '')::bigint END $$;
+  $$ SELECT CASE WHEN public.portal_claim_valid() THEN nullif(current_setting('portal.tenant_id', true), '')::bigint END $$;
 CREATE OR REPLACE FUNCTION portal_user_id() RETURNS bigint LANGUAGE sql STABLE AS
-  $$ SELECT CASE WHEN portal_claim_valid() THEN nullif(current_setting('portal.user_id', true), '')::bigint END $$;
+  $$ SELECT CASE WHEN public.portal_claim_valid() THEN nullif(current_setting('portal.user_id', true), '')::bigint END $$;
 CREATE OR REPLACE FUNCTION portal_unscoped() RETURNS boolean LANGUAGE sql STABLE AS
   $$ SELECT coalesce(current_setting('portal.scope', true), '') = 'all'
-            AND (portal_claim_valid() OR portal_session_is_owner()) $$;
+            AND (public.portal_claim_valid() OR public.portal_session_is_owner()) $$;
 CREATE OR REPLACE FUNCTION portal_platform_index_readable() RETURNS boolean LANGUAGE sql STABLE AS
-  $$ SELECT coalesce(current_setting('portal.platform_index', true), '') = 'on' AND portal_claim_valid() $$;
+  $$ SELECT coalesce(current_setting('portal.platform_index', true), '') = 'on' AND public.portal_claim_valid() $$;
 """
 
 _CALL = re.compile(r"(?<!SELECT )\b(portal_(?:tenant_id|user_id|unscoped|platform_index_readable))\(\)")

@@ -16,9 +16,9 @@ def test_audit_verify_command_names_the_first_broken_link(two_tenants, capsys):
     for n in range(3):
         audit_record(action="test.event", actor=Actor.system("test"), details={"n": n})
     call_command("audit_verify")
-    assert "intact: 3 events" in capsys.readouterr().out
-    _as_owner("UPDATE compliance_auditevent SET details = '{\"n\": 9}' WHERE seq = 2")
-    with pytest.raises(CommandError, match="broken at event #2"):
+    assert "platform chain: intact, 3 events" in capsys.readouterr().out
+    _as_owner("UPDATE compliance_auditevent SET details = '{\"n\": 9}' WHERE tenant_id IS NULL AND position = 2")
+    with pytest.raises(CommandError, match="platform chain broken at position 2"):
         call_command("audit_verify")
 
 

@@ -11,7 +11,8 @@ from portal.celery import app
 pytestmark = pytest.mark.django_db
 
 EXPECTED_TASKS = {"compliance.orders_sweep", "compliance.order_deadlines_warn", "search.probes_purge",
-                  "api.idempotency_records_expire", "gallery.face_index_maintain", "gallery.files_orphaned_delete"}
+                  "api.idempotency_records_expire", "gallery.face_index_maintain", "gallery.files_orphaned_delete",
+                  "audit.chains_anchor"}
 
 
 def test_every_scheduled_task_is_one_the_worker_knows():

@@ -101,16 +101,21 @@ def test_no_claim_an_attacker_can_write_reaches_another_tenants_rows(world_galle
                     _apply(cursor, claim)
                     cursor.execute(f"SELECT count(*) FROM {table} WHERE tenant_id IS DISTINCT FROM %s", [a.pk])
                     assert cursor.fetchone()[0] == 0, f"{name}: read {table}"
-                    cursor.execute(f"UPDATE {table} SET tenant_id = tenant_id WHERE tenant_id = %s", [b.pk])
-                    assert cursor.rowcount == 0, f"{name}: updated {table}"
-                    cursor.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [b.pk])
-                    assert cursor.rowcount == 0, f"{name}: deleted from {table}"
-                attacker.rollback()
+                for statement in (f"UPDATE {table} SET tenant_id = tenant_id WHERE tenant_id = %s",
+                                  f"DELETE FROM {table} WHERE tenant_id = %s"):
+                    with attacker.cursor() as cursor:
+                        _apply(cursor, claim)
+                        try:
+                            cursor.execute(statement, [b.pk])
+                            assert cursor.rowcount == 0, f"{name}: {statement}"
+                        except psycopg.errors.InsufficientPrivilege:
+                            pass  # the audit chain: no UPDATE or DELETE privilege at all
+                    attacker.rollback()
             # Inserting a row for B fails whatever the claim.
             for table in tables:
                 with attacker.cursor() as cursor:
                     _apply(cursor, claim)
-                    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+                    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security|permission denied"):
                         cursor.execute(f"INSERT INTO {table} SELECT (json_populate_record(null::{table},"
                                        f" json_build_object('id', -1, 'tenant_id', %s::bigint))).*", [b.pk])
                 attacker.rollback()

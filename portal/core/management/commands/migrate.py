@@ -6,12 +6,20 @@ from django.core.management.commands.migrate import Command as DjangoMigrate
 from portal.runtime.database import app_role_grant, owner_connection, pgvector_require
 from tenants.claims import KEY_TABLE, claim_key_install
 
+# What the application's role may not do, whatever the blanket grant gives it: read the claim key,
+# write the audit chains except through portal_audit_append(), or touch their heads.
+PRIVILEGES_WITHHELD = {
+    KEY_TABLE: "ALL",
+    "compliance_auditevent": "INSERT, UPDATE, DELETE, TRUNCATE",
+    "compliance_auditchainhead": "ALL",
+}
+
 
 class Command(DjangoMigrate):
     def handle(self, *args, **options):
         with owner_connection(options["database"]) as connection:
             pgvector_require(connection=connection)
             result = super().handle(*args, **options)
-            app_role_grant(connection=connection, withheld=(KEY_TABLE,))
+            app_role_grant(connection=connection, withheld=PRIVILEGES_WITHHELD)
             claim_key_install(connection=connection)
         return result
