@@ -261,6 +261,9 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
+# Sessions are bearer secrets: they live in Redis (the cache), not in a table the application's
+# database role could read with one injected query.
+SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp, a maintained library rather than a hand-written header).

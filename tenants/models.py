@@ -1,8 +1,12 @@
 import uuid
 
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from tenants.credentials import credential_stamp_new, password_matches, password_store, password_usable
 
 from tenants.managers import TenantScopedManager
 
@@ -31,14 +35,49 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="Platform operator: may use the platform area.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    credential_stamp = models.CharField(max_length=32, default=credential_stamp_new, editable=False,
+                                        help_text="Changes with the password; sessions and reset links depend on it.")
 
     objects = UserManager()
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
 
+    _password_hash: str | None = None
+
     def __str__(self):
         return self.email
+
+    # The password hash is write-only for the application: it is kept in tenants_credential,
+    # which only database functions read (tenants.credentials), never in the `password` column
+    # Django gives every user, which stays empty. Sessions and reset links hang on
+    # credential_stamp instead of on the hash.
+    def set_password(self, raw_password):
+        self._password_hash = make_password(raw_password)
+        self._password = raw_password  # for the password validators' password_changed()
+        self.credential_stamp = credential_stamp_new()
+
+    def set_unusable_password(self):
+        self.set_password(None)
+        self._password = None
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "password" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "credential_stamp"}
+        super().save(*args, **kwargs)
+        if self._password_hash is not None:
+            password_store(user_id=self.pk, encoded=self._password_hash)
+            self._password_hash = None
+
+    def check_password(self, raw_password):
+        return password_matches(user_id=self.pk, raw_password=raw_password)
+
+    def has_usable_password(self):
+        return password_usable(user_id=self.pk)
+
+    def _get_session_auth_hash(self, secret=None):
+        return salted_hmac("tenants.User.session", self.credential_stamp, secret=secret, algorithm="sha256").hexdigest()
 
     def get_full_name(self):
         return self.full_name or self.email

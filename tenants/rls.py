@@ -32,11 +32,14 @@ class EnableTenantRLS(migrations.RunSQL):
     `own_user_rows` lets a signed-in user read rows whose user_id is theirs (memberships)."""
 
     def __init__(self, table: str, *, platform_rows: bool = False, own_user_rows: bool = False):
-        # Each check is a sub-select, so PostgreSQL verifies the claim once per statement.
-        write_check = "(SELECT portal_unscoped()) OR tenant_id = (SELECT portal_tenant_id())"
+        # Each check is a sub-select, so PostgreSQL verifies the claim once per statement. The
+        # boolean ones are compared with true: the planner then estimates them as rarely true
+        # (as it did the plain settings), where a bare boolean parameter counts as true half the
+        # time and would steer small tenants' searches off their btree index.
+        write_check = "(SELECT portal_unscoped()) = true OR tenant_id = (SELECT portal_tenant_id())"
         read_check = write_check
         if platform_rows:
-            read_check += " OR (tenant_id IS NULL AND (SELECT portal_platform_index_readable()))"
+            read_check += " OR (tenant_id IS NULL AND (SELECT portal_platform_index_readable()) = true)"
         if own_user_rows:
             read_check += " OR user_id = (SELECT portal_user_id())"
         super().__init__(

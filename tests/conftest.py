@@ -25,10 +25,12 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
     with django_db_blocker.unblock(), owner_connection() as owner:
         config = setup_databases(verbosity=request.config.option.verbose, interactive=False, keepdb=django_db_keepdb)
         # Transactional tests (live server, browser) empty tables with TRUNCATE between tests; only
-        # the test database grants it, since TRUNCATE is not bound by row-level security.
+        # the test database grants it, on the tables of Django's models only, since TRUNCATE is not
+        # bound by row-level security.
         with owner.cursor() as cursor:
             app_role = connection.ops.quote_name(settings.DATABASE_APP_ROLE)
-            cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {app_role}")
+            for table in connection.introspection.django_table_names(only_existing=True):
+                cursor.execute(f"GRANT TRUNCATE ON {connection.ops.quote_name(table)} TO {app_role}")
     yield
     if not django_db_keepdb:
         with django_db_blocker.unblock(), owner_connection():

@@ -53,7 +53,9 @@ def app_role_grant(*, connection, withheld: dict[str, str] | None = None) -> Non
     with connection.cursor() as cursor:
         cursor.execute(APP_PRIVILEGES_SQL.format(app=quote(app_role)))
         for table, privileges in (withheld or {}).items():
-            cursor.execute(f"REVOKE {privileges} ON {quote(table)} FROM {quote(app_role)}, PUBLIC")
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
+            if cursor.fetchone()[0]:  # absent when migrated to a point before its migration
+                cursor.execute(f"REVOKE {privileges} ON {quote(table)} FROM {quote(app_role)}, PUBLIC")
 
 
 def pgvector_version(*, connection) -> tuple[int, ...] | None:

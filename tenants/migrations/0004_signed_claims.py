@@ -3,7 +3,9 @@
 The functions keep their names and signatures, so every existing policy uses the new checks at
 once. The policies are then rewritten to call them through a sub-select: PostgreSQL evaluates a
 sub-select once per statement (an InitPlan), so the claim is verified once per query rather than
-once per row.
+once per row. (`bench_search` measured the first form of this migration, bare boolean
+sub-selects, turning a tenant-only search from its btree plan to the HNSW graph: p95 10.8 to
+24.3 ms at 100,000 faces, with recall 0.94. Hence "= true".)
 """
 
 import re
@@ -50,8 +52,16 @@ CREATE OR REPLACE FUNCTION portal_platform_index_readable() RETURNS boolean LANG
   $$ SELECT coalesce(current_setting('portal.platform_index', true), '') = 'on' AND public.portal_claim_valid() $$;
 """
 
-_CALL = re.compile(r"(?<!SELECT )\b(portal_(?:tenant_id|user_id|unscoped|platform_index_readable))\(\)")
+_CALL = re.compile(r"(?<!SELECT )\b(portal_(?:tenant_id|user_id))\(\)")
 _SUBSELECT = r"(SELECT \1())"
+# A bare boolean parameter is estimated true half the time; "= true" gets the planner's default
+# equality selectivity, as the plain settings did, so small tenants keep their btree plan.
+_BOOLEAN_CALL = re.compile(r"(?<!SELECT )\b(portal_(?:unscoped|platform_index_readable))\(\)")
+_BOOLEAN_SUBSELECT = r"((SELECT \1()) = true)"
+
+
+def _evaluated_once(expression: str) -> str:
+    return _BOOLEAN_CALL.sub(_BOOLEAN_SUBSELECT, _CALL.sub(_SUBSELECT, expression))
 
 
 def policies_evaluate_once(apps, schema_editor):
@@ -61,9 +71,9 @@ def policies_evaluate_once(apps, schema_editor):
         for schema, table, policy, using, check in cursor.fetchall():
             clauses = []
             if using:
-                clauses.append(f"USING ({_CALL.sub(_SUBSELECT, using)})")
+                clauses.append(f"USING ({_evaluated_once(using)})")
             if check:
-                clauses.append(f"WITH CHECK ({_CALL.sub(_SUBSELECT, check)})")
+                clauses.append(f"WITH CHECK ({_evaluated_once(check)})")
             quote = schema_editor.quote_name
             cursor.execute(f"ALTER POLICY {quote(policy)} ON {quote(schema)}.{quote(table)} {' '.join(clauses)}")
 

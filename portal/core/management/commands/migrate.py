@@ -6,12 +6,17 @@ from django.core.management.commands.migrate import Command as DjangoMigrate
 from portal.runtime.database import app_role_grant, owner_connection, pgvector_require
 from tenants.claims import KEY_TABLE, claim_key_install
 
-# What the application's role may not do, whatever the blanket grant gives it: read the claim key,
-# write the audit chains except through portal_audit_append(), or touch their heads.
+# What the application's role may not do, whatever the blanket grant gives it: read the claim key
+# or a password hash, write the audit chains except through portal_audit_append(), touch their
+# heads, or use the session table.
 PRIVILEGES_WITHHELD = {
     KEY_TABLE: "ALL",
     "compliance_auditevent": "INSERT, UPDATE, DELETE, TRUNCATE",
     "compliance_auditchainhead": "ALL",
+    # Password hashes: set and checked only through functions (tenants.credentials).
+    "tenants_credential": "ALL",
+    # Sessions live in the cache (SESSION_ENGINE), never in this table.
+    "django_session": "ALL",
 }
 
 

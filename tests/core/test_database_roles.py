@@ -1,0 +1,113 @@
+"""The database roles and what each may do (docs/architecture.md, Isolation in the database):
+connected as each role, the grants are what the documentation says."""
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from portal.core.management.commands.migrate import PRIVILEGES_WITHHELD
+from portal.runtime.database import owner_psycopg_connect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Secrets the application's role must not read, whatever claim it sets.
+SECRETS = [
+    "SELECT * FROM tenants_credential",
+    "SELECT * FROM portal_claim_key",
+    "SELECT * FROM django_session",
+    "SELECT * FROM compliance_auditchainhead",
+]
+# Writes only SECURITY DEFINER functions may make.
+WRITES = [
+    "INSERT INTO compliance_auditevent (seq, position, actor_label, action, target_type, target_id, details,"
+    " created_at, prev_hash, hash) VALUES (-1, -1, 'x', 'x', '', '', '{}', now(), '', '')",
+    "UPDATE compliance_auditevent SET action = 'x'",
+    "DELETE FROM compliance_auditevent",
+    "UPDATE compliance_auditchainhead SET position = 0",
+    "INSERT INTO django_session VALUES ('k', 'd', now())",
+    "UPDATE tenants_credential SET password = 'x'",
+]
+
+
+def _app_connect() -> psycopg.Connection:
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(autocommit=True, **params)
+
+
+def test_the_application_role_owns_nothing_and_cannot_grant_itself_more():
+    with _app_connect() as app:
+        role = app.execute("SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles"
+                           " WHERE rolname = current_user").fetchone()
+        assert role == (False, False, False, False)
+        assert app.execute("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                           " WHERE n.nspname = 'public' AND pg_get_userbyid(c.relowner) = current_user"
+                           ).fetchone() == (0,)
+        assert app.execute("SELECT has_schema_privilege('public', 'CREATE')").fetchone() == (False,)
+
+
+@pytest.mark.parametrize("sql", SECRETS + WRITES)
+def test_the_application_role_cannot(sql):
+    with _app_connect() as app, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        app.execute(sql)
+
+
+# The test database alone grants TRUNCATE on the tables of Django's models, which transactional
+# tests empty between tests (tests/conftest.py).
+_TEST_TRUNCATED = {"compliance_auditevent", "compliance_auditchainhead", "django_session"}
+
+
+def test_the_grants_match_the_declared_lists():
+    """Every withheld privilege and hidden column, as PostgreSQL reports it for the app role."""
+    role = settings.DATABASE_APP_ROLE
+    with _app_connect() as app:
+        for table, privileges in PRIVILEGES_WITHHELD.items():
+            names = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"] if privileges == "ALL" else \
+                [name.strip() for name in privileges.split(",")]
+            for name in names:
+                if name == "TRUNCATE" and table in _TEST_TRUNCATED:
+                    continue
+                assert app.execute("SELECT has_table_privilege(%s, %s, %s)", [role, table, name]).fetchone() == (
+                    False,), f"{role} has {name} on {table}"
+
+
+def test_the_owner_reads_what_the_application_cannot(two_tenants):
+    with owner_psycopg_connect(dbname=connection.settings_dict["NAME"]) as owner:
+        assert owner.execute("SELECT count(*) FROM portal_claim_key").fetchone() == (1,)
+        assert owner.execute("SELECT count(*) FROM tenants_credential").fetchone()[0] > 0
+
+
+def test_passwords_are_checked_without_the_application_reading_a_hash(two_tenants):
+    from tests.factories import TEST_PASSWORD
+
+    user = two_tenants.a.owner
+    assert user.check_password(TEST_PASSWORD)
+    assert not user.check_password(TEST_PASSWORD + "x")
+    with _app_connect() as app:
+        parameters = app.execute("SELECT portal_password_parameters(%s)", [user.pk]).fetchone()[0]
+        # The public part only: algorithm and salt, never the hash.
+        with owner_psycopg_connect(dbname=connection.settings_dict["NAME"]) as owner:
+            stored = owner.execute("SELECT password FROM tenants_credential WHERE user_id = %s", [user.pk]
+                                   ).fetchone()[0]
+        assert stored.startswith(parameters + "$") and stored.rsplit("$", 1)[1] not in parameters
+        # Django's own column holds nothing.
+        assert app.execute("SELECT password FROM tenants_user WHERE id = %s", [user.pk]).fetchone() == ("",)
+        assert app.execute("SELECT portal_password_matches(%s, 'md5$x$y')", [user.pk]).fetchone() == (False,)
+
+
+def test_the_portal_still_works_as_the_application_role(client, two_tenants):
+    """Log-in and a tenant page with the hash hidden and the session in the cache; a password
+    change elsewhere signs that session out (sessions hang on the credential stamp)."""
+    from tests.factories import TEST_PASSWORD
+
+    user = two_tenants.a.owner
+    assert client.post("/accounts/login/", {"username": user.email, "password": TEST_PASSWORD}).status_code == 302
+    page = f"/t/{two_tenants.a.tenant.slug}/"
+    assert client.get(page).status_code == 200
+    assert client.get(page).status_code == 200
+    user.set_password("a-new-long-passphrase-9")
+    user.save()
+    assert client.get(page).status_code == 302  # back to the log-in page
+    assert user.check_password("a-new-long-passphrase-9") and not user.check_password(TEST_PASSWORD)
