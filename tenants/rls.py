@@ -33,13 +33,14 @@ class EnableTenantRLS(migrations.RunSQL):
 
     def __init__(self, table: str, *, platform_rows: bool = False, own_user_rows: bool = False):
         # Each check is a sub-select, so PostgreSQL verifies the claim once per statement. The
-        # boolean ones are compared with true: the planner then estimates them as rarely true
-        # (as it did the plain settings), where a bare boolean parameter counts as true half the
-        # time and would steer small tenants' searches off their btree index.
-        write_check = "(SELECT portal_unscoped()) = true OR tenant_id = (SELECT portal_tenant_id())"
+        # boolean ones are compared as integers: the planner then estimates them as rarely true
+        # (as it did the plain settings), where a bare boolean parameter (or "= true", which it
+        # folds away) counts as true half the time and steers small tenants' searches off their
+        # btree index onto the HNSW graph.
+        write_check = "(SELECT portal_unscoped())::int = 1 OR tenant_id = (SELECT portal_tenant_id())"
         read_check = write_check
         if platform_rows:
-            read_check += " OR (tenant_id IS NULL AND (SELECT portal_platform_index_readable()) = true)"
+            read_check += " OR (tenant_id IS NULL AND (SELECT portal_platform_index_readable())::int = 1)"
         if own_user_rows:
             read_check += " OR user_id = (SELECT portal_user_id())"
         super().__init__(

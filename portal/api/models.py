@@ -21,12 +21,13 @@ class ApiKeyScope(models.TextChoices):
 
 class ApiKey(models.Model):
     """A tenant's system calling the API. The secret is shown once and stored only as a SHA-256
-    hash: it is 256 random bits, so a fast hash cannot be brute-forced (unlike a password)."""
+    hash: it is 256 random bits, so a fast hash cannot be brute-forced (unlike a password). The
+    hash is not in this table but in `portal_secret`, which only database functions read
+    (portal.api.secrets)."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True, help_text="Shown in lists to tell keys apart.")
-    secret_hash = models.CharField(max_length=64)
     scopes = ArrayField(models.CharField(max_length=32, choices=ApiKeyScope.choices), default=list)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")

@@ -1,13 +1,11 @@
 """The platform API's token: `Authorization: Bearer pst_<prefix>_<secret>`, a staff user's."""
 
-import hashlib
-import hmac
-
 from django.utils import timezone
 from rest_framework import exceptions
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
+from tenants.secrets import STAFF_TOKEN, secret_owner
 from portal.platform.models import StaffApiToken
 
 KEYWORD = "Bearer"
@@ -26,9 +24,9 @@ class StaffTokenAuthentication(BaseAuthentication):
         parts = secret.split("_")
         if len(parts) < 3 or parts[0] != "pst":
             raise exceptions.AuthenticationFailed("The platform token is not valid.")
-        token = StaffApiToken.objects.select_related("user").filter(prefix=parts[1], revoked_at__isnull=True).first()
-        digest = hashlib.sha256(secret.encode()).hexdigest()
-        if token is None or not hmac.compare_digest(token.secret_hash, digest):
+        owner = secret_owner(kind=STAFF_TOKEN, prefix=parts[1], raw_secret=secret)
+        token = owner and StaffApiToken.objects.select_related("user").filter(pk=owner[0], revoked_at__isnull=True).first()
+        if not token:
             raise exceptions.AuthenticationFailed("The platform token is not valid, or it was revoked.")
         if not (token.user.is_active and token.user.is_staff):
             raise exceptions.AuthenticationFailed("The token's user is no longer a platform operator.")

@@ -1,13 +1,12 @@
 """Writing API keys and stored idempotent responses.
 
 A key looks like `fsk_<prefix>_<secret>`: the 8-character prefix is stored in clear (it names the
-key in lists and finds its row), the whole key only as a SHA-256 hash.
+key in lists and finds its row), the whole key only as a SHA-256 hash, in a table only database
+functions read (portal.api.secrets).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections import Counter
 from datetime import timedelta
@@ -18,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from portal.api.models import ApiKey, ApiKeyScope, IdempotencyRecord, TenantApiSettings
+from tenants.secrets import API_KEY, secret_owner, secret_store
 from portal.api.throttles import rate_parse
 from portal.audit.services import Actor, audit_record
 from portal.errors import DomainError
@@ -32,10 +32,6 @@ _LAST_USED_RESOLUTION_SECONDS = 60
 
 class ApiKeyInvalid(DomainError):
     """A key or API setting that cannot be made as asked (names the field)."""
-
-
-def secret_hash(raw_key: str) -> str:
-    return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
 def _prefix_of(raw_key: str) -> str | None:
@@ -75,9 +71,10 @@ def api_key_create(*, tenant: Tenant, name: str, scopes: Iterable[str], actor: A
                 # Prefixes are unique across tenants (the lookup needs that), and RLS hides other
                 # tenants' keys, so a clash (1 in 4 billion) shows only as the constraint firing.
                 with transaction.atomic():
-                    api_key = ApiKey.objects.create(tenant=tenant, name=name, prefix=prefix,
-                                                    secret_hash=secret_hash(raw_key), scopes=scopes,
+                    api_key = ApiKey.objects.create(tenant=tenant, name=name, prefix=prefix, scopes=scopes,
                                                     created_by_id=actor.user_id)
+                    secret_store(kind=API_KEY, owner_id=api_key.pk, owner_tenant_id=tenant.pk, prefix=prefix,
+                                 raw_secret=raw_key)
                 break
             except IntegrityError:
                 if attempt == 2:
@@ -102,20 +99,22 @@ def api_key_revoke(*, tenant: Tenant, api_key: ApiKey, actor: Actor) -> ApiKey:
 def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
     """The active key with this secret, with its tenant, or None. Records its use.
 
-    This runs before any tenant is known, so it is the one place in the API that reads across
-    tenants: one query by the unique prefix, inside dangerously_unscoped(), and nothing else. The
-    hash comparison is constant-time so the answer's timing tells nothing about the secret.
-    """
+    The database answers which key and tenant the secret belongs to (portal.api.secrets), so the
+    key is then read in its own tenant's scope: authentication reads across no tenant."""
     prefix = _prefix_of(raw_key)
     if prefix is None:
         return None
-    with dangerously_unscoped(reason="API key lookup"):
-        api_key = ApiKey.objects.select_related("tenant").filter(prefix=prefix).first()
-        if api_key is None or not hmac.compare_digest(api_key.secret_hash, secret_hash(raw_key)):
-            return None
-        if api_key.revoked_at is not None:
-            return None
-        _last_used_touch(api_key=api_key)
+    owner = secret_owner(kind=API_KEY, prefix=prefix, raw_secret=raw_key)
+    if owner is None:
+        return None
+    api_key_id, tenant_id = owner
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        return None
+    with tenant_scope(tenant):
+        api_key = ApiKey.objects.select_related("tenant").filter(pk=api_key_id, revoked_at__isnull=True).first()
+        if api_key is not None:
+            _last_used_touch(api_key=api_key)
     return api_key
 
 

@@ -1,6 +1,9 @@
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from portal.platform.sealing import SealBroken, is_sealed, seal, unseal
 
 
 class PlatformScope(models.TextChoices):
@@ -13,13 +16,12 @@ def _all_scopes() -> list[str]:
 
 
 class StaffApiToken(models.Model):
-    """A platform operator's key for the platform API (compliance tooling). Only a hash is kept.
-    The table keeps the name it had in the compliance app."""
+    """A platform operator's key for the platform API (compliance tooling). Only a hash is kept,
+    in `portal_secret` (portal.api.secrets). The table keeps the name it had in the compliance app."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="platform_tokens")
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True)
-    secret_hash = models.CharField(max_length=64)
     scopes = ArrayField(models.CharField(max_length=32, choices=PlatformScope.choices), default=_all_scopes)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -47,3 +49,27 @@ class StaffEnrolmentCode(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+
+
+class SealedTOTPDevice(TOTPDevice):
+    """django-otp's TOTP device, with its secret sealed at rest (portal.platform.sealing). The
+    portal uses only this class; a device whose stored secret does not open never verifies."""
+
+    class Meta:
+        proxy = True
+
+    @property
+    def bin_key(self) -> bytes:
+        return unseal(value=self.key, user_id=self.user_id)  # raises SealBroken
+
+    def verify_token(self, token) -> bool:
+        try:
+            unseal(value=self.key, user_id=self.user_id)
+        except SealBroken:
+            return False  # a secret written in clear, or moved from another user's device
+        return super().verify_token(token)
+
+    def save(self, *args, **kwargs):
+        if not is_sealed(self.key):
+            self.key = seal(hex_key=self.key, user_id=self.user_id)
+        super().save(*args, **kwargs)

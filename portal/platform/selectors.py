@@ -43,11 +43,10 @@ def platform_counts() -> dict:
 
 def operators_list() -> list[dict]:
     """Staff users with whether each has set up two-factor log-in."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
+    from portal.platform.models import SealedTOTPDevice
     from tenants.models import User
 
-    enrolled = set(TOTPDevice.objects.filter(confirmed=True).values_list("user_id", flat=True))
+    enrolled = set(SealedTOTPDevice.objects.filter(confirmed=True).values_list("user_id", flat=True))
     return [{"user": user, "enrolled": user.pk in enrolled}
             for user in User.objects.filter(is_staff=True).order_by("email")]
 

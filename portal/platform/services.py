@@ -3,15 +3,16 @@ and platform API tokens. Every change is audited."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from django.db import transaction
 from django.utils import timezone
 
+from tenants.secrets import STAFF_TOKEN, secret_store
 from portal.audit.services import Actor, audit_record
 from portal.errors import DomainError
 from portal.platform.models import PlatformScope, StaffApiToken
+from tenants.context import dangerously_unscoped
 from tenants.models import Tenant
 from tenants.services import tenant_create
 
@@ -72,8 +73,10 @@ def staff_token_create(*, user, name: str, actor: Actor,
     prefix = secrets.token_hex(4)
     secret = f"pst_{prefix}_{secrets.token_urlsafe(24)}"
     with transaction.atomic():
-        token = StaffApiToken.objects.create(user=user, name=name[:100], prefix=prefix, scopes=scopes,
-                                             secret_hash=hashlib.sha256(secret.encode()).hexdigest())
+        token = StaffApiToken.objects.create(user=user, name=name[:100], prefix=prefix, scopes=scopes)
+        with dangerously_unscoped(reason="storing a platform token's hash"):
+            secret_store(kind=STAFF_TOKEN, owner_id=token.pk, owner_tenant_id=None, prefix=prefix,
+                         raw_secret=secret)
         audit_record(action="platform_token.create", actor=actor, target_type="platform_token", target_id=token.pk,
                      details={"name": token.name, "prefix": prefix, "user_id": user.pk, "scopes": scopes})
     return token, secret

@@ -24,11 +24,11 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.audit.services import Actor, audit_record
 from portal.errors import DomainError
-from portal.platform.models import StaffEnrolmentCode
+from portal.platform.models import SealedTOTPDevice, StaffEnrolmentCode
+from portal.platform.sealing import backup_code_digest
 
 DEVICE_NAME = "platform"
 BACKUP_DEVICE_NAME = "backup"
@@ -90,13 +90,13 @@ def enrolment_code_pending(*, request) -> StaffEnrolmentCode | None:
 
 
 def totp_confirmed(*, user) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return SealedTOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-def totp_device_pending(*, user) -> TOTPDevice:
+def totp_device_pending(*, user) -> SealedTOTPDevice:
     """The user's unconfirmed device, made on first call (its secret stays until confirmed)."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False, name=DEVICE_NAME).first()
-    return device or TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+    device = SealedTOTPDevice.objects.filter(user=user, confirmed=False, name=DEVICE_NAME).first()
+    return device or SealedTOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
 
 
 def qr_svg(*, data: str) -> SafeString:
@@ -109,7 +109,7 @@ def _token_clean(token: str) -> str:
     return "".join(ch for ch in token if ch.isdigit())
 
 
-def totp_enrol_confirm(*, request, device: TOTPDevice, token: str) -> bool:
+def totp_enrol_confirm(*, request, device: SealedTOTPDevice, token: str) -> bool:
     """Confirms the device with a code from it, using up the session's enrolment code."""
     enrolment = enrolment_code_pending(request=request)
     if enrolment is None or device.user_id != request.user.pk or not device.verify_token(_token_clean(token)):
@@ -128,12 +128,12 @@ def totp_enrol_confirm(*, request, device: TOTPDevice, token: str) -> bool:
 
 def backup_codes_issue(*, user, actor: Actor) -> list[str]:
     """New one-time backup codes for the user, replacing any not yet used. Returns them: they are
-    shown once and kept only in django-otp's table."""
+    shown once; django-otp's table keeps only their keyed hashes."""
     codes = [StaticToken.random_token() for _ in range(BACKUP_CODES)]
     with transaction.atomic():
         StaticDevice.objects.filter(user=user).delete()
         device = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
-        StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+        StaticToken.objects.bulk_create(StaticToken(device=device, token=backup_code_digest(code)) for code in codes)
         audit_record(action="auth.2fa_backup_codes_issue", actor=actor, target_type="user", target_id=user.pk,
                      details={"codes": len(codes)})
     return codes
@@ -149,14 +149,14 @@ def two_factor_verify(*, request, token: str) -> bool:
     actor = Actor.of_user(request.user, ip_address=request.META.get("REMOTE_ADDR"))
     digits = _token_clean(token)
     if len(digits) == 6 and digits == token.strip().replace(" ", ""):
-        for device in TOTPDevice.objects.filter(user=request.user, confirmed=True):
+        for device in SealedTOTPDevice.objects.filter(user=request.user, confirmed=True):
             if device.verify_token(digits):
                 otp_login(request, device)
                 audit_record(action="auth.2fa_verify", actor=actor, target_type="user", target_id=request.user.pk)
                 return True
     code = "".join(ch for ch in token.lower() if ch.isalnum())
     for device in StaticDevice.objects.filter(user=request.user, confirmed=True):
-        if code and device.verify_token(code):
+        if code and device.verify_token(backup_code_digest(code)):
             otp_login(request, device)
             audit_record(action="auth.2fa_backup_code_used", actor=actor, target_type="user",
                          target_id=request.user.pk, details={"codes_left": backup_codes_left(user=request.user)})

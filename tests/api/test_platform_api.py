@@ -3,7 +3,7 @@
 import base64
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from portal.platform.models import SealedTOTPDevice
 
 from portal.compliance import tasks
 from portal.audit.services import Actor
@@ -78,7 +78,7 @@ def test_who_may_call(client, two_tenants, operator, token):
     client.logout()
     client.force_login(operator)
     assert client.get("/api/v1/platform/orders/").status_code == 403  # staff session without two-factor
-    device = TOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
+    device = SealedTOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
     client.post("/platform/2fa/verify/", {"token": totp_token(device)})
     assert client.get("/api/v1/platform/orders/").status_code == 200
     client.logout()

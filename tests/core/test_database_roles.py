@@ -14,6 +14,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # Secrets the application's role must not read, whatever claim it sets.
 SECRETS = [
     "SELECT * FROM tenants_credential",
+    "SELECT * FROM portal_secret",
     "SELECT * FROM portal_claim_key",
     "SELECT * FROM django_session",
     "SELECT * FROM compliance_auditchainhead",
@@ -27,6 +28,8 @@ WRITES = [
     "UPDATE compliance_auditchainhead SET position = 0",
     "INSERT INTO django_session VALUES ('k', 'd', now())",
     "UPDATE tenants_credential SET password = 'x'",
+    "UPDATE portal_secret SET secret_hash = 'x'",
+    "SELECT portal_secret_set('api_key', 1, 1, 'forged', 'x')",
 ]
 
 

@@ -2,7 +2,7 @@
 reports no violation; and markup injected into a page cannot run a script."""
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from portal.platform.models import SealedTOTPDevice
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import log_in
@@ -41,7 +41,7 @@ def test_portal_platform_and_api_docs_work_under_the_policy(live_server, browser
     page.goto(f"{base}/t/agency-a/searches/")
 
     operator = UserFactory(is_staff=True)
-    device = TOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
+    device = SealedTOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
     page.context.clear_cookies()
     log_in(page, base, operator.email)
     page.goto(f"{base}/platform/2fa/verify/")

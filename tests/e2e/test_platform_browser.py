@@ -6,7 +6,7 @@ import re
 
 import pytest
 from celery import Celery
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from portal.platform.models import SealedTOTPDevice
 from playwright.sync_api import expect
 
 from portal.platform import views as platform_views
@@ -51,7 +51,7 @@ def test_operator_files_activates_and_follows_an_order_to_its_certificate(
     page.get_by_role("button", name="Continue").click()
     expect(page.locator("figure.qr svg")).to_be_visible()
     shoot(page, "20-platform-2fa-enrol")
-    device = TOTPDevice.objects.get(user=operator, confirmed=False)
+    device = SealedTOTPDevice.objects.get(user=operator, confirmed=False)
     page.get_by_label("6-digit code from your authenticator app").fill(totp_token(device))
     page.get_by_role("button", name="Confirm").click()
     # Enrolment ends on the one-time backup codes, then the operator goes on to the dashboard.

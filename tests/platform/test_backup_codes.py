@@ -4,7 +4,7 @@ once, in place of the authenticator app's code; issuing and using them is audite
 import re
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from portal.platform.models import SealedTOTPDevice
 
 from portal.audit.models import AuditEvent
 from tenants.context import dangerously_unscoped
@@ -28,7 +28,7 @@ def test_enrolment_shows_ten_codes_once_and_each_opens_one_session(client, user_
     client.force_login(operator)
     client.post("/platform/2fa/enrol/", {"enrolment_code": enrolment_code_for(operator)})
     client.get("/platform/2fa/enrol/")
-    device = TOTPDevice.objects.get(user=operator, confirmed=False)
+    device = SealedTOTPDevice.objects.get(user=operator, confirmed=False)
     shown = client.post("/platform/2fa/enrol/", {"token": totp_token(device)})
     codes = _codes(shown)
     assert shown.status_code == 200 and len(codes) == 10 == len(set(codes))
@@ -58,7 +58,7 @@ def test_enrolment_shows_ten_codes_once_and_each_opens_one_session(client, user_
 def test_issuing_new_codes_retires_the_old_ones(client, user_factory, settings):
     settings.OTP_STATIC_THROTTLE_FACTOR = 0
     operator = user_factory(is_staff=True)
-    device = TOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
+    device = SealedTOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
     client.force_login(operator)
     client.post("/platform/2fa/verify/", {"token": totp_token(device)})
     first = _codes(client.post("/platform/2fa/backup-codes/"))

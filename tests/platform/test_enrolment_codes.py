@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from portal.platform.models import SealedTOTPDevice
 
 from portal.audit.models import AuditEvent
 from portal.platform.models import StaffEnrolmentCode
@@ -31,7 +31,7 @@ def test_without_a_code_no_device_is_made_and_no_qr_shown(client, newcomer):
     page = client.get("/platform/2fa/enrol/").content.decode()
     assert "Enrolment code" in page and "otpauth://" not in page and "<svg" not in page
     assert client.post("/platform/2fa/enrol/", {"token": "123456"}).status_code == 200
-    assert not TOTPDevice.objects.filter(user=newcomer).exists()
+    assert not SealedTOTPDevice.objects.filter(user=newcomer).exists()
 
 
 @pytest.mark.parametrize("case", ["wrong", "another_users", "expired", "used", "replaced"])
@@ -55,7 +55,7 @@ def test_a_code_that_is_not_this_users_current_one_is_refused(client, newcomer, 
 
 def test_the_code_from_another_operator_opens_enrolment_once(client, newcomer, user_factory):
     colleague = user_factory(is_staff=True)
-    device = TOTPDevice.objects.create(user=colleague, name="platform", confirmed=True)
+    device = SealedTOTPDevice.objects.create(user=colleague, name="platform", confirmed=True)
     client.force_login(colleague)
     client.post("/platform/2fa/verify/", {"token": totp_token(device)})
     page = client.post("/platform/operators/", {"user_id": newcomer.pk})
@@ -70,7 +70,7 @@ def test_the_code_from_another_operator_opens_enrolment_once(client, newcomer, u
     assert _enrol(client, newcomer, code.lower().replace("-", " ")) == 302  # typed loosely
     page = client.get("/platform/2fa/enrol/").content.decode()
     assert "otpauth://" in page
-    new_device = TOTPDevice.objects.get(user=newcomer, confirmed=False)
+    new_device = SealedTOTPDevice.objects.get(user=newcomer, confirmed=False)
     assert client.post("/platform/2fa/enrol/", {"token": totp_token(new_device)}).status_code == 200
     assert StaffEnrolmentCode.objects.get(user=newcomer).used_at is not None
     with dangerously_unscoped(reason="test"):

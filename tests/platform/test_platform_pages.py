@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
+from portal.platform.models import SealedTOTPDevice
 
 from portal.compliance import tasks
 from portal.audit.models import AuditEvent
@@ -28,7 +28,7 @@ def operator(user_factory):
 
 @pytest.fixture
 def staff_client(client, operator):
-    device = TOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
+    device = SealedTOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
     client.force_login(operator)
     response = client.post("/platform/2fa/verify/", {"token": totp_token(device), "next": "/platform/"})
     assert response.status_code == 302 and response["Location"] == "/platform/"
@@ -60,7 +60,7 @@ def test_staff_without_a_device_must_enrol_then_verify_each_session(client, oper
     assert page.status_code == 200
     body = page.content.decode()
     assert "otpauth://totp/" in body and "<svg" in body
-    device = TOTPDevice.objects.get(user=operator, confirmed=False)
+    device = SealedTOTPDevice.objects.get(user=operator, confirmed=False)
     assert client.post("/platform/2fa/enrol/", {"token": "000000" if totp_token(device) != "000000" else "111111"}
                        ).status_code == 200
     response = client.post("/platform/2fa/enrol/", {"token": totp_token(device)})
@@ -81,7 +81,7 @@ def test_staff_without_a_device_must_enrol_then_verify_each_session(client, oper
 
 
 def test_verify_never_redirects_off_site(client, operator):
-    device = TOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
+    device = SealedTOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
     client.force_login(operator)
     response = client.post("/platform/2fa/verify/", {"token": totp_token(device), "next": "https://evil.example/"})
     assert response["Location"] == "/platform/"

@@ -15,6 +15,8 @@ PRIVILEGES_WITHHELD = {
     "compliance_auditchainhead": "ALL",
     # Password hashes: set and checked only through functions (tenants.credentials).
     "tenants_credential": "ALL",
+    # API key and staff token hashes (portal.api.secrets).
+    "portal_secret": "ALL",
     # Sessions live in the cache (SESSION_ENGINE), never in this table.
     "django_session": "ALL",
 }
