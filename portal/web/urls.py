@@ -28,4 +28,5 @@ tenant_urlpatterns = [
     path("admin/api-keys/<int:api_key_id>/revoke/", admin.api_key_revoke_view, name="api_key_revoke"),
     path("admin/settings/", admin.tenant_settings, name="tenant_settings"),
     path("audit/", audit.audit_log, name="audit_log"),
+    path("audit/verify/", audit.audit_verify, name="audit_verify"),
 ]

@@ -93,6 +93,9 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, two_tenants, f
     shoot(page, "11-settings")
     page.goto(f"{base}/audit/")
     shoot(page, "12-audit-log")
+    page.get_by_role("button", name="Verify the chain").click()
+    expect(page.get_by_role("status").filter(has_text="Chain intact")).to_be_visible()
+    shoot(page, "12-audit-log-verified")
 
     blank_search = f"{base}/search/"
     page.goto(blank_search)

@@ -1,9 +1,10 @@
 """The tenant's audit log (auditors, owners and admins)."""
 
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from portal.audit.selectors import audit_actions, audit_events_list
+from portal.audit.services import Actor, audit_chain_verify, audit_record
 from portal.dates import day_end, day_start
 from portal.web import forms
 from portal.web.views.common import filters_query, page_of
@@ -13,6 +14,23 @@ from tenants.middleware import membership_required
 @membership_required(allowed="can_audit")
 @require_GET
 def audit_log(request, tenant_slug):
+    return _audit_page(request, verification=None)
+
+
+@membership_required(allowed="can_audit")
+@require_POST
+def audit_verify(request, tenant_slug):
+    """Recomputes the tenant's own chain, as `manage.py audit_verify --tenant` does, shows the
+    result and records that it was checked (after the check, so it does not verify itself)."""
+    [verification] = audit_chain_verify(tenant=request.tenant)
+    audit_record(action="audit.chain_verified", tenant=request.tenant,
+                 actor=Actor.of_user(request.user, ip_address=request.META.get("REMOTE_ADDR")),
+                 details={"intact": verification.intact, "events": verification.events,
+                          "first_broken_position": verification.first_broken_position})
+    return _audit_page(request, verification=verification)
+
+
+def _audit_page(request, *, verification):
     tenant = request.tenant
     form = forms.AuditFilterForm(request.GET or None, actions=audit_actions(tenant=tenant))
     filters = form.cleaned_data if form.is_valid() else {}
@@ -22,5 +40,5 @@ def audit_log(request, tenant_slug):
         created_to=day_end(filters["created_to"]) if filters.get("created_to") else None)
     return render(request, "portal/audit_log.html", {
         "form": form, "page": page_of(request, events), "filters_query": filters_query(request),
-        "filtered": bool(filters and any(filters.values())),
+        "filtered": bool(filters and any(filters.values())), "verification": verification,
     })
