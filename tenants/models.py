@@ -138,6 +138,8 @@ class Membership(models.Model):
         AUDITOR = "auditor", "Auditor"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
+                                 help_text="How the object is named outside: URLs, API bodies, exports.")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -22,8 +22,8 @@ def tenant_members(*, tenant: Tenant):
     return Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__email")
 
 
-def membership_get(*, tenant: Tenant, membership_id: int) -> Membership:
-    return Membership.objects.select_related("user").get(tenant=tenant, pk=membership_id)
+def membership_get(*, tenant: Tenant, public_id) -> Membership:
+    return Membership.objects.select_related("user").get(tenant=tenant, public_id=public_id)
 
 
 def invitations_pending(*, tenant: Tenant):

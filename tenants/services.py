@@ -170,7 +170,7 @@ def invitation_accept(*, token: str, user: User, actor: Actor) -> Membership:
         invitation.accepted_at = timezone.now()
         invitation.save(update_fields=["accepted_at"])
         audit_record(action="member.join", actor=actor, tenant=tenant, target_type="membership",
-                     target_id=membership.pk, details={"email": user.email, "role": membership.role})
+                     target_id=membership.public_id, details={"email": user.email, "role": membership.role})
     return membership
 
 
@@ -197,7 +197,7 @@ def member_role_change(*, tenant: Tenant, by: Membership, membership: Membership
         membership.role = role
         membership.save(update_fields=["role"])
         audit_record(action="member.role_change", actor=actor, tenant=tenant, target_type="membership",
-                     target_id=membership.pk, details={"email": membership.user.email, "from": previous, "to": role})
+                     target_id=membership.public_id, details={"email": membership.user.email, "from": previous, "to": role})
     return membership
 
 
@@ -208,7 +208,7 @@ def member_remove(*, tenant: Tenant, by: Membership, membership: Membership, act
     if membership.role == Membership.Role.OWNER and len(owners) <= 1:
         raise MembershipChangeRefused("This is the last owner and cannot be removed.")
     details = {"email": membership.user.email, "role": membership.role}
-    membership_id = membership.pk
+    membership_id = membership.public_id
     membership.delete()
     audit_record(action="member.remove", actor=actor, tenant=tenant, target_type="membership",
                  target_id=membership_id, details=details)
@@ -229,5 +229,5 @@ def tenant_settings_update(*, tenant: Tenant, case_reference_required: bool, pro
     tenant.full_clean()
     tenant.save(update_fields=["case_reference_required", "probe_retention_days"])
     audit_record(action="tenant.settings_update", actor=actor, tenant=tenant, target_type="tenant",
-                 target_id=tenant.pk, details=changes)
+                 target_id=tenant.slug, details=changes)
     return tenant

@@ -4,6 +4,8 @@ ApiKey lives here rather than in tenants/ (where ARCHITECTURE.md first put it) s
 app owns its whole authentication story; see docs/api.md.
 """
 
+import uuid
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -26,6 +28,8 @@ class ApiKey(models.Model):
     (portal.api.secrets)."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
+                                 help_text="How the object is named outside: URLs, API bodies, exports.")
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, unique=True, help_text="Shown in lists to tell keys apart.")
     scopes = ArrayField(models.CharField(max_length=32, choices=ApiKeyScope.choices), default=list)

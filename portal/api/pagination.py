@@ -1,8 +1,14 @@
-"""Cursor pagination in a stable order (newest first by id), with strict parameters: a cursor
-the API did not give out, or a page size out of range, is a 400, never a silent default."""
+"""Cursor pagination in a stable order (newest first), with strict parameters: a cursor the API
+did not give out, or a page size out of range, is a 400, never a silent default.
+
+Lists are ordered by creation time, not by id: a cursor is only base64, and one that carried a
+platform-wide sequential id would tell a tenant how much the others do (ties at the same
+microsecond are told apart by DRF's offset). The audit log is ordered by the tenant's own chain
+position, which tells nothing about anyone else."""
 
 from __future__ import annotations
 
+from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
@@ -13,7 +19,7 @@ class StableCursorPagination(CursorPagination):
     page_size = 50
     max_page_size = 200
     page_size_query_param = "page_size"
-    ordering = "-id"
+    ordering = "-created_at"
 
     def get_page_size(self, request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
@@ -32,12 +38,18 @@ class StableCursorPagination(CursorPagination):
             cursor = super().decode_cursor(request)
         except (NotFound, UnicodeError):
             cursor = False
-        # Every ordering here is an integer column, so a cursor's position must be one.
         if cursor is False or (cursor is not None and cursor.position is not None
-                               and not _is_db_id(cursor.position)):
+                               and not self._position_valid(cursor.position)):
             raise ValidationError({self.cursor_query_param: ["Not a cursor this API gave out; use the next or "
                                                              "previous link of a list."]})
         return cursor
+
+    @staticmethod
+    def _position_valid(position: str) -> bool:
+        try:
+            return parse_datetime(position) is not None
+        except ValueError:
+            return False
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)
@@ -53,3 +65,7 @@ def _is_db_id(value: str) -> bool:
 
 class AuditCursorPagination(StableCursorPagination):
     ordering = "-position"
+
+    @staticmethod
+    def _position_valid(position: str) -> bool:
+        return _is_db_id(position)

@@ -15,8 +15,8 @@ def api_keys_list(*, tenant: Tenant):
     return ApiKey.objects.filter(tenant=tenant).select_related("created_by").order_by("-created_at", "-id")
 
 
-def api_key_get(*, tenant: Tenant, api_key_id: int) -> ApiKey:
-    return ApiKey.objects.filter(tenant=tenant).get(pk=api_key_id)
+def api_key_get(*, tenant: Tenant, public_id) -> ApiKey:
+    return ApiKey.objects.filter(tenant=tenant).get(public_id=public_id)
 
 
 def tenant_rate_limits(*, tenant: Tenant) -> tuple[str, str]:

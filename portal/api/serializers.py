@@ -12,6 +12,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from portal.api.models import ApiKey
 from portal.gallery.models import LegalBasis
 from portal.gallery.regions import RegionEvidence
 from portal.search.models import Band, Search
@@ -120,7 +121,7 @@ class ProvenanceSerializer(serializers.Serializer):
 
 
 class SubjectRefSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.UUIDField()
     label = serializers.CharField()
     reference = serializers.CharField(allow_blank=True)
 
@@ -135,7 +136,7 @@ class MatchSerializer(serializers.Serializer):
     face_box = BoxSerializer()
     crop_url = serializers.URLField(help_text="GET it with the same API key: image/jpeg.")
     subject = SubjectRefSerializer(allow_null=True)
-    image_id = serializers.IntegerField(allow_null=True, help_text="The tenant's own image; null for the platform index.")
+    image_id = serializers.UUIDField(allow_null=True, help_text="The tenant's own image; null for the platform index.")
     in_platform_index = serializers.BooleanField()
     provenance = ProvenanceSerializer()
 
@@ -144,9 +145,9 @@ class MatchSerializer(serializers.Serializer):
         return {
             "rank": match.rank, "similarity": match.similarity, "band": match.band, "face_uuid": str(face.uuid),
             "face_box": _box(face.box), "crop_url": face_crop_url(request=self.context["request"], face_uuid=face.uuid),
-            "subject": ({"id": face.subject.pk, "label": face.subject.label, "reference": face.subject.reference}
-                        if face.subject_id and face.tenant_id else None),
-            "image_id": image.pk if image.tenant_id else None,
+            "subject": ({"id": str(face.subject.public_id), "label": face.subject.label,
+                         "reference": face.subject.reference} if face.subject_id and face.tenant_id else None),
+            "image_id": str(image.public_id) if image.tenant_id else None,
             "in_platform_index": image.tenant_id is None,
             "provenance": {
                 "source_url": image.source_url, "source_domain": image.source_domain, "region": image.region,
@@ -158,6 +159,7 @@ class MatchSerializer(serializers.Serializer):
 
 
 class SearchSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
     actor = serializers.CharField(source="actor_label")
     probe_face_box = serializers.SerializerMethodField()
     timings_ms = serializers.DictField(child=serializers.FloatField())
@@ -217,18 +219,18 @@ class FaceSerializer(serializers.Serializer):
     uuid = serializers.UUIDField()
     box = BoxSerializer()
     confidence = serializers.FloatField()
-    subject_id = serializers.IntegerField(allow_null=True)
+    subject_id = serializers.UUIDField(allow_null=True)
     crop_url = serializers.URLField()
     withheld = serializers.BooleanField()
 
     def to_representation(self, face):
         return {"uuid": str(face.uuid), "box": _box(face.box), "confidence": face.confidence,
-                "subject_id": face.subject_id, "withheld": face.withheld,
+                "subject_id": str(face.subject.public_id) if face.subject_id else None, "withheld": face.withheld,
                 "crop_url": face_crop_url(request=self.context["request"], face_uuid=face.uuid)}
 
 
 class ImageSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.UUIDField()
     sha256 = serializers.CharField()
     width = serializers.IntegerField()
     height = serializers.IntegerField()
@@ -242,9 +244,10 @@ class ImageSerializer(serializers.Serializer):
     def to_representation(self, image):
         subject = image.subject
         return {
-            "id": image.pk, "sha256": image.sha256, "width": image.width, "height": image.height,
+            "id": str(image.public_id), "sha256": image.sha256, "width": image.width, "height": image.height,
             "format": image.format,
-            "subject": {"id": subject.pk, "label": subject.label, "reference": subject.reference} if subject else None,
+            "subject": ({"id": str(subject.public_id), "label": subject.label, "reference": subject.reference}
+                        if subject else None),
             "provenance": ProvenanceSerializer(image).data,
             "withheld": image.withheld,
             "created_at": serializers.DateTimeField().to_representation(image.created_at),
@@ -268,8 +271,8 @@ class _Provenance(serializers.Serializer):
 
 
 class _ImageTarget(serializers.Serializer):
-    subject_id = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1,
-                                          max_value=2**63 - 1, help_text="Enrol the picture for this subject.")
+    subject_id = serializers.UUIDField(required=False, allow_null=True, default=None,
+                                       help_text="Enrol the picture for this subject (its id).")
 
 
 class ImageCreateMultipartSerializer(_MultipartPicture, _Provenance, _ImageTarget):
@@ -294,13 +297,13 @@ class IngestResultSerializer(serializers.Serializer):
 
 
 class ImageFilterSerializer(serializers.Serializer):
-    subject_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    subject_id = serializers.UUIDField(required=False, help_text="Pictures of this subject (its id).")
     created_from = serializers.DateTimeField(required=False, help_text="Created at or after (ISO 8601).")
     created_to = serializers.DateTimeField(required=False, help_text="Created before (ISO 8601).")
 
 
 class SubjectSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.UUIDField(source="public_id")
     label = serializers.CharField()
     notes = serializers.CharField(allow_blank=True)
     reference = serializers.CharField(allow_blank=True)
@@ -325,16 +328,24 @@ class SubjectUpdateSerializer(serializers.Serializer):
 class AuditEventSerializer(serializers.Serializer):
     position = serializers.IntegerField(help_text="Position in the tenant's own hash chain: 1, 2, 3… with no gaps.")
     action = serializers.CharField()
-    actor_label = serializers.CharField()
-    actor_user_id = serializers.IntegerField(allow_null=True)
-    actor_api_key_id = serializers.IntegerField(allow_null=True)
+    actor_label = serializers.CharField(help_text="Who acted: a person's e-mail, an API key's name, or the system.")
+    actor_api_key = serializers.SerializerMethodField(help_text="The id of the API key that acted, if one did.")
     target_type = serializers.CharField(allow_blank=True)
-    target_id = serializers.CharField(allow_blank=True)
+    target_id = serializers.CharField(allow_blank=True, help_text="The target's id (for the tenant's objects, the "
+                                                                  "same id as in URLs and API bodies).")
     details = serializers.DictField()
     ip_address = serializers.IPAddressField(allow_null=True)
     created_at = serializers.DateTimeField()
     hash = serializers.CharField()
     prev_hash = serializers.CharField()
+
+    def get_actor_api_key(self, event) -> str | None:
+        if event.actor_api_key_id is None:
+            return None
+        if "_api_keys" not in self.context:  # the tenant's keys, once per page (read in its scope)
+            self.context["_api_keys"] = {pk: str(public_id) for pk, public_id in
+                                         ApiKey.objects.values_list("pk", "public_id")}
+        return self.context["_api_keys"].get(event.actor_api_key_id)
 
 
 class AuditFilterSerializer(serializers.Serializer):

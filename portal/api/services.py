@@ -80,7 +80,7 @@ def api_key_create(*, tenant: Tenant, name: str, scopes: Iterable[str], actor: A
                 if attempt == 2:
                     raise
         audit_record(action="api_key.create", actor=actor, tenant=tenant, target_type="api_key",
-                     target_id=api_key.pk, details={"name": name, "prefix": prefix, "scopes": scopes})
+                     target_id=api_key.public_id, details={"name": name, "prefix": prefix, "scopes": scopes})
     return api_key, raw_key
 
 
@@ -92,7 +92,7 @@ def api_key_revoke(*, tenant: Tenant, api_key: ApiKey, actor: Actor) -> ApiKey:
             api_key.revoked_at = timezone.now()
             api_key.save(update_fields=["revoked_at"])
             audit_record(action="api_key.revoke", actor=actor, tenant=tenant, target_type="api_key",
-                         target_id=api_key.pk, details={"name": api_key.name, "prefix": api_key.prefix})
+                         target_id=api_key.public_id, details={"name": api_key.name, "prefix": api_key.prefix})
     return api_key
 
 
@@ -148,7 +148,7 @@ def tenant_api_settings_set(*, tenant: Tenant, rate_limit_per_key: str = "", rat
             tenant=tenant, defaults={"rate_limit_per_key": rate_limit_per_key,
                                      "rate_limit_per_tenant": rate_limit_per_tenant})
         audit_record(action="api_settings.update", actor=actor, tenant=tenant, target_type="tenant",
-                     target_id=tenant.pk, details={"rate_limit_per_key": rate_limit_per_key,
+                     target_id=tenant.slug, details={"rate_limit_per_key": rate_limit_per_key,
                                                    "rate_limit_per_tenant": rate_limit_per_tenant})
     return api_settings
 

@@ -18,15 +18,15 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"), name="redoc"),
     path("searches", SearchListView.as_view(), name="searches"),
-    path("searches/<int:search_id>", SearchDetailView.as_view(), name="search"),
+    path("searches/<uuid:search_id>", SearchDetailView.as_view(), name="search"),
     path("faces/detect", FacesDetectView.as_view(), name="faces-detect"),
     path("faces/<uuid:face_uuid>/crop", FaceCropView.as_view(), name="face-crop"),
     path("subjects", SubjectListView.as_view(), name="subjects"),
-    path("subjects/<int:subject_id>", SubjectDetailView.as_view(), name="subject"),
-    path("subjects/<int:subject_id>/pictures", SubjectPicturesView.as_view(), name="subject-pictures"),
+    path("subjects/<uuid:subject_id>", SubjectDetailView.as_view(), name="subject"),
+    path("subjects/<uuid:subject_id>/pictures", SubjectPicturesView.as_view(), name="subject-pictures"),
     path("images", ImageListView.as_view(), name="images"),
-    path("images/<int:image_id>", ImageDetailView.as_view(), name="image"),
+    path("images/<uuid:image_id>", ImageDetailView.as_view(), name="image"),
     path("audit", AuditListView.as_view(), name="audit"),
     # Anything else under /api/v1/ answers in the API's error shape, not with an HTML page.
-    re_path(r"^.*$", api_not_found),
+    re_path(r"^[\s\S]*$", api_not_found),  # [\s\S], not ".": a path with a newline is an API 404 too
 ]

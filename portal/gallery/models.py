@@ -22,6 +22,8 @@ class Subject(models.Model):
     """A named person in a tenant's own gallery (a watch-list entry, a booking record)."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="subjects")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
+                                 help_text="How the object is named outside: URLs, API bodies, exports.")
     label = models.CharField(max_length=200)
     notes = models.TextField(blank=True)
     reference = models.CharField(max_length=100, blank=True, help_text="The tenant's own record number.")
@@ -59,6 +61,8 @@ class Image(models.Model):
 
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="images",
                                help_text="Empty for the operator's platform index.")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
+                                 help_text="How the object is named outside: URLs, API bodies, exports.")
     file = models.FileField(upload_to=_image_path, max_length=300)
     sha256 = models.CharField(max_length=64)
     width = models.PositiveIntegerField()

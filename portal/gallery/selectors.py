@@ -8,8 +8,8 @@ from portal.gallery.models import Image, Subject
 from tenants.models import Tenant
 
 
-def image_get(*, tenant: Tenant, image_id: int) -> Image:
-    return Image.objects.filter(tenant=tenant).select_related("subject").get(pk=image_id)
+def image_get(*, tenant: Tenant, public_id) -> Image:
+    return Image.objects.filter(tenant=tenant).select_related("subject").get(public_id=public_id)
 
 
 def images_list(*, tenant: Tenant, subject_id: int | None = None, created_from: datetime | None = None,
@@ -24,8 +24,8 @@ def images_list(*, tenant: Tenant, subject_id: int | None = None, created_from: 
     return images
 
 
-def subject_get(*, tenant: Tenant, subject_id: int) -> Subject:
-    return Subject.objects.filter(tenant=tenant).get(pk=subject_id)
+def subject_get(*, tenant: Tenant, public_id) -> Subject:
+    return Subject.objects.filter(tenant=tenant).get(public_id=public_id)
 
 
 def subjects_list(*, tenant: Tenant):

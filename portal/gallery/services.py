@@ -112,9 +112,9 @@ def image_ingest(*, tenant: Tenant | None, data: bytes, actor: Actor, legal_basi
                 written.append(face.crop.name)
                 faces.append(face)
             Face.objects.bulk_create(faces)
-            audit_record(action="image.ingest", actor=actor, tenant=tenant, target_type="image", target_id=image.pk,
+            audit_record(action="image.ingest", actor=actor, tenant=tenant, target_type="image", target_id=image.public_id,
                          details={"sha256": sha256, "faces": len(faces), "region": resolved_region,
-                                  "source_domain": source_domain, "subject_id": subject.pk if subject else None})
+                                  "source_domain": source_domain, "subject": str(subject.public_id) if subject else None})
     except IntegrityError:
         _files_delete(written)
         # The same picture arrived concurrently: the other request stored it.
@@ -141,7 +141,7 @@ def image_delete(*, tenant: Tenant | None, image: Image, actor: Actor) -> None:
         faces = list(image.faces.values_list("crop", "uuid"))
         names = [image.file.name, *(crop for crop, _ in faces)]
         face_count = len(faces)
-        image_id = image.pk
+        image_id = image.public_id
         image.delete()
         faces_deleted.send(sender=Image, face_uuids=[str(face_uuid) for _, face_uuid in faces])
         audit_record(action="image.delete", actor=actor, tenant=tenant, target_type="image", target_id=image_id,
@@ -156,7 +156,7 @@ def subject_create(*, tenant: Tenant, label: str, actor: Actor, notes: str = "",
     with tenant_scope(tenant):
         subject = Subject.objects.create(tenant=tenant, label=label[:200], notes=notes, reference=reference[:100],
                                          created_by_id=actor.user_id)
-        audit_record(action="subject.create", actor=actor, tenant=tenant, target_type="subject", target_id=subject.pk)
+        audit_record(action="subject.create", actor=actor, tenant=tenant, target_type="subject", target_id=subject.public_id)
     return subject
 
 
@@ -173,7 +173,7 @@ def subject_update(*, tenant: Tenant, subject: Subject, actor: Actor, label: str
         if reference is not None:
             subject.reference = reference[:100]
         subject.save()
-        audit_record(action="subject.update", actor=actor, tenant=tenant, target_type="subject", target_id=subject.pk)
+        audit_record(action="subject.update", actor=actor, tenant=tenant, target_type="subject", target_id=subject.public_id)
     return subject
 
 
@@ -183,7 +183,7 @@ def subject_delete(*, tenant: Tenant, subject: Subject, actor: Actor) -> None:
         subject = Subject.objects.get(pk=subject.pk)
         for image in Image.objects.filter(subject=subject):
             image_delete(tenant=tenant, image=image, actor=actor)
-        subject_id = subject.pk
+        subject_id = subject.public_id
         subject.delete()
         audit_record(action="subject.delete", actor=actor, tenant=tenant, target_type="subject", target_id=subject_id)
 

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from pgvector.django import VectorField
@@ -24,6 +26,8 @@ class Search(models.Model):
         FAILED = "failed", "Failed"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="searches")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
+                                 help_text="How the object is named outside: URLs, API bodies, exports.")
     actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor_api_key_id = models.BigIntegerField(null=True, blank=True)
     actor_label = models.CharField(max_length=200, help_text="Who ran it, as shown in the audit log.")

@@ -54,8 +54,8 @@ def tenant_faces_nearest(*, tenant: Tenant, embedding: np.ndarray, k: int,
         return [Neighbour(face_id=face_id, similarity=1.0 - float(distance)) for face_id, distance in cursor.fetchall()]
 
 
-def search_get(*, tenant: Tenant, search_id: int) -> Search:
-    return Search.objects.filter(tenant=tenant).select_related("actor_user").get(pk=search_id)
+def search_get(*, tenant: Tenant, public_id) -> Search:
+    return Search.objects.filter(tenant=tenant).select_related("actor_user").get(public_id=public_id)
 
 
 def searches_list(*, tenant: Tenant, case_reference: str | None = None, created_from: datetime | None = None,

@@ -107,7 +107,7 @@ def search_run(*, tenant: Tenant, actor: Actor, probe: bytes, case_reference: st
                             band=band_for(similarity=n.similarity, threshold=threshold))
                 for rank, n in enumerate(neighbours, start=1)
             ])
-            audit_record(action="search.run", actor=actor, tenant=tenant, target_type="search", target_id=search.pk,
+            audit_record(action="search.run", actor=actor, tenant=tenant, target_type="search", target_id=search.public_id,
                          details={"case_reference": case_reference, "purpose": purpose, "k": k,
                                   "threshold": threshold, "matches": len(neighbours),
                                   "leads": sum(n.similarity >= threshold for n in neighbours)})

@@ -38,11 +38,17 @@ class SearchFilterForm(PortalForm):
     created_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     created_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     case_reference = forms.CharField(label="Case reference", max_length=100, required=False)
-    user = forms.TypedChoiceField(label="Run by", required=False, coerce=int, empty_value=None)
+    # Members are named by their membership's public id: a user id is a platform-wide number.
+    user = forms.ChoiceField(label="Run by", required=False)
 
     def __init__(self, *args, members, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["user"].choices = [("", "Anyone")] + [(m.user_id, m.user.email) for m in members]
+        self._user_ids = {str(m.public_id): m.user_id for m in members}
+        self.fields["user"].choices = [("", "Anyone")] + [(str(m.public_id), m.user.email) for m in members]
+
+    def clean_user(self) -> int | None:
+        """The chosen member's user id, for the query."""
+        return self._user_ids.get(self.cleaned_data["user"])
 
 
 class SubjectForm(PortalForm):

@@ -42,7 +42,7 @@ def test_create_stores_only_a_hash_and_audits(two_tenants):
     assert api_key.created_by == two_tenants.a.owner and api_key.scopes == ["search", "gallery:read"]
     with tenant_scope(tenant):
         event = AuditEvent.objects.get(action="api_key.create")
-    assert event.target_id == str(api_key.pk) and event.details["prefix"] == api_key.prefix
+    assert event.target_id == str(api_key.public_id) and event.details["prefix"] == api_key.prefix
     assert raw_key not in str(event.details)
 
 
@@ -59,9 +59,9 @@ def test_list_and_get_are_per_tenant(two_tenants):
     key_b, _ = api_key_create(tenant=two_tenants.b.tenant, name="b", scopes=["search"], actor=Actor.system("t"))
     with tenant_scope(two_tenants.a.tenant):
         assert list(api_keys_list(tenant=two_tenants.a.tenant)) == [key_a]
-        assert api_key_get(tenant=two_tenants.a.tenant, api_key_id=key_a.pk) == key_a
+        assert api_key_get(tenant=two_tenants.a.tenant, public_id=key_a.public_id) == key_a
         with pytest.raises(ApiKey.DoesNotExist):
-            api_key_get(tenant=two_tenants.a.tenant, api_key_id=key_b.pk)
+            api_key_get(tenant=two_tenants.a.tenant, public_id=key_b.public_id)
 
 
 def test_authenticate_finds_the_key_and_records_its_use(two_tenants):

@@ -97,13 +97,13 @@ def test_image_upload_list_filter_read_delete(api_a, picture, two_tenants, djang
     assert read["provenance"]["legal_basis"] == "public_record" and read["faces"][0]["crop_url"].endswith("/crop")
 
     with tenant_scope(two_tenants.a.tenant):
-        image = Image.objects.get(pk=first_id)
+        image = Image.objects.get(public_id=first_id)
         names = [image.file.name, *image.faces.values_list("crop", flat=True)]
     with django_capture_on_commit_callbacks(execute=True):
         assert api_a.delete(f"/api/v1/images/{first_id}").status_code == 204
     assert api_a.get(f"/api/v1/images/{first_id}").status_code == 404
     with tenant_scope(two_tenants.a.tenant):
-        assert not Face.objects.filter(image_id=first_id).exists()
+        assert not Face.objects.filter(image_id=image.pk).exists()
     assert not any(default_storage.exists(name) for name in names)
 
 

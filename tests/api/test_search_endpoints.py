@@ -140,14 +140,14 @@ def test_audit_lists_only_own_events(api_a, api_b, gallery_a, picture):
     actions = [event["action"] for event in events]
     assert actions[0] == "search.run" and "image.ingest" in actions and "subject.create" in actions
     assert events[0]["details"]["case_reference"] == "OP-AUDIT"
-    assert events[0]["actor_api_key_id"] == api_a.api_key.pk
+    assert events[0]["actor_api_key"] == str(api_a.api_key.public_id) and "actor_user_id" not in events[0]
     # The tenant's own chain, numbered without gaps whatever other tenants did meanwhile.
     assert [e["position"] for e in events] == list(range(len(events), 0, -1))
     assert "seq" not in events[0]
     only_searches = api_a.get("/api/v1/audit", {"action": "search.run"}).json()["results"]
     assert {event["action"] for event in only_searches} == {"search.run"}
     b_events = api_b.get("/api/v1/audit").json()["results"]
-    assert all(event["actor_api_key_id"] != api_a.api_key.pk for event in b_events)
+    assert all(event["actor_api_key"] != str(api_a.api_key.public_id) for event in b_events)
     assert {event["action"] for event in b_events} == {"api_key.create"}
 
 

@@ -40,7 +40,7 @@ def test_investigator_searches_and_sees_the_right_person_first(live_server, brow
     page.get_by_label("Purpose").fill("Identify the suspect in the station CCTV")
     page.get_by_role("button", name="Search", exact=True).click()
 
-    expect(page).to_have_url(re.compile(r"/t/agency-a/searches/\d+/$"))
+    expect(page).to_have_url(re.compile(r"/t/agency-a/searches/[0-9a-f-]{36}/$"))
     first = page.locator("section[aria-labelledby=leads-title] .match").first
     expect(first).to_contain_text("Barack Obama")
     expect(first).to_contain_text("Strong lead")
@@ -71,7 +71,7 @@ def test_investigator_picks_the_second_face_of_a_group_picture(live_server, brow
     page.get_by_label("Case reference").fill("CASE-9")
     page.get_by_label("Purpose").fill("second face")
     page.get_by_role("button", name="Search", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/searches/\d+/$"))
+    expect(page).to_have_url(re.compile(r"/searches/[0-9a-f-]{36}/$"))
     second_face_lead = page.locator("section[aria-labelledby=leads-title] .match").first.inner_text()
 
     page.goto(f"{live_server.url}/t/agency-a/search/")
@@ -80,7 +80,7 @@ def test_investigator_picks_the_second_face_of_a_group_picture(live_server, brow
     page.get_by_label("Case reference").fill("CASE-9")
     page.get_by_label("Purpose").fill("first face")
     page.get_by_role("button", name="Search", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/searches/\d+/$"))
+    expect(page).to_have_url(re.compile(r"/searches/[0-9a-f-]{36}/$"))
     first_face_lead = page.locator("section[aria-labelledby=leads-title] .match").first.inner_text()
 
     names = {"Barack Obama", "Joe Biden"}

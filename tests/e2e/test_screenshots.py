@@ -45,7 +45,7 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, two_tenants, f
     page.get_by_role("button", name="Face 2").click()
     shoot(page, "04-search-preview")
     page.get_by_role("button", name="Search", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/searches/\d+/$"))
+    expect(page).to_have_url(re.compile(r"/searches/[0-9a-f-]{36}/$"))
     page.wait_for_load_state("networkidle")
     shoot(page, "05-search-results")
 
@@ -55,7 +55,7 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, two_tenants, f
     page.get_by_label("Case reference").fill("CASE-2024-18")
     page.get_by_label("Purpose").fill("Follow-up")
     page.get_by_role("button", name="Search", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/searches/\d+/$"))
+    expect(page).to_have_url(re.compile(r"/searches/[0-9a-f-]{36}/$"))
     page.wait_for_load_state("networkidle")
     shoot(page, "06-search-results-strong")
 

@@ -65,9 +65,9 @@ def test_search_face_json_gives_one_line_per_picture_and_an_error_line_for_a_fac
     assert missing["error"]["code"] == "unreadable"
 
     with tenant_scope(gallery.a.tenant):
-        search = Search.objects.get(pk=found["search_id"])
+        search = Search.objects.get(public_id=found["search_id"])
         assert (search.case_reference, search.actor_label, search.k) == ("CASE-7", "system: command: search_face", 5)
-        assert AuditEvent.objects.filter(action="search.run", target_id=str(search.pk),
+        assert AuditEvent.objects.filter(action="search.run", target_id=str(search.public_id),
                                          actor_label="system: command: search_face").exists()
 
 

@@ -49,7 +49,7 @@ def test_search_finds_the_right_person_first_and_stores_everything(two_tenants, 
         assert stored.case_reference == "CASE-1" and stored.actor_user == a.investigator
         assert default_storage.exists(stored.probe.name)
         assert stored.probe_expires_at > stored.created_at
-        assert AuditEvent.objects.filter(action="search.run", target_id=str(search.pk)).exists()
+        assert AuditEvent.objects.filter(action="search.run", target_id=str(search.public_id)).exists()
     assert set(search.timings_ms) == {"detect", "query", "total"}
 
 

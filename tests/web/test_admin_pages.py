@@ -45,19 +45,19 @@ def test_only_an_owner_makes_owners(client, two_tenants):
     response = client.post("/t/agency-a/admin/members/", {"email": "x@example.test", "role": "owner"})
     assert response.status_code == 400 and "Only an owner" in response.content.decode()
     investigator = _membership(two_tenants.a, two_tenants.a.investigator)
-    client.post(f"/t/agency-a/admin/members/{investigator.pk}/role/", {"role": "owner"})
+    client.post(f"/t/agency-a/admin/members/{investigator.public_id}/role/", {"role": "owner"})
     assert _membership(two_tenants.a, two_tenants.a.investigator).role == "investigator"
     owner = _membership(two_tenants.a, two_tenants.a.owner)
-    client.post(f"/t/agency-a/admin/members/{owner.pk}/remove/")
+    client.post(f"/t/agency-a/admin/members/{owner.public_id}/remove/")
     assert _membership(two_tenants.a, two_tenants.a.owner).role == "owner"
 
 
 def test_change_role_and_remove(client, two_tenants):
     client.force_login(two_tenants.a.owner)
     investigator = _membership(two_tenants.a, two_tenants.a.investigator)
-    assert client.post(f"/t/agency-a/admin/members/{investigator.pk}/role/", {"role": "auditor"}).status_code == 302
+    assert client.post(f"/t/agency-a/admin/members/{investigator.public_id}/role/", {"role": "auditor"}).status_code == 302
     assert _membership(two_tenants.a, two_tenants.a.investigator).role == "auditor"
-    assert client.post(f"/t/agency-a/admin/members/{investigator.pk}/remove/").status_code == 302
+    assert client.post(f"/t/agency-a/admin/members/{investigator.public_id}/remove/").status_code == 302
     with tenant_scope(two_tenants.a.tenant):
         assert not Membership.objects.filter(user=two_tenants.a.investigator).exists()
         assert {e.action for e in AuditEvent.objects.all()} >= {"member.role_change", "member.remove"}
@@ -68,23 +68,23 @@ def test_change_role_and_remove(client, two_tenants):
 def test_the_last_owner_stays(client, two_tenants):
     client.force_login(two_tenants.a.owner)
     owner = _membership(two_tenants.a, two_tenants.a.owner)
-    removed = client.post(f"/t/agency-a/admin/members/{owner.pk}/remove/", follow=True)
+    removed = client.post(f"/t/agency-a/admin/members/{owner.public_id}/remove/", follow=True)
     assert "last owner" in removed.content.decode()
-    demoted = client.post(f"/t/agency-a/admin/members/{owner.pk}/role/", {"role": "admin"}, follow=True)
+    demoted = client.post(f"/t/agency-a/admin/members/{owner.public_id}/role/", {"role": "admin"}, follow=True)
     assert "last owner" in demoted.content.decode()
     assert _membership(two_tenants.a, two_tenants.a.owner).role == "owner"
     # With a second owner, the first may step down.
     admin = _membership(two_tenants.a, two_tenants.a.admin)
-    client.post(f"/t/agency-a/admin/members/{admin.pk}/role/", {"role": "owner"})
-    assert client.post(f"/t/agency-a/admin/members/{owner.pk}/role/", {"role": "admin"}).status_code == 302
+    client.post(f"/t/agency-a/admin/members/{admin.public_id}/role/", {"role": "owner"})
+    assert client.post(f"/t/agency-a/admin/members/{owner.public_id}/role/", {"role": "admin"}).status_code == 302
     assert _membership(two_tenants.a, two_tenants.a.owner).role == "admin"
 
 
 def test_another_tenants_membership_is_404(client, two_tenants):
     other = _membership(two_tenants.b, two_tenants.b.investigator)
     client.force_login(two_tenants.a.owner)
-    assert client.post(f"/t/agency-a/admin/members/{other.pk}/role/", {"role": "auditor"}).status_code == 404
-    assert client.post(f"/t/agency-a/admin/members/{other.pk}/remove/").status_code == 404
+    assert client.post(f"/t/agency-a/admin/members/{other.public_id}/role/", {"role": "auditor"}).status_code == 404
+    assert client.post(f"/t/agency-a/admin/members/{other.public_id}/remove/").status_code == 404
     assert _membership(two_tenants.b, two_tenants.b.investigator).role == "investigator"
 
 
@@ -92,7 +92,7 @@ def test_investigator_cannot_manage_members(client, two_tenants):
     client.force_login(two_tenants.a.investigator)
     auditor = _membership(two_tenants.a, two_tenants.a.auditor)
     assert client.post("/t/agency-a/admin/members/", {"email": "x@example.test", "role": "owner"}).status_code == 403
-    assert client.post(f"/t/agency-a/admin/members/{auditor.pk}/remove/").status_code == 403
+    assert client.post(f"/t/agency-a/admin/members/{auditor.public_id}/remove/").status_code == 403
 
 
 def test_settings_are_saved_and_audited(client, two_tenants):
@@ -147,11 +147,11 @@ def test_api_key_secret_is_shown_once_then_revoked(client, two_tenants):
     # Another tenant's admin can neither see nor revoke it.
     client.force_login(two_tenants.b.admin)
     assert "records bridge" not in client.get("/t/retailer-b/admin/api-keys/").content.decode()
-    assert client.post(f"/t/retailer-b/admin/api-keys/{key.pk}/revoke/").status_code == 404
+    assert client.post(f"/t/retailer-b/admin/api-keys/{key.public_id}/revoke/").status_code == 404
     assert api_key_authenticate(raw_key=raw_key) is not None
     client.force_login(two_tenants.a.owner)
-    assert client.post(f"/t/agency-a/admin/api-keys/{key.pk}/revoke/").status_code == 302
+    assert client.post(f"/t/agency-a/admin/api-keys/{key.public_id}/revoke/").status_code == 302
     assert api_key_authenticate(raw_key=raw_key) is None
     assert "revoked" in client.get("/t/agency-a/admin/api-keys/").content.decode()
     client.force_login(two_tenants.a.investigator)
-    assert client.post(f"/t/agency-a/admin/api-keys/{key.pk}/revoke/").status_code == 403
+    assert client.post(f"/t/agency-a/admin/api-keys/{key.public_id}/revoke/").status_code == 403

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def _enrol(client, subject, *files, json=True, **fields):
     data = {"legal_basis": "law_enforcement", "region": "", "source_url": "", **fields, "pictures": list(files)}
     headers = {"HTTP_ACCEPT": "application/json"} if json else {}
-    return client.post(f"/t/agency-a/subjects/{subject.pk}/enrol/", data, **headers)
+    return client.post(f"/t/agency-a/subjects/{subject.public_id}/enrol/", data, **headers)
 
 
 def test_create_subject_then_see_it_listed(client, two_tenants):
@@ -51,9 +51,9 @@ def test_enrol_one_picture_at_a_time_answers_json_per_file(client, two_tenants, 
     assert bad_region.status_code == 400 and "region" in bad_region.json()["error"]["fields"]
     with tenant_scope(two_tenants.a.tenant):
         assert Image.objects.filter(subject=subject).count() == 1
-    page = client.get(f"/t/agency-a/subjects/{subject.pk}/")
+    page = client.get(f"/t/agency-a/subjects/{subject.public_id}/")
     assert page.status_code == 200 and "/crop.jpg" in page.content.decode()
-    fragment = client.get(f"/t/agency-a/subjects/{subject.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    fragment = client.get(f"/t/agency-a/subjects/{subject.public_id}/", HTTP_HX_REQUEST="true").content.decode()
     assert fragment.lstrip().startswith("<section") and "Enrol pictures" not in fragment
 
 
@@ -87,14 +87,14 @@ def test_delete_picture_then_subject(client, two_tenants, faces_dir):
         image = Image.objects.filter(subject=subject).first()
     # Another tenant cannot delete it, nor see it.
     client.force_login(two_tenants.b.owner)
-    assert client.post(f"/t/retailer-b/images/{image.pk}/delete/").status_code == 404
-    assert client.get(f"/t/retailer-b/images/{image.pk}/picture").status_code == 404
+    assert client.post(f"/t/retailer-b/images/{image.public_id}/delete/").status_code == 404
+    assert client.get(f"/t/retailer-b/images/{image.public_id}/picture").status_code == 404
     client.force_login(two_tenants.a.investigator)
-    assert client.get(f"/t/agency-a/images/{image.pk}/picture").status_code == 200
-    assert client.post(f"/t/agency-a/images/{image.pk}/delete/").status_code == 302
+    assert client.get(f"/t/agency-a/images/{image.public_id}/picture").status_code == 200
+    assert client.post(f"/t/agency-a/images/{image.public_id}/delete/").status_code == 302
     with tenant_scope(two_tenants.a.tenant):
         assert Image.objects.filter(subject=subject).count() == 1
-    assert client.post(f"/t/agency-a/subjects/{subject.pk}/delete/").status_code == 302
+    assert client.post(f"/t/agency-a/subjects/{subject.public_id}/delete/").status_code == 302
     with tenant_scope(two_tenants.a.tenant):
         assert not Subject.objects.exists() and not Face.objects.exists()
         assert AuditEvent.objects.filter(action="subject.delete").count() == 1
@@ -105,4 +105,4 @@ def test_auditor_cannot_enrol_or_delete(client, two_tenants, faces_dir):
     client.force_login(two_tenants.a.auditor)
     with open(faces_dir / "obama_1.jpg", "rb") as picture:
         assert _enrol(client, subject, picture).status_code == 403
-    assert client.post(f"/t/agency-a/subjects/{subject.pk}/delete/").status_code == 403
+    assert client.post(f"/t/agency-a/subjects/{subject.public_id}/delete/").status_code == 403

@@ -21,7 +21,7 @@ def test_a_new_api_key_is_not_stored(client, two_tenants):
 def test_search_results_are_not_stored(client, two_tenants):
     search = search_make(tenant=two_tenants.a.tenant, user=two_tenants.a.investigator)
     client.force_login(two_tenants.a.investigator)
-    response = client.get(f"/t/agency-a/searches/{search.pk}/")
+    response = client.get(f"/t/agency-a/searches/{search.public_id}/")
     assert response.status_code == 200 and _no_store(response)
 
 

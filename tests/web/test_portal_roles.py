@@ -26,7 +26,7 @@ PAGES = [
 
 
 def _url(template, objects):
-    return template.format(search=objects["a_search"].pk, subject=objects["a_subject"].pk)
+    return template.format(search=objects["a_search"].public_id, subject=objects["a_subject"].public_id)
 
 
 @pytest.mark.parametrize("name,template,allowed", PAGES, ids=[p[0] for p in PAGES])
@@ -62,7 +62,7 @@ def test_anonymous_visitor_is_sent_to_log_in(client, two_tenants, objects, name,
 ])
 def test_other_tenants_object_under_own_tenant_url_is_404(client, two_tenants, objects, path):
     client.force_login(two_tenants.a.owner)
-    url = path.format(b_search=objects["b_search"].pk, b_subject=objects["b_subject"].pk)
+    url = path.format(b_search=objects["b_search"].public_id, b_subject=objects["b_subject"].public_id)
     assert client.get(url).status_code == 404
 
 
@@ -72,7 +72,7 @@ def test_other_tenants_object_under_own_tenant_url_is_404(client, two_tenants, o
 ])
 def test_writing_to_another_tenants_subject_is_404(client, two_tenants, objects, path):
     client.force_login(two_tenants.a.owner)
-    assert client.post(path.format(b_subject=objects["b_subject"].pk)).status_code == 404
+    assert client.post(path.format(b_subject=objects["b_subject"].public_id)).status_code == 404
 
 
 def test_navigation_shows_only_what_the_role_may_use(client, two_tenants):

@@ -9,6 +9,7 @@ from portal.audit.services import Actor
 from portal.gallery.models import Face, LegalBasis
 from portal.gallery.services import image_ingest, subject_create, subject_enrol
 from portal.search.models import Search
+from tenants.models import Membership
 from tenants.context import tenant_scope
 from tests.web.conftest import search_make
 
@@ -62,7 +63,7 @@ def test_crops_are_served_through_the_tenant_and_only_to_it(client, two_tenants,
     _enrol(two_tenants.a.tenant, faces_dir, "obama_1.jpg", "Barack Obama")
     client.force_login(two_tenants.a.investigator)
     search_url = _search_post(client, faces_dir, "obama_2.jpg")["Location"]
-    search_id = int(search_url.rstrip("/").split("/")[-1])
+    search_id = search_url.rstrip("/").split("/")[-1]  # the search's public id
     with tenant_scope(two_tenants.a.tenant):
         face = Face.objects.get()
     crop = client.get(f"/t/agency-a/faces/{face.uuid}/crop.jpg")
@@ -179,7 +180,10 @@ def test_history_filters_by_case_user_and_date(client, two_tenants):
 
     assert sorted(cases("")) == ["FRAUD-2", "ROBBERY-1"]
     assert cases("?case_reference=robbery") == ["ROBBERY-1"]
-    assert cases(f"?user={a.owner.pk}") == ["FRAUD-2"]
+    with tenant_scope(a.tenant):
+        owner_membership = Membership.objects.get(user=a.owner)
+    assert cases(f"?user={owner_membership.public_id}") == ["FRAUD-2"]
+    assert f'value="{owner_membership.public_id}"' in client.get("/t/agency-a/searches/").content.decode()
     assert cases("?created_from=2000-01-01&created_to=2000-01-02") == []
     assert "No search matches these filters" in client.get("/t/agency-a/searches/?case_reference=none").content.decode()
 
@@ -201,7 +205,7 @@ def test_every_picture_picker_offers_exactly_the_types_the_engine_reads(client, 
     assert accepted == {"image/jpeg", "image/png", "image/webp"}
     subject = subject_make(tenant=two_tenants.a.tenant)
     client.force_login(two_tenants.a.investigator)
-    pages = [client.get("/t/agency-a/search/"), client.get(f"/t/agency-a/subjects/{subject.pk}/"),
+    pages = [client.get("/t/agency-a/search/"), client.get(f"/t/agency-a/subjects/{subject.public_id}/"),
              client.get("/opt-out/")]
     for page in pages:
         offered = re.findall(r'type="file"[^>]*accept="([^"]+)"|accept="([^"]+)"[^>]*type="file"', page.content.decode())

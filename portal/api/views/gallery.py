@@ -1,3 +1,5 @@
+from uuid import UUID
+
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -28,12 +30,12 @@ _INGEST_DESCRIPTION = (
 )
 
 
-def _subject_with_count(*, tenant, subject_id: int):
-    return subjects_list(tenant=tenant).get(pk=subject_id)
+def _subject_with_count(*, tenant, public_id):
+    return subjects_list(tenant=tenant).get(public_id=public_id)
 
 
 def _ingest_response(*, tenant, result, request) -> Response:
-    image = image_get(tenant=tenant, image_id=result.image.pk)
+    image = image_get(tenant=tenant, public_id=result.image.public_id)
     body = {"created": result.created, "image": ImageSerializer(image, context={"request": request}).data}
     return Response(body, status=201 if result.created else 200)
 
@@ -51,7 +53,7 @@ class SubjectListView(TenantApiView):
     def post(self, request):
         data = self.body_validated(SubjectCreateSerializer)
         subject = subject_create(tenant=self.tenant, actor=self.actor(), **data)
-        subject = _subject_with_count(tenant=self.tenant, subject_id=subject.pk)
+        subject = _subject_with_count(tenant=self.tenant, public_id=subject.public_id)
         return Response(SubjectSerializer(subject).data, status=201)
 
 
@@ -59,22 +61,22 @@ class SubjectDetailView(TenantApiView):
     required_scopes = {"GET": _READ, "PATCH": _WRITE, "DELETE": _WRITE}
 
     @extend_schema(tags=["subjects"], summary="A subject", responses=SubjectSerializer)
-    def get(self, request, subject_id: int):
-        subject = _subject_with_count(tenant=self.tenant, subject_id=self.object_id(subject_id))
+    def get(self, request, subject_id: UUID):
+        subject = _subject_with_count(tenant=self.tenant, public_id=subject_id)
         return Response(SubjectSerializer(subject).data)
 
     @extend_schema(tags=["subjects"], summary="Change a subject's label, notes or reference",
                    request=SubjectUpdateSerializer, responses=SubjectSerializer)
-    def patch(self, request, subject_id: int):
-        subject = subject_get(tenant=self.tenant, subject_id=self.object_id(subject_id))
+    def patch(self, request, subject_id: UUID):
+        subject = subject_get(tenant=self.tenant, public_id=subject_id)
         data = self.body_validated(SubjectUpdateSerializer)
         subject_update(tenant=self.tenant, subject=subject, actor=self.actor(), **data)
-        return Response(SubjectSerializer(_subject_with_count(tenant=self.tenant, subject_id=subject.pk)).data)
+        return Response(SubjectSerializer(_subject_with_count(tenant=self.tenant, public_id=subject.public_id)).data)
 
     @extend_schema(tags=["subjects"], summary="Delete a subject and the pictures enrolled for it",
                    responses={204: None})
-    def delete(self, request, subject_id: int):
-        subject = subject_get(tenant=self.tenant, subject_id=self.object_id(subject_id))
+    def delete(self, request, subject_id: UUID):
+        subject = subject_get(tenant=self.tenant, public_id=subject_id)
         subject_delete(tenant=self.tenant, subject=subject, actor=self.actor())
         return Response(status=204)
 
@@ -87,8 +89,8 @@ class SubjectPicturesView(TenantApiView):
     @extend_schema(tags=["subjects"], summary="Enrol a picture of the subject", description=_INGEST_DESCRIPTION,
                    request={"multipart/form-data": EnrolMultipartSerializer, "application/json": EnrolJsonSerializer},
                    responses={201: IngestResultSerializer, 200: IngestResultSerializer})
-    def post(self, request, subject_id: int):
-        subject = subject_get(tenant=self.tenant, subject_id=self.object_id(subject_id))
+    def post(self, request, subject_id: UUID):
+        subject = subject_get(tenant=self.tenant, public_id=subject_id)
         data = self.body_validated(multipart=EnrolMultipartSerializer, json=EnrolJsonSerializer)
         result = subject_enrol(tenant=self.tenant, subject=subject, data=data.pop("picture"), actor=self.actor(),
                                **data)
@@ -104,7 +106,11 @@ class ImageListView(TenantApiView):
                    parameters=[ImageFilterSerializer], responses=ImageSerializer(many=True))
     def get(self, request):
         filters = self.query_validated(ImageFilterSerializer)
-        return self.page(images_list(tenant=self.tenant, **filters).prefetch_related("faces"), ImageSerializer)
+        subject = filters.pop("subject_id", None)
+        images = images_list(tenant=self.tenant, **filters)
+        if subject is not None:
+            images = images.filter(subject__public_id=subject)
+        return self.page(images.select_related("subject").prefetch_related("faces__subject"), ImageSerializer)
 
     @extend_schema(tags=["images"], summary="Add a picture with its provenance to the tenant's gallery",
                    description=_INGEST_DESCRIPTION,
@@ -117,7 +123,7 @@ class ImageListView(TenantApiView):
         subject = None
         if subject_id is not None:
             try:
-                subject = subject_get(tenant=self.tenant, subject_id=subject_id)
+                subject = subject_get(tenant=self.tenant, public_id=subject_id)
             except ObjectDoesNotExist:
                 raise ValidationError({"subject_id": ["No subject with this id."]}) from None
         result = image_ingest(tenant=self.tenant, data=data.pop("picture"), actor=self.actor(), subject=subject,
@@ -129,14 +135,14 @@ class ImageDetailView(TenantApiView):
     required_scopes = {"GET": _READ, "DELETE": _WRITE}
 
     @extend_schema(tags=["images"], summary="A picture with its provenance and faces", responses=ImageSerializer)
-    def get(self, request, image_id: int):
-        image = image_get(tenant=self.tenant, image_id=self.object_id(image_id))
+    def get(self, request, image_id: UUID):
+        image = image_get(tenant=self.tenant, public_id=image_id)
         return Response(ImageSerializer(image, context={"request": request}).data)
 
     @extend_schema(tags=["images"], summary="Delete a picture: its file, face crops, faces and search matches",
                    responses={204: None})
-    def delete(self, request, image_id: int):
-        image = image_get(tenant=self.tenant, image_id=self.object_id(image_id))
+    def delete(self, request, image_id: UUID):
+        image = image_get(tenant=self.tenant, public_id=image_id)
         image_delete(tenant=self.tenant, image=image, actor=self.actor())
         return Response(status=204)
 

@@ -1,4 +1,5 @@
 import base64
+from uuid import UUID
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.parsers import MultiPartParser
@@ -53,8 +54,8 @@ class SearchDetailView(TenantApiView):
 
     @extend_schema(tags=["searches"], summary="A search with its matches, best first",
                    responses=SearchDetailSerializer)
-    def get(self, request, search_id: int):
-        search = search_get(tenant=self.tenant, search_id=self.object_id(search_id))
+    def get(self, request, search_id: UUID):
+        search = search_get(tenant=self.tenant, public_id=search_id)
         return Response(_search_detail(search=search, request=request))
 
 

@@ -61,7 +61,7 @@ def invitation_revoke(request, tenant_slug, invitation_id):
 
 def _membership_or_404(request, membership_id) -> Membership:
     try:
-        return membership_get(tenant=request.tenant, membership_id=membership_id)
+        return membership_get(tenant=request.tenant, public_id=membership_id)
     except Membership.DoesNotExist:
         raise Http404 from None
 
@@ -145,7 +145,7 @@ def api_keys(request, tenant_slug):
 @require_POST
 def api_key_revoke_view(request, tenant_slug, api_key_id):
     try:
-        api_key = api_key_get(tenant=request.tenant, api_key_id=api_key_id)
+        api_key = api_key_get(tenant=request.tenant, public_id=api_key_id)
     except ApiKey.DoesNotExist:
         raise Http404 from None
     api_key_revoke(tenant=request.tenant, api_key=api_key, actor=actor_of(request))

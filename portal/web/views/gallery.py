@@ -24,7 +24,7 @@ def subjects(request, tenant_slug):
     if request.method == "POST" and form.is_valid():
         subject = gallery_services.subject_create(tenant=tenant, actor=actor_of(request), **form.cleaned_data)
         messages.success(request, f"Subject “{subject.label}” created. Now enrol their pictures.")
-        return redirect("subject_detail", tenant_slug=tenant.slug, subject_id=subject.pk)
+        return redirect("subject_detail", tenant_slug=tenant.slug, subject_id=subject.public_id)
     return render(request, "portal/subjects.html", {
         "form": form, "page": page_of(request, gallery_selectors.subjects_list(tenant=tenant)),
     }, status=400 if form.errors else 200)
@@ -32,7 +32,7 @@ def subjects(request, tenant_slug):
 
 def _subject_or_404(request, subject_id) -> Subject:
     try:
-        return gallery_selectors.subject_get(tenant=request.tenant, subject_id=subject_id)
+        return gallery_selectors.subject_get(tenant=request.tenant, public_id=subject_id)
     except Subject.DoesNotExist:
         raise Http404 from None
 
@@ -83,7 +83,7 @@ def subject_enrol(request, tenant_slug, subject_id):
             messages.error(request, f"{upload.name}: {outcome.message}")
         else:
             messages.success(request, f"{upload.name}: {outcome['message']}")
-    return redirect("subject_detail", tenant_slug=request.tenant.slug, subject_id=subject.pk)
+    return redirect("subject_detail", tenant_slug=request.tenant.slug, subject_id=subject.public_id)
 
 
 def _enrol_one(request, subject, upload, provenance) -> dict | DomainError:
@@ -99,7 +99,7 @@ def _enrol_one(request, subject, upload, provenance) -> dict | DomainError:
     else:
         message = f"enrolled, {faces} face{'s' if faces != 1 else ''} found."
     return {"ok": True, "name": upload.name, "created": result.created, "faces": faces,
-            "image_id": result.image.pk, "message": message}
+            "image_id": str(result.image.public_id), "message": message}
 
 
 @membership_required(allowed="can_search")
@@ -113,7 +113,7 @@ def subject_delete(request, tenant_slug, subject_id):
 
 def _image_or_404(request, image_id) -> Image:
     try:
-        return gallery_selectors.image_get(tenant=request.tenant, image_id=image_id)
+        return gallery_selectors.image_get(tenant=request.tenant, public_id=image_id)
     except Image.DoesNotExist:
         raise Http404 from None
 
@@ -135,9 +135,9 @@ def image_file(request, tenant_slug, image_id):
 @require_POST
 def image_delete(request, tenant_slug, image_id):
     image = _image_or_404(request, image_id)
-    subject_id = image.subject_id
+    subject = image.subject
     gallery_services.image_delete(tenant=request.tenant, image=image, actor=actor_of(request))
     messages.success(request, "The picture, its faces and any search matches on them were deleted.")
-    if subject_id:
-        return redirect("subject_detail", tenant_slug=request.tenant.slug, subject_id=subject_id)
+    if subject is not None:
+        return redirect("subject_detail", tenant_slug=request.tenant.slug, subject_id=subject.public_id)
     return redirect("subjects", tenant_slug=request.tenant.slug)

@@ -40,7 +40,7 @@ def search_new(request, tenant_slug):
             form_error_add(form, error, field=None if error.field == "face_index" else error.field)
             status = error.status
         else:
-            return redirect("search_detail", tenant_slug=tenant.slug, search_id=search.pk)
+            return redirect("search_detail", tenant_slug=tenant.slug, search_id=search.public_id)
     elif request.method == "POST":
         status = 400
     return render(request, "portal/search_new.html", {"form": form}, status=status)
@@ -94,7 +94,7 @@ def search_history(request, tenant_slug):
 @require_GET
 def search_detail(request, tenant_slug, search_id):
     try:
-        search = search_selectors.search_get(tenant=request.tenant, search_id=search_id)
+        search = search_selectors.search_get(tenant=request.tenant, public_id=search_id)
     except Search.DoesNotExist:
         raise Http404 from None
     matches = list(search_selectors.search_matches(search=search))
@@ -109,7 +109,7 @@ def search_detail(request, tenant_slug, search_id):
 @require_GET
 def search_probe_crop(request, tenant_slug, search_id):
     try:
-        search = search_selectors.search_get(tenant=request.tenant, search_id=search_id)
+        search = search_selectors.search_get(tenant=request.tenant, public_id=search_id)
         data = probe_crop_jpeg(search=search)
     except (Search.DoesNotExist, ProbeGone):
         raise Http404 from None

@@ -60,7 +60,8 @@ class Command(BaseCommand):
             return _error(picture, error.code, error.message)
         with tenant_scope(tenant):
             matches = [_match(match) for match in search_matches(search=search)]
-        return {"picture": picture, "matches": matches, "search_id": search.pk, "timings_ms": search.timings_ms}
+        return {"picture": picture, "matches": matches, "search_id": str(search.public_id),
+                "timings_ms": search.timings_ms}
 
 
 def _error(picture: str, code: str, message: str) -> dict:
@@ -75,7 +76,7 @@ def _match(match) -> dict:
         "band": match.band,
         "subject": match.face.subject.label if match.face.subject else None,
         "provenance": {
-            "image_id": image.pk,
+            "image_id": str(image.public_id),
             "gallery": "platform" if image.tenant_id is None else "tenant",
             "source_url": image.source_url,
             "source_domain": image.source_domain,

@@ -1,0 +1,28 @@
+"""Opaque public ids: API keys are named outside (URLs, API bodies, the audit log) by a random
+UUID, never by the platform-wide sequence, which would tell a tenant how much the others do.
+Existing rows get theirs from gen_random_uuid()."""
+
+import uuid
+
+from django.db import migrations, models
+
+SQL = """
+ALTER TABLE api_apikey ADD COLUMN public_id uuid NOT NULL DEFAULT gen_random_uuid();
+ALTER TABLE api_apikey ADD CONSTRAINT api_apikey_public_id_key UNIQUE (public_id);
+ALTER TABLE api_apikey ALTER COLUMN public_id DROP DEFAULT;
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [("api", "0004_api_key_secrets")]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.RunSQL(SQL, migrations.RunSQL.noop)],
+            state_operations=[
+                migrations.AddField(model_name="apikey", name="public_id", field=models.UUIDField(
+                    default=uuid.uuid4, unique=True, editable=False,
+                    help_text="How the object is named outside: URLs, API bodies, exports.")),
+            ],
+        ),
+    ]

@@ -1,0 +1,34 @@
+"""Opaque public ids: subjects and images are named outside (URLs, API bodies, the audit log) by a random
+UUID, never by the platform-wide sequence, which would tell a tenant how much the others do.
+Existing rows get theirs from gen_random_uuid()."""
+
+import uuid
+
+from django.db import migrations, models
+
+SQL = """
+ALTER TABLE gallery_subject ADD COLUMN public_id uuid NOT NULL DEFAULT gen_random_uuid();
+ALTER TABLE gallery_subject ADD CONSTRAINT gallery_subject_public_id_key UNIQUE (public_id);
+ALTER TABLE gallery_subject ALTER COLUMN public_id DROP DEFAULT;
+ALTER TABLE gallery_image ADD COLUMN public_id uuid NOT NULL DEFAULT gen_random_uuid();
+ALTER TABLE gallery_image ADD CONSTRAINT gallery_image_public_id_key UNIQUE (public_id);
+ALTER TABLE gallery_image ALTER COLUMN public_id DROP DEFAULT;
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [("gallery", "0004_maintenancestate")]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=[migrations.RunSQL(SQL, migrations.RunSQL.noop)],
+            state_operations=[
+                migrations.AddField(model_name="subject", name="public_id", field=models.UUIDField(
+                    default=uuid.uuid4, unique=True, editable=False,
+                    help_text="How the object is named outside: URLs, API bodies, exports.")),
+                migrations.AddField(model_name="image", name="public_id", field=models.UUIDField(
+                    default=uuid.uuid4, unique=True, editable=False,
+                    help_text="How the object is named outside: URLs, API bodies, exports.")),
+            ],
+        ),
+    ]
