@@ -17,8 +17,9 @@ if not SECRET_KEY:
     raise environ.ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
 # Signs the claim row-level security trusts (tenants.claims); `migrate` installs it in the database.
 RLS_CLAIM_KEY = env.str("RLS_CLAIM_KEY", default=SECRET_KEY)
-# Seals platform operators' TOTP secrets at rest (portal.platform.sealing).
-TOTP_SEAL_KEY = env.str("TOTP_SEAL_KEY", default=SECRET_KEY)
+# Seals values the database must not read in clear (portal.sealing): operators' TOTP secrets,
+# opt-out requesters' names and contacts.
+SEAL_KEY = env.str("SEAL_KEY", default=SECRET_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -11,7 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Lowest first. A module belongs to the longest prefix that names it.
 LAYERS = [
-    ["portal.errors", "portal.dates", "portal.public_limits", "portal.runtime", "portal.faces"],  # the kernel: no Django app
+    ["portal.errors", "portal.dates", "portal.public_limits", "portal.runtime", "portal.faces",
+     "portal.sealing"],  # the kernel: no Django app
     ["tenants"],  # tenants, users, memberships, the tenant scope and RLS
     ["portal.audit"],  # the audit chain every other app writes to
     ["tenants.services", "tenants.management"],  # tenant writes, which are audited

@@ -7,6 +7,7 @@ from pgvector.django import VectorField
 
 from portal.gallery.models import EMBEDDING_DIMENSIONS
 
+from portal.sealing import SealedTextField
 from tenants.managers import TenantScopedManager
 from tenants.models import Tenant
 
@@ -133,8 +134,10 @@ class OptOut(models.Model):
         PUBLIC_FORM = "public_form", "Public opt-out form"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    full_name = models.CharField(max_length=200, blank=True)
-    contact = models.CharField(max_length=254, help_text="E-mail or postal address for the reply.")
+    # The requester's identity is sealed at rest (portal.sealing): SQL run as the application reads
+    # only ciphertext. Lengths are enforced by the forms and opt_out_create().
+    full_name = SealedTextField(purpose="compliance_optout.full_name", blank=True)
+    contact = SealedTextField(purpose="compliance_optout.contact", help_text="E-mail or postal address for the reply.")
     region = models.CharField(max_length=6, blank=True, help_text="Where the person lives (ISO 3166).")
     consent_given_at = models.DateTimeField(help_text="Consent to keep the suppression embeddings.")
     channel = models.CharField(max_length=16, choices=Channel.choices)

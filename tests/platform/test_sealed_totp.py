@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 
 from portal.platform.models import SealedTOTPDevice
-from portal.platform.sealing import PREFIX
+from portal.sealing import PREFIX
 from tenants.services import operator_create
 from tests.factories import totp_token
 
@@ -66,3 +66,24 @@ def test_backup_codes_are_kept_only_as_keyed_hashes():
     stored = set(StaticToken.objects.filter(device__user=operator).values_list("token", flat=True))
     assert len(stored) == len(codes) and not stored & set(codes)
     assert all(len(token) == 16 for token in stored)
+
+
+def test_opt_out_requesters_identity_is_sealed_at_rest(faces_dir):
+    """The portal reads the name and contact; SQL run as the application reads only ciphertext."""
+    from portal.audit.services import Actor
+    from portal.compliance.models import OptOut
+    from portal.compliance.opt_outs import opt_out_create
+
+    opt_out = opt_out_create(pictures=[(faces_dir / "obama_1.jpg").read_bytes()], contact="jane@example.org",
+                             consent=True, channel=OptOut.Channel.PUBLIC_FORM, actor=Actor.system("test"),
+                             full_name="Jane Doe", region="FR")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT full_name, contact FROM compliance_optout WHERE id = %s", [opt_out.pk])
+        stored = cursor.fetchone()
+    assert all(value.startswith(PREFIX) for value in stored)
+    assert "jane" not in "".join(stored).lower()
+    reread = OptOut.objects.get(pk=opt_out.pk)
+    assert (reread.full_name, reread.contact) == ("Jane Doe", "jane@example.org")
+    with connection.cursor() as cursor:  # a forged "sealed" value does not open
+        cursor.execute("UPDATE compliance_optout SET contact = %s WHERE id = %s", [PREFIX + "A" * 60, opt_out.pk])
+    assert OptOut.objects.get(pk=opt_out.pk).contact == ""
