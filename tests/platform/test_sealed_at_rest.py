@@ -1,5 +1,6 @@
-"""Operators' TOTP secrets are sealed at rest: what the application's database role can read or
-write in django-otp's table does not give, move or replace a second factor."""
+"""Secrets and personal data sealed at rest: what the application's database role can read or
+write in django-otp's table does not give, move or replace a second factor, and opt-out
+requesters' names and contacts are ciphertext to it."""
 
 import pytest
 from django.db import connection
