@@ -1,6 +1,6 @@
 import factory
 
-from tenants.context import tenant_scope
+from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Membership, Tenant, User
 
 TEST_PASSWORD = "correct horse battery staple"
@@ -19,6 +19,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _save_password(obj, create, extracted, **kwargs):
         if create:
             obj.save(update_fields=["password"])
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Test set-up acts as the platform: staff accounts are made only under its claim.
+        with dangerously_unscoped(reason="test accounts"):
+            return super()._create(model_class, *args, **kwargs)
 
 
 class TenantFactory(factory.django.DjangoModelFactory):

@@ -30,6 +30,13 @@ WRITES = [
     "UPDATE tenants_credential SET password = 'x'",
     "UPDATE portal_secret SET secret_hash = 'x'",
     "SELECT portal_secret_set('api_key', 1, 1, 'forged', 'x')",
+    # Accounts: no self-made operator, no hijacked e-mail for a password reset, no password set.
+    "INSERT INTO tenants_user (password, is_superuser, email, full_name, is_staff, is_active, date_joined,"
+    " credential_stamp) VALUES ('', false, 'attacker@evil.test', '', true, true, now(), 'x')",
+    "UPDATE tenants_user SET email = 'attacker@evil.test' || id",
+    "UPDATE tenants_user SET is_staff = true",
+    "UPDATE tenants_user SET is_active = false",
+    "SELECT portal_password_set(id, 'md5$salt$hash') FROM tenants_user",
 ]
 
 
@@ -52,7 +59,7 @@ def test_the_application_role_owns_nothing_and_cannot_grant_itself_more():
 
 
 @pytest.mark.parametrize("sql", SECRETS + WRITES)
-def test_the_application_role_cannot(sql):
+def test_the_application_role_cannot(sql, two_tenants):
     with _app_connect() as app, pytest.raises(psycopg.errors.InsufficientPrivilege):
         app.execute(sql)
 

@@ -56,3 +56,13 @@ def test_seed_demo_is_idempotent_and_uses_demo_password(settings, capsys):
         assert roles == ["investigator", "owner"]
     operator = User.objects.get(email="operator@portal.example")
     assert operator.is_staff and operator.check_password("demo password for tests")
+
+
+def test_createsuperuser_makes_an_operator_through_the_platforms_claim(monkeypatch):
+    """The database refuses staff accounts made outside platform code (tenants/0008); Django's own
+    command goes through it."""
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a long operator passphrase 7")
+    call_command("createsuperuser", email="root@portal.test", interactive=False, verbosity=0)
+    operator = User.objects.get(email="root@portal.test")
+    assert operator.is_staff and operator.is_superuser
+    assert operator.check_password("a long operator passphrase 7")

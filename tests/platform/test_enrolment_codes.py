@@ -84,3 +84,20 @@ def test_the_management_command_prints_a_code_for_the_first_operator(newcomer, c
     call_command("platform_enrolment_code", newcomer.email)
     printed = capsys.readouterr().out
     assert newcomer.email in printed and StaffEnrolmentCode.objects.filter(user=newcomer).count() == 1
+
+
+def test_a_code_planted_by_sql_does_not_enrol(client, newcomer):
+    """Codes are kept as keyed hashes: SQL run as the application can add a row, but not one for
+    a code it knows (a plain SHA-256 of it, as codes were once kept, is refused)."""
+    import hashlib
+
+    from django.db import connection
+
+    code = "ABCD-EFGH-IJKL-MNOP"
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO platform_staffenrolmentcode (user_id, code_hash, created_at, expires_at)"
+                       " VALUES (%s, %s, now(), now() + interval '1 day')",
+                       [newcomer.pk, hashlib.sha256(code.replace("-", "").encode()).hexdigest()])
+    assert _enrol(client, newcomer, code) == 200  # the form again: refused
+    assert "otpauth://" not in client.get("/platform/2fa/enrol/").content.decode()
+    assert not SealedTOTPDevice.objects.filter(user=newcomer).exists()
