@@ -36,6 +36,11 @@ class TenantFactory(factory.django.DjangoModelFactory):
     kind = Tenant.Kind.LAW_ENFORCEMENT
     home_country = "GB"
 
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        with dangerously_unscoped(reason="test tenants"):
+            return super()._create(model_class, *args, **kwargs)
+
 
 class MembershipFactory(factory.django.DjangoModelFactory):
     """Memberships are tenant-owned: they are written inside their tenant's scope."""

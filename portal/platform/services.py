@@ -51,11 +51,11 @@ def platform_tenant_update(*, actor: Actor, tenant: Tenant, status: str | None =
         raise PlatformActionInvalid("Retention is between 1 and 3650 days.", field="probe_retention_days")
     if not changes:
         return tenant
-    with transaction.atomic():
+    with dangerously_unscoped(reason="platform tenant administration"):
         tenant.save(update_fields=list(changes))
         action = "tenant.suspend" if changes.get("status", {}).get("to") == Tenant.Status.SUSPENDED else (
             "tenant.reactivate" if "status" in changes else "tenant.entitlements")
-        audit_record(action=action, actor=actor, tenant=tenant, target_type="tenant", target_id=tenant.pk,
+        audit_record(action=action, actor=actor, tenant=tenant, target_type="tenant", target_id=tenant.slug,
                      details=changes)
     return tenant
 

@@ -12,7 +12,7 @@ from tenants.secrets import secret_hash
 from portal.api.services import ApiKeyInvalid, api_key_authenticate, api_key_create, api_key_revoke
 from portal.audit.services import Actor
 from portal.audit.models import AuditEvent
-from tenants.context import tenant_scope
+from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Tenant
 from tests.api.conftest import keyed_client
 
@@ -142,5 +142,6 @@ def test_missing_scope_is_403_naming_it(two_tenants, path, method, scope):
 
 def test_suspended_tenant_keys_are_refused(two_tenants):
     keyed = keyed_client(tenant=two_tenants.a.tenant)
-    Tenant.objects.filter(pk=two_tenants.a.tenant.pk).update(status=Tenant.Status.SUSPENDED)
+    with dangerously_unscoped(reason="test: the operator suspends the tenant"):
+        Tenant.objects.filter(pk=two_tenants.a.tenant.pk).update(status=Tenant.Status.SUSPENDED)
     _error(keyed.get("/api/v1/subjects"), 403, "tenant_suspended")

@@ -37,6 +37,11 @@ WRITES = [
     "UPDATE tenants_user SET is_staff = true",
     "UPDATE tenants_user SET is_active = false",
     "SELECT portal_password_set(id, 'md5$salt$hash') FROM tenants_user",
+    # Tenants: no entitlement, reactivation, new or deleted tenant, nor another tenant's settings.
+    "UPDATE tenants_tenant SET may_search_platform_index = true",
+    "UPDATE tenants_tenant SET status = 'active'",
+    "UPDATE tenants_tenant SET probe_retention_days = 3650",
+    "DELETE FROM tenants_tenant",
 ]
 
 
@@ -121,3 +126,20 @@ def test_the_portal_still_works_as_the_application_role(client, two_tenants):
     user.save()
     assert client.get(page).status_code == 302  # back to the log-in page
     assert user.check_password("a-new-long-passphrase-9") and not user.check_password(TEST_PASSWORD)
+
+
+def test_a_tenant_changes_only_its_own_settings_in_its_own_scope(two_tenants):
+    from django.db import transaction
+
+    from tenants.context import tenant_scope
+
+    a, b = two_tenants.a.tenant, two_tenants.b.tenant
+    with tenant_scope(a), connection.cursor() as cursor:
+        cursor.execute("UPDATE tenants_tenant SET probe_retention_days = 7 WHERE id = %s", [a.pk])
+        for sql, params in (("UPDATE tenants_tenant SET probe_retention_days = 7 WHERE id = %s", [b.pk]),
+                            ("UPDATE tenants_tenant SET may_search_platform_index = NOT may_search_platform_index"
+                             " WHERE id = %s", [a.pk])):
+            with pytest.raises(Exception, match="changed only by platform code"), transaction.atomic():
+                cursor.execute(sql, params)
+    a.refresh_from_db()
+    assert a.probe_retention_days == 7

@@ -45,7 +45,7 @@ from portal.gallery.services import gallery_scope, image_ingest
 from portal.runtime.database import owner_connection, owner_psycopg_connect
 from portal.search.selectors import tenant_faces_nearest
 from portal.search.services import search_run
-from tenants.context import tenant_scope
+from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Tenant
 
 ACTOR = Actor.system("command: bench_search")
@@ -331,6 +331,11 @@ def _owner_session(*, name: str):
 
 
 def _tenant_create(*, slug: str, entitled: bool) -> Tenant:
+    with dangerously_unscoped(reason="benchmark tenants"):
+        return _tenant_make(slug=slug, entitled=entitled)
+
+
+def _tenant_make(*, slug: str, entitled: bool) -> Tenant:
     return Tenant.objects.create(slug=slug, name=slug.replace("-", " ").title(), kind=Tenant.Kind.LAW_ENFORCEMENT,
                                  home_country="GB", may_search_platform_index=entitled,
                                  case_reference_required=False)
