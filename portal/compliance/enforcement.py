@@ -55,6 +55,7 @@ def _files_track(*, order: RegulatoryOrder, files: list[tuple[str, str]]) -> Non
                                           for path, kind in files if path)
 
 
+@dangerously_unscoped(reason="platform code: order_files_finish")
 def order_files_finish(*, order: RegulatoryOrder) -> int:
     """Removes from storage the files whose rows are gone (also those a crashed run left)."""
     removed = 0

@@ -13,6 +13,7 @@ from portal.compliance.errors import OrderInvalid, OrderStateError
 from portal.compliance.models import OptOut, OptOutEmbedding, RegulatoryOrder
 from portal.compliance.orders import DEFAULT_SUBJECT_THRESHOLD, order_activate, order_create, reference_embeddings_of
 from portal.gallery.regions import InvalidRegion, region_normalise
+from tenants.context import dangerously_unscoped
 
 Status = RegulatoryOrder.Status
 Kind = RegulatoryOrder.Kind
@@ -37,7 +38,8 @@ def opt_out_create(*, pictures: list[bytes], contact: str, consent: bool, channe
         except InvalidRegion as error:
             raise OrderInvalid(str(error), field="region") from error
     embeddings = reference_embeddings_of(pictures=pictures, field="pictures")
-    with transaction.atomic():
+    # The face engine runs first, outside any transaction; then the platform writes.
+    with dangerously_unscoped(reason="recording an opt-out"):
         opt_out = OptOut.objects.create(full_name=full_name.strip()[:200], contact=contact.strip()[:254],
                                         region=region, consent_given_at=timezone.now(), channel=channel,
                                         match_threshold=match_threshold, notes=notes, created_by_id=actor.user_id)
@@ -48,6 +50,7 @@ def opt_out_create(*, pictures: list[bytes], contact: str, consent: bool, channe
     return opt_out
 
 
+@dangerously_unscoped(reason="platform code: opt_out_confirm")
 def opt_out_confirm(*, opt_out: OptOut, actor: Actor) -> RegulatoryOrder:
     """Erases the person as a subject order does: files the order, activates it (withholding every
     matching face at once) and returns it for enforcement."""
@@ -69,6 +72,7 @@ def opt_out_confirm(*, opt_out: OptOut, actor: Actor) -> RegulatoryOrder:
     return order_activate(order=order, actor=actor)
 
 
+@dangerously_unscoped(reason="platform code: opt_out_reject")
 def opt_out_reject(*, opt_out: OptOut, actor: Actor, reason: str) -> OptOut:
     with transaction.atomic():
         opt_out = OptOut.objects.select_for_update().get(pk=opt_out.pk)

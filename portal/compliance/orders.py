@@ -114,7 +114,8 @@ def order_create(*, actor: Actor, kind: str, authority: str, reference: str, rec
             raise OrderInvalid("Choose the tenants to offboard.", field="offboard_tenants")
         order.scope_all, order.scope_tenant_ids = False, list(order.offboard_tenant_ids)
         order.scope_platform_index = False
-    with transaction.atomic():
+    # The face engine (reference pictures) runs first, outside any transaction; then the writes.
+    with dangerously_unscoped(reason="filing an order"):
         order.save()
         OrderReferenceFace.objects.bulk_create(
             OrderReferenceFace(order=order, embedding=e.tolist(), picture_sha256=sha) for e, sha in embeddings)
@@ -127,6 +128,7 @@ def order_create(*, actor: Actor, kind: str, authority: str, reference: str, rec
     return order
 
 
+@dangerously_unscoped(reason="platform code: order_delete_draft")
 def order_delete_draft(*, order: RegulatoryOrder, actor: Actor) -> None:
     with transaction.atomic():
         order = RegulatoryOrder.objects.select_for_update().get(pk=order.pk)
@@ -151,6 +153,7 @@ def coverage_withhold(*, order: RegulatoryOrder) -> tuple[int, int]:
         return faces_withheld, cursor.rowcount
 
 
+@dangerously_unscoped(reason="platform code: order_activate")
 def order_activate(*, order: RegulatoryOrder, actor: Actor, record_coverage: bool = True) -> RegulatoryOrder:
     """Puts the order in force. From the commit of one short transaction, no search of any tenant
     returns a covered face and the ingest gate refuses what the order covers.
@@ -225,12 +228,14 @@ def orders_sweep() -> list[int]:
     return pending
 
 
+@dangerously_unscoped(reason="platform code: _opt_outs_completed_mark")
 def _opt_outs_completed_mark() -> int:
     """Marks opt-outs whose erasure order is verified as completed."""
     done = OptOut.objects.filter(status=OptOut.Status.ENFORCING, order__status=Status.VERIFIED)
     return done.update(status=OptOut.Status.COMPLETED)
 
 
+@dangerously_unscoped(reason="platform code: order_deadlines_warn")
 def order_deadlines_warn(*, within_days: int = 14) -> list[RegulatoryOrder]:
     """Warns (log, audit, e-mail to operators) once a day for each order in force, not yet
     verified, whose deadline is within `within_days` or past."""

@@ -60,6 +60,7 @@ def platform_tenant_update(*, actor: Actor, tenant: Tenant, status: str | None =
     return tenant
 
 
+@dangerously_unscoped(reason="platform code: staff_token_create")
 def staff_token_create(*, user, name: str, actor: Actor,
                        scopes: list[str] | None = None) -> tuple[StaffApiToken, str]:
     """A platform API token for a staff user, with the scopes given (all by default); returns
@@ -82,6 +83,7 @@ def staff_token_create(*, user, name: str, actor: Actor,
     return token, secret
 
 
+@dangerously_unscoped(reason="platform code: staff_token_revoke")
 def staff_token_revoke(*, token: StaffApiToken, actor: Actor) -> None:
     with transaction.atomic():
         StaffApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -143,3 +143,30 @@ def test_a_tenant_changes_only_its_own_settings_in_its_own_scope(two_tenants):
                 cursor.execute(sql, params)
     a.refresh_from_db()
     assert a.probe_retention_days == 7
+
+
+def test_the_platforms_tables_are_written_only_by_platform_code(two_tenants):
+    """An injected query cannot file, change or withdraw an order (the worker would act on it),
+    plant a file for the worker to delete, or touch opt-outs and staff tokens."""
+    from portal.compliance.models import RegulatoryOrder
+    from portal.compliance.orders import order_create
+    from tests.builders import order_fields
+
+    order = order_create(**order_fields(kind=RegulatoryOrder.Kind.REGIONAL, regions=["FR"]))
+    attempts = [
+        ("UPDATE compliance_regulatoryorder SET status = 'active' WHERE id = %s", [order.pk]),
+        ("UPDATE compliance_regulatoryorder SET scope_all = true, offboard_tenant_ids = ARRAY[%s]::bigint[]",
+         [two_tenants.b.tenant.pk]),
+        ("DELETE FROM compliance_regulatoryorder WHERE id = %s", [order.pk]),
+        ("INSERT INTO compliance_orderfiledeletion (order_id, path, kind) VALUES (%s, 'images/2/x.jpg', 'original')",
+         [order.pk]),
+        ("INSERT INTO compliance_regulatoryorder SELECT (jsonb_populate_record(null::compliance_regulatoryorder,"
+         " to_jsonb(o) || jsonb_build_object('id', -1, 'reference', 'FORGED'))).*"
+         " FROM compliance_regulatoryorder o WHERE id = %s", [order.pk]),
+    ]
+    with _app_connect() as app:
+        for sql, params in attempts:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="written only by platform code"):
+                app.execute(sql, params)
+    order.refresh_from_db()
+    assert order.status == RegulatoryOrder.Status.DRAFT and RegulatoryOrder.objects.count() == 1

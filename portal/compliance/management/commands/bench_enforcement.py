@@ -194,8 +194,8 @@ class Command(BaseCommand):
     def _fr_probes(self, *, count):
         with dangerously_unscoped(reason="benchmark"), connection.cursor() as cursor:
             cursor.execute("SELECT embedding FROM gallery_face WHERE region = 'FR' ORDER BY random() LIMIT %s", [count])
-            return [np.array(json.loads(row[0]) if isinstance(row[0], str) else row[0], dtype=np.float32)
-                    for row in cursor.fetchall()]
+            # pgvector's adapter (registered on every connection) reads a vector as a Vector.
+            return [np.asarray(row[0].to_numpy(), dtype=np.float32) for row in cursor.fetchall()]
 
     def _fr_visible(self, *, tenants, probes) -> tuple[int, list[float]]:
         """(FR faces returned, each search's milliseconds) over every tenant's search with each probe."""
