@@ -72,3 +72,28 @@ def test_password_reset_sends_a_one_time_link_that_sets_a_new_password(client, t
 def test_password_reset_for_unknown_address_reveals_nothing(client, db):
     response = client.post("/accounts/password_reset/", {"email": "nobody@example.test"})
     assert response.status_code == 302 and len(mail.outbox) == 0
+
+
+def test_a_member_changes_their_password_and_other_sessions_end(client, two_tenants):
+    from django.test import Client
+
+    user = two_tenants.a.investigator
+    elsewhere = Client()
+    assert _log_in(elsewhere, user.email, TEST_PASSWORD).status_code == 302
+    assert _log_in(client, user.email, TEST_PASSWORD).status_code == 302
+    home = client.get("/t/agency-a/").content.decode()
+    assert 'href="/accounts/password_change/"' in home
+    form = client.get("/accounts/password_change/")
+    assert form.status_code == 200 and "Change your password" in form.content.decode()
+    wrong = client.post("/accounts/password_change/", {"old_password": "not it", "new_password1": "x",
+                                                        "new_password2": "x"})
+    assert wrong.status_code == 200 and "incorrectly" in wrong.content.decode()
+    new_password = "a fresh passphrase for spring 31"
+    done = client.post("/accounts/password_change/", {"old_password": TEST_PASSWORD, "new_password1": new_password,
+                                                       "new_password2": new_password}, follow=True)
+    assert done.status_code == 200 and "Password changed" in done.content.decode()
+    assert client.get("/t/agency-a/").status_code == 200  # this session goes on
+    assert elsewhere.get("/t/agency-a/").status_code == 302  # the other one ended
+    client.logout()
+    assert _log_in(client, user.email, TEST_PASSWORD).status_code == 200
+    assert _log_in(client, user.email, new_password).status_code == 302
