@@ -1,33 +1,14 @@
-"""Opaque public ids: subjects and images are named outside (URLs, API bodies, the audit log) by a random
-UUID, never by the platform-wide sequence, which would tell a tenant how much the others do.
-Existing rows get theirs from gen_random_uuid(), which stays the column default for rows
-written by raw SQL (bulk loads, the benchmarks)."""
+"""Opaque public ids for subjects and images (tenants.public_ids)."""
 
-import uuid
+from django.db import migrations
 
-from django.db import migrations, models
-
-SQL = """
-ALTER TABLE gallery_subject ADD COLUMN public_id uuid NOT NULL DEFAULT gen_random_uuid();
-ALTER TABLE gallery_subject ADD CONSTRAINT gallery_subject_public_id_key UNIQUE (public_id);
-ALTER TABLE gallery_image ADD COLUMN public_id uuid NOT NULL DEFAULT gen_random_uuid();
-ALTER TABLE gallery_image ADD CONSTRAINT gallery_image_public_id_key UNIQUE (public_id);
-"""
+from tenants.public_ids import AddPublicId
 
 
 class Migration(migrations.Migration):
     dependencies = [("gallery", "0004_maintenancestate")]
 
     operations = [
-        migrations.SeparateDatabaseAndState(
-            database_operations=[migrations.RunSQL(SQL, migrations.RunSQL.noop)],
-            state_operations=[
-                migrations.AddField(model_name="subject", name="public_id", field=models.UUIDField(
-                    default=uuid.uuid4, unique=True, editable=False,
-                    help_text="How the object is named outside: URLs, API bodies, exports.")),
-                migrations.AddField(model_name="image", name="public_id", field=models.UUIDField(
-                    default=uuid.uuid4, unique=True, editable=False,
-                    help_text="How the object is named outside: URLs, API bodies, exports.")),
-            ],
-        ),
+        AddPublicId(model_name="subject", table="gallery_subject"),
+        AddPublicId(model_name="image", table="gallery_image"),
     ]
