@@ -36,3 +36,33 @@ def app_role_is_bound_by_rls(app_configs, databases=None, **kwargs):
                 id="portal.E002",
             ))
     return errors
+
+
+@register(Tags.database)
+def rls_claim_key_matches(app_configs, databases=None, **kwargs):
+    """The database's copy of the claim key must be RLS_CLAIM_KEY's, or every claim the portal
+    signs fails and every tenant page shows nothing (tenants.claims)."""
+    from django.db import transaction
+
+    from tenants.claims import KEY_TABLE
+    from tenants.context import rls_user
+
+    errors = []
+    for alias in databases or []:
+        if alias != "default" or connected_as_owner(connection=connections[alias]):
+            continue  # claims are signed on the application's connection only
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [KEY_TABLE])
+            if not cursor.fetchone()[0]:
+                continue  # not migrated yet
+        with transaction.atomic(using=alias), rls_user(user_id=None), connections[alias].cursor() as cursor:
+            cursor.execute("SELECT portal_claim_valid()")
+            (valid,) = cursor.fetchone()
+        if not valid:
+            errors.append(Error(
+                "The database's copy of the row-level security claim key differs from RLS_CLAIM_KEY, so every "
+                "tenant's data would look empty.",
+                hint="Run `manage.py migrate`, which installs the key (RLS_CLAIM_KEY defaults to DJANGO_SECRET_KEY).",
+                id="portal.E003",
+            ))
+    return errors

@@ -53,3 +53,12 @@ def test_production_settings_refuse_to_start_without_a_secret():
 def test_database_checks_pass_for_the_application_role():
     result = _manage("check", "--database", "default")
     assert result.returncode == 0, result.stderr
+
+
+def test_a_claim_key_that_differs_from_the_databases_copy_is_a_clear_error(settings, db):
+    from portal.core.checks import rls_claim_key_matches
+
+    assert rls_claim_key_matches(None, databases=["default"]) == []
+    settings.RLS_CLAIM_KEY = "not the key migrate installed"
+    [error] = rls_claim_key_matches(None, databases=["default"])
+    assert error.id == "portal.E003" and "migrate" in error.hint

@@ -16,6 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=2)
 
     def handle(self, *args, addr, concurrency, **options):
+        # The database checks too (pgvector, the app role, the claim key): a wrong claim key
+        # would otherwise show every tenant an empty portal.
+        self.check(databases=["default"])
         python = sys.executable
         commands = {
             "web": [python, "manage.py", "runserver", addr, "--noreload"],
