@@ -1,4 +1,6 @@
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from portal.web import urls as web_urls
@@ -6,6 +8,9 @@ from portal.web.views import accounts, dashboard, invitations
 
 urlpatterns = [
     path("", dashboard.home, name="home"),
+    # Browsers and the API docs ask for /favicon.ico; the portal's own icon, never a 404.
+    # (static() at request time: in production it reads collectstatic's manifest.)
+    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("favicon.svg"))),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/password_reset/", accounts.LimitedPasswordResetView.as_view(), name="password_reset"),
     path("accounts/reset/<uidb64>/<token>/", accounts.PasswordResetConfirmView.as_view(),

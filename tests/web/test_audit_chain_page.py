@@ -53,3 +53,12 @@ def test_only_those_who_may_audit_can_verify(client, two_tenants):
     assert client.post("/t/agency-a/audit/verify/").status_code == 404
     client.force_login(two_tenants.a.auditor)
     assert client.get("/t/agency-a/audit/verify/").status_code == 405
+
+
+def test_details_read_as_text_not_python(client, two_tenants):
+    audit_record(action="api_key.create", actor=Actor.of_user(two_tenants.a.owner), tenant=two_tenants.a.tenant,
+                 details={"scopes": ["search", "audit:read"], "leads": 0, "note": ""})
+    client.force_login(two_tenants.a.auditor)
+    body = client.get("/t/agency-a/audit/").content.decode()
+    assert "search, audit:read" in body and "[&#x27;search" not in body and "['search" not in body
+    assert "<b>leads</b> <span title=\"0\">0</span>" in body

@@ -97,3 +97,11 @@ def test_a_member_changes_their_password_and_other_sessions_end(client, two_tena
     client.logout()
     assert _log_in(client, user.email, TEST_PASSWORD).status_code == 200
     assert _log_in(client, user.email, new_password).status_code == 302
+
+
+def test_the_favicon_is_the_portals_own(client, db):
+    from django.conf import settings
+
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("/favicon.svg")
+    assert (settings.BASE_DIR / "static" / "favicon.svg").read_text().startswith("<svg")
