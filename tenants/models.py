@@ -6,8 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from tenants.context import dangerously_unscoped
 from tenants.credentials import credential_stamp_new, password_matches, password_store, password_usable
-
 from tenants.managers import TenantScopedManager
 
 
@@ -23,8 +23,6 @@ class UserManager(BaseUserManager):
     def create_superuser(self, email, password=None, **extra):
         """`manage.py createsuperuser`: a platform operator, made under the platform's claim (a
         database trigger refuses staff accounts made any other way, tenants/0008)."""
-        from tenants.context import dangerously_unscoped
-
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
         with dangerously_unscoped(reason="createsuperuser: a platform operator"):

@@ -1,4 +1,6 @@
 import factory
+import psycopg
+from django.db import connection
 
 from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Membership, Tenant, User
@@ -71,3 +73,12 @@ def enrolment_code_for(user) -> str:
     from portal.platform.two_factor import enrolment_code_issue
 
     return enrolment_code_issue(user=user, actor=Actor.system("test"))
+
+
+def app_role_connect(*, autocommit: bool) -> psycopg.Connection:
+    """A separate connection as the application's database role, as an attacker running SQL
+    through the portal would have (the test's own connection is the same role)."""
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(autocommit=autocommit, **params)

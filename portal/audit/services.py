@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,16 +54,8 @@ def audit_record(*, action: str, actor: Actor, tenant: Tenant | None = None, tar
     recorded. The database function computes the position and the hash; it accepts a tenant's
     event only in that tenant's scope or the platform's, so the event is written in its own."""
     current = tenant_current_or_none()
-    if tenant is None or scope_is_unscoped() or (current is not None and current.pk == tenant.pk):
-        return _append(action=action, actor=actor, tenant=tenant, target_type=target_type, target_id=target_id,
-                       details=details)
-    with tenant_scope(tenant):
-        return _append(action=action, actor=actor, tenant=tenant, target_type=target_type, target_id=target_id,
-                       details=details)
-
-
-def _append(*, action, actor, tenant, target_type, target_id, details) -> ChainPosition:
-    with connection.cursor() as cursor:
+    in_scope = tenant is None or scope_is_unscoped() or (current is not None and current.pk == tenant.pk)
+    with nullcontext() if in_scope else tenant_scope(tenant), connection.cursor() as cursor:
         cursor.execute(
             "SELECT event_position, event_hash FROM portal_audit_append(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)",
             [tenant.pk if tenant else None, actor.user_id, actor.api_key_id, actor.label[:200], action, target_type,

@@ -1,8 +1,10 @@
 from django.core.checks import Error, Tags, register
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections
+from django.db import connections, transaction
 
 from portal.runtime.database import connected_as_owner, pgvector_require
+from tenants.claims import KEY_TABLE
+from tenants.context import rls_user
 
 
 @register(Tags.database)
@@ -42,11 +44,6 @@ def app_role_is_bound_by_rls(app_configs, databases=None, **kwargs):
 def rls_claim_key_matches(app_configs, databases=None, **kwargs):
     """The database's copy of the claim key must be RLS_CLAIM_KEY's, or every claim the portal
     signs fails and every tenant page shows nothing (tenants.claims)."""
-    from django.db import transaction
-
-    from tenants.claims import KEY_TABLE
-    from tenants.context import rls_user
-
     errors = []
     for alias in databases or []:
         if alias != "default" or connected_as_owner(connection=connections[alias]):

@@ -52,7 +52,7 @@ def _code_hash(code: str) -> str:
 
 def enrolment_code_issue(*, user, actor: Actor, issued_by=None) -> str:
     """A one-time code for the user's first two-factor set-up; earlier unused ones stop working.
-    Returns it to be handed over once (as XXXX-XXXX-XXXX-XXXX)."""
+    Returns it to be handed over once: four groups of four letters and digits, e.g. ABCD-2345-EFGH-6789."""
     if not (user.is_staff and user.is_active):
         raise EnrolmentRefused(f"{user.email} is not an active platform operator.", field="user")
     if totp_confirmed(user=user):

@@ -8,6 +8,7 @@ from django.db import connection
 
 from portal.core.management.commands.migrate import PRIVILEGES_WITHHELD
 from portal.runtime.database import owner_psycopg_connect
+from tests.factories import app_role_connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,10 +47,7 @@ WRITES = [
 
 
 def _app_connect() -> psycopg.Connection:
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    return psycopg.connect(autocommit=True, **params)
+    return app_role_connect(autocommit=True)
 
 
 def test_the_application_role_owns_nothing_and_cannot_grant_itself_more():

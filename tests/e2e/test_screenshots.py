@@ -96,6 +96,14 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, two_tenants, f
     page.get_by_role("button", name="Verify the chain").click()
     expect(page.get_by_role("status").filter(has_text="Chain intact")).to_be_visible()
     shoot(page, "12-audit-log-verified")
+    page.goto(f"{base.split('/t/')[0]}/accounts/password_change/")
+    shoot(page, "17-password-change")
+    page.get_by_label("Current password").fill("wrong")
+    page.get_by_label("New password", exact=True).fill("x")
+    page.get_by_label("New password again").fill("x")
+    page.get_by_role("button", name="Change the password").click()
+    expect(page.get_by_text("incorrectly")).to_be_visible()
+    shoot(page, "17-password-change-refused")
 
     blank_search = f"{base}/search/"
     page.goto(blank_search)

@@ -17,6 +17,7 @@ from portal.compliance.orders import order_coverage_record, order_create
 from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Invitation
 from tests.builders import order_fields
+from tests.factories import app_role_connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,10 +50,7 @@ def _rows_of_every_tenant_table(world_gallery, two_tenants) -> None:
 
 
 def _app_connect() -> psycopg.Connection:
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    return psycopg.connect(autocommit=False, **params)
+    return app_role_connect(autocommit=False)
 
 
 def _legitimate_claim(tenant) -> dict[str, str]:

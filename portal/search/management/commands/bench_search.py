@@ -330,12 +330,8 @@ def _owner_session(*, name: str):
         conn.close()
 
 
+@dangerously_unscoped(reason="benchmark tenants")
 def _tenant_create(*, slug: str, entitled: bool) -> Tenant:
-    with dangerously_unscoped(reason="benchmark tenants"):
-        return _tenant_make(slug=slug, entitled=entitled)
-
-
-def _tenant_make(*, slug: str, entitled: bool) -> Tenant:
     return Tenant.objects.create(slug=slug, name=slug.replace("-", " ").title(), kind=Tenant.Kind.LAW_ENFORCEMENT,
                                  home_country="GB", may_search_platform_index=entitled,
                                  case_reference_required=False)
