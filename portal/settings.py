@@ -113,19 +113,30 @@ if EMBEDDED_SERVICES:
     )
     _database_url = _pg.url(role=embedded.APP_ROLE)
     _owner_url = _pg.url(role=embedded.OWNER_ROLE)
+    _platform_url = _pg.url(role=embedded.PLATFORM_ROLE)
 else:
     _database_url = env.str("DATABASE_URL")
     _owner_url = env.str("DATABASE_OWNER_URL", default=_database_url)
+    # Unset, platform work shares the application's role and check --deploy warns (portal.W005).
+    _platform_url = env.str("PLATFORM_DATABASE_URL", default=_database_url)
 
-DATABASES = {"default": env.db_url_config(_database_url)}
+# Work across tenants (orders, certificates, the platform area) runs on a second connection to the
+# same database, as the platform's role: only that role's sessions may hold the platform scope
+# (tenants.context.PlatformWorkRouter, tenants/0010).
+DATABASES = {"default": env.db_url_config(_database_url), "platform": env.db_url_config(_platform_url)}
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_portal")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+DATABASES["platform"]["TEST"] = {"MIRROR": "default"}
+for _alias in DATABASES:
+    DATABASES[_alias]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASE_OWNER = env.db_url_config(_owner_url)
 if env.str("PORTAL_DATABASE_NAME", default=""):
     # Another database on the same server, e.g. a Celery worker started by a test against the
     # test database.
-    DATABASES["default"]["NAME"] = DATABASE_OWNER["NAME"] = env.str("PORTAL_DATABASE_NAME")
+    DATABASES["default"]["NAME"] = DATABASES["platform"]["NAME"] = DATABASE_OWNER["NAME"] = env.str(
+        "PORTAL_DATABASE_NAME")
 DATABASE_APP_ROLE = DATABASES["default"]["USER"]
+DATABASE_PLATFORM_ROLE = DATABASES["platform"]["USER"]
+DATABASE_ROUTERS = ["tenants.context.PlatformWorkRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MINIMUM_PGVECTOR_VERSION = (0, 8, 0)
 

@@ -61,3 +61,18 @@ def claim_key_install(*, connection) -> None:
             " ON CONFLICT (id) DO UPDATE SET inner_pad = EXCLUDED.inner_pad, outer_pad = EXCLUDED.outer_pad",
             [inner, outer],
         )
+
+
+PLATFORM_ROLE_TABLE = "portal_platform_role"
+
+
+def platform_role_install(*, connection) -> None:
+    """Names the `platform` alias's login role as the one whose sessions may hold the platform
+    scope (tenants/0010); run by `migrate` as the owner, so it follows PLATFORM_DATABASE_URL."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [PLATFORM_ROLE_TABLE])
+        if not cursor.fetchone()[0]:
+            return  # migrated to a point before tenants/0010
+        cursor.execute(f"DELETE FROM {PLATFORM_ROLE_TABLE}")
+        cursor.execute(f"INSERT INTO {PLATFORM_ROLE_TABLE} (rolname) VALUES (%s)", [settings.DATABASE_PLATFORM_ROLE])
+

@@ -4,6 +4,13 @@
 row-level security policies agree on whose rows exist. With no scope set, tenant-owned managers
 raise (fail closed) and RLS shows no rows. Platform code that must act across tenants says so
 with `dangerously_unscoped(reason=...)`, a name that stands out in review.
+
+Unscoped work runs on its own connection, the `platform` database alias, logged in as the
+platform's role: PostgreSQL honours the platform scope only in that role's sessions
+(tenants/0010), so the connection that serves tenants cannot reach every tenant's rows even with
+a validly signed claim. `PlatformWorkRouter` sends the ORM there while the scope is unscoped;
+raw SQL, transactions and commit hooks of code that may run in either scope use
+`scope_connection()`, `scope_atomic()` and `scope_on_commit()`.
 """
 
 from __future__ import annotations
@@ -12,7 +19,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Iterator
 
-from django.db import connection, transaction
+from django.db import connections, transaction
+from django.db.utils import DEFAULT_DB_ALIAS
 
 from tenants.claims import claim_message, claim_sign
 
@@ -32,7 +40,13 @@ class _Unscoped:
         return f"<unscoped: {self.reason}>"
 
 
+# The database alias of unscoped platform work (settings.DATABASES).
+PLATFORM_ALIAS = "platform"
+
 _current: ContextVar["Tenant | _Unscoped | None"] = ContextVar("portal_current_tenant", default=None)
+# The scopes entered, innermost last: leaving one restores, on its connection, the claim of the
+# nearest outer scope that used the same connection.
+_stack: ContextVar[tuple["Tenant | _Unscoped", ...]] = ContextVar("portal_scope_stack", default=())
 _user_id: ContextVar[int | None] = ContextVar("portal_current_user_id", default=None)
 
 
@@ -52,7 +66,48 @@ def scope_is_unscoped() -> bool:
     return isinstance(_current.get(), _Unscoped)
 
 
-def _rls_apply(scope: "Tenant | _Unscoped | None") -> None:
+def _alias(scope: "Tenant | _Unscoped | None") -> str:
+    return PLATFORM_ALIAS if isinstance(scope, _Unscoped) else DEFAULT_DB_ALIAS
+
+
+def scope_alias() -> str:
+    """The database alias of the current scope: `platform` while unscoped, else `default`."""
+    return _alias(_current.get())
+
+
+def scope_connection():
+    """The connection the current scope's queries run on, for raw SQL."""
+    return connections[scope_alias()]
+
+
+def scope_atomic():
+    """transaction.atomic() on the current scope's connection."""
+    return transaction.atomic(using=scope_alias())
+
+
+def scope_on_commit(func) -> None:
+    """Runs `func` once the current scope's transaction commits (at once outside a transaction)."""
+    transaction.on_commit(func, using=scope_alias())
+
+
+class PlatformWorkRouter:
+    """Sends the ORM to the `platform` connection while the scope is unscoped, and to `default`
+    otherwise, whichever connection an object was loaded through. Both aliases are one database."""
+
+    def db_for_read(self, model, **hints) -> str:
+        return scope_alias()
+
+    def db_for_write(self, model, **hints) -> str:
+        return scope_alias()
+
+    def allow_relation(self, obj1, obj2, **hints) -> bool:
+        return True
+
+    def allow_migrate(self, db: str, app_label: str, **hints) -> bool:
+        return db == DEFAULT_DB_ALIAS
+
+
+def _rls_apply(scope: "Tenant | _Unscoped | None", *, using: str | None = None) -> None:
     """Sets the scope's settings for PostgreSQL with a claim that signs them (tenants.claims).
     Two round trips: the claim is bound to this server process and transaction, so it needs the
     transaction's start time first. set_config(..., true) is SET LOCAL: it ends with the
@@ -64,7 +119,7 @@ def _rls_apply(scope: "Tenant | _Unscoped | None") -> None:
         "platform_index": "on" if tenant is not None and tenant.may_search_platform_index else "",
         "user_id": "" if _user_id.get() is None else str(_user_id.get()),
     }
-    with connection.cursor() as cursor:
+    with connections[using or _alias(scope)].cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid(), portal_transaction_started()")
         backend_pid, started = cursor.fetchone()
         claim = claim_sign(claim_message(**values, backend_pid=backend_pid, transaction_started=started))
@@ -78,16 +133,19 @@ def _rls_apply(scope: "Tenant | _Unscoped | None") -> None:
 
 @contextmanager
 def _scope(value: "Tenant | _Unscoped") -> Iterator[None]:
-    outer = _current.get()
-    token = _current.set(value)
+    alias = _alias(value)
+    outer = next((scope for scope in reversed(_stack.get()) if _alias(scope) == alias), None)
+    token, stack_token = _current.set(value), _stack.set((*_stack.get(), value))
     try:
-        with transaction.atomic():
+        with transaction.atomic(using=alias):
             _rls_apply(value)
             yield
-            # A nested scope shares the outer transaction, so hand its settings back.
-            # (On an exception the savepoint's rollback undoes the SET LOCAL by itself.)
-            _rls_apply(outer)
+            # A nested scope on the same connection shares the outer transaction, so hand the
+            # outer scope's settings back. (On an exception the savepoint's rollback undoes the
+            # SET LOCAL by itself.)
+            _rls_apply(outer, using=alias)
     finally:
+        _stack.reset(stack_token)
         _current.reset(token)
 
 

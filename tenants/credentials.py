@@ -20,9 +20,8 @@ import secrets
 
 from django.contrib.auth.hashers import identify_hasher
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
-from django.db import connection
 
-from tenants.context import dangerously_unscoped
+from tenants.context import dangerously_unscoped, scope_connection
 
 _PLACEHOLDER_HASH = "$0"
 
@@ -36,7 +35,7 @@ def credential_stamp_new() -> str:
 def password_matches(*, user_id: int | None, raw_password: str | None) -> bool:
     if user_id is None or raw_password is None:
         return False
-    with connection.cursor() as cursor:
+    with scope_connection().cursor() as cursor:
         cursor.execute("SELECT portal_password_parameters(%s)", [user_id])
         parameters = cursor.fetchone()[0]
         if parameters is None:
@@ -54,14 +53,14 @@ def password_matches(*, user_id: int | None, raw_password: str | None) -> bool:
 
 def password_store(*, user_id: int, encoded: str) -> None:
     # The function stores a hash only under the platform's claim: an injected call cannot.
-    with dangerously_unscoped(reason="storing a password hash"), connection.cursor() as cursor:
+    with dangerously_unscoped(reason="storing a password hash"), scope_connection().cursor() as cursor:
         cursor.execute("SELECT portal_password_set(%s, %s)", [user_id, encoded])
 
 
 def password_usable(*, user_id: int | None) -> bool:
     if user_id is None:
         return False
-    with connection.cursor() as cursor:
+    with scope_connection().cursor() as cursor:
         cursor.execute("SELECT portal_password_parameters(%s) IS NOT NULL", [user_id])
         return bool(cursor.fetchone()[0])
 

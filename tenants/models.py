@@ -68,10 +68,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "password" in update_fields:
             kwargs["update_fields"] = {*update_fields, "credential_stamp"}
-        super().save(*args, **kwargs)
-        if self._password_hash is not None:
+        if self._password_hash is None:
+            super().save(*args, **kwargs)
+            return
+        # A hash is stored only under the platform's claim, on the platform's connection; the
+        # account is written there too, in the same transaction, or the hash of a new account
+        # would refer to a row that connection cannot see yet.
+        with dangerously_unscoped(reason="storing an account with its password hash"):
+            super().save(*args, **kwargs)
             password_store(user_id=self.pk, encoded=self._password_hash)
-            self._password_hash = None
+        self._password_hash = None
 
     def check_password(self, raw_password):
         return password_matches(user_id=self.pk, raw_password=raw_password)

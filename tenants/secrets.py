@@ -9,8 +9,8 @@ SQL run as the application can neither read a hash nor swap in one it knows.
 from __future__ import annotations
 
 import hashlib
+from tenants.context import scope_connection
 
-from django.db import connection
 
 # The kinds of secret (portal_secret.kind).
 API_KEY = "api_key"
@@ -22,14 +22,14 @@ def secret_hash(raw_secret: str) -> str:
 
 
 def secret_store(*, kind: str, owner_id: int, owner_tenant_id: int | None, prefix: str, raw_secret: str) -> None:
-    with connection.cursor() as cursor:
+    with scope_connection().cursor() as cursor:
         cursor.execute("SELECT portal_secret_set(%s, %s, %s, %s, %s)",
                        [kind, owner_id, owner_tenant_id, prefix, secret_hash(raw_secret)])
 
 
 def secret_owner(*, kind: str, prefix: str, raw_secret: str) -> tuple[int, int | None] | None:
     """(owner id, owner's tenant id) of the key whose prefix and hash match, or None."""
-    with connection.cursor() as cursor:
+    with scope_connection().cursor() as cursor:
         cursor.execute("SELECT owner_id, owner_tenant_id FROM portal_secret_verify(%s, %s, %s)",
                        [kind, prefix, secret_hash(raw_secret)])
         row = cursor.fetchone()

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.test import TransactionTestCase
 
 from portal.runtime.database import owner_connection
 from tenants.models import Membership, Tenant, User
+from tenants.context import PLATFORM_ALIAS
 from tests.builders import world_gallery  # noqa: F401  (a fixture: a gallery across tenants and the platform index)
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
@@ -35,6 +37,49 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
     if not django_db_keepdb:
         with django_db_blocker.unblock(), owner_connection():
             teardown_databases(config, verbosity=request.config.option.verbose)
+
+
+# Every test may use both connections (tenants.context): the application's and the platform's.
+TransactionTestCase.databases = {DEFAULT_DB_ALIAS, PLATFORM_ALIAS}
+
+
+def _transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction")) or bool(
+        {"transactional_db", "live_server"} & set(item.fixturenames))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    _platform_connection_share(shared=not _transactional(item))
+
+
+_shared = {"now": False}
+_APP_ROLE = {key: connections.settings[DEFAULT_DB_ALIAS][key] for key in ("USER", "PASSWORD")}
+
+
+def _platform_connection_share(*, shared: bool) -> None:
+    """Most tests run inside one transaction that is rolled back at the end, so the two
+    connections cannot each have their own: what one wrote the other would never see. There the
+    `platform` alias is the `default` connection itself, logged in as the platform's role (RLS
+    still binds it; tenant scopes still need their signed claim). Transactional tests (the
+    browser, the live server, real workers) commit, and use two real connections as the portal
+    does: the application's role on `default`, the platform's on `platform`. The roles' own
+    limits are proved by tests that connect as each role (tests/core/test_database_roles.py)."""
+    if _shared["now"] == shared:
+        return
+    for wrapper in connections.all(initialized_only=True):
+        wrapper.close()
+    default = connections.settings[DEFAULT_DB_ALIAS]
+    role = connections.settings[PLATFORM_ALIAS] if shared else _APP_ROLE
+    default.update(USER=role["USER"], PASSWORD=role["PASSWORD"])
+    if shared:
+        connections[PLATFORM_ALIAS] = connections[DEFAULT_DB_ALIAS]
+    else:
+        # The test database's name, which the test mirror set-up may have given the shared one.
+        connections.settings[PLATFORM_ALIAS]["NAME"] = default["NAME"]
+        del connections[PLATFORM_ALIAS]
+    _shared["now"] = shared
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 import factory
 import psycopg
-from django.db import connection
+from django.db import connection, connections
 
 from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Membership, Tenant, User
@@ -75,10 +75,20 @@ def enrolment_code_for(user) -> str:
     return enrolment_code_issue(user=user, actor=Actor.system("test"))
 
 
-def app_role_connect(*, autocommit: bool) -> psycopg.Connection:
-    """A separate connection as the application's database role, as an attacker running SQL
-    through the portal would have (the test's own connection is the same role)."""
+# The roles' log-ins as configured, before tests/conftest.py lends the platform's to `default`.
+_ROLES = {alias: (connections.settings[alias]["USER"], connections.settings[alias]["PASSWORD"])
+          for alias in ("default", "platform")}
+
+
+def app_role_connect(*, autocommit: bool, alias: str = "default") -> psycopg.Connection:
+    """A separate connection as the application's database role (or, with alias "platform",
+    the platform's), as an attacker running SQL through the portal would have."""
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)
     params.pop("context", None)
+    user, password = _ROLES[alias]
+    params["user"] = user
+    params.pop("password", None)
+    if password:
+        params["password"] = password
     return psycopg.connect(autocommit=autocommit, **params)

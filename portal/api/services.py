@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any, Iterable
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portal.api.models import ApiKey, ApiKeyScope, IdempotencyRecord, TenantApiSettings
@@ -21,7 +21,7 @@ from tenants.secrets import API_KEY, secret_owner, secret_store
 from portal.api.throttles import rate_parse
 from portal.audit.services import Actor, audit_record
 from portal.errors import DomainError
-from tenants.context import dangerously_unscoped, tenant_scope
+from tenants.context import dangerously_unscoped, scope_connection, tenant_scope
 from tenants.models import Tenant
 
 KEY_PREFIX = "fsk_"
@@ -122,7 +122,7 @@ def _last_used_touch(*, api_key: ApiKey) -> None:
     # SKIP LOCKED: a request never waits for another request of the same key to commit; the
     # row is written at most once a minute, outside the request's own tenant transaction, so a
     # request that fails still counts as a use.
-    with connection.cursor() as cursor:
+    with scope_connection().cursor() as cursor:
         cursor.execute(
             """
             UPDATE api_apikey SET last_used_at = now() WHERE id IN (
@@ -207,7 +207,7 @@ def idempotency_records_forget_tenants(*, tenant_ids: list[int], **signal_kwargs
 
 def _deleted_per_tenant(sql: str, params: list) -> dict[int, int]:
     """Runs a DELETE ... RETURNING tenant_id and counts the rows per tenant."""
-    with connection.cursor() as cursor:
+    with scope_connection().cursor() as cursor:
         cursor.execute(sql, params)
         return dict(Counter(tenant_id for (tenant_id,) in cursor.fetchall()))
 
@@ -220,7 +220,7 @@ def idempotency_records_dangling_count(*, tenant_ids: list[int] | None = None, a
     if any_copy:
         return IdempotencyRecord.objects.filter(tenant_id__in=tenant_ids or []).count()
     tenants_sql, params = ("AND r.tenant_id = ANY(%s)", [list(tenant_ids)]) if tenant_ids is not None else ("", [])
-    with connection.cursor() as cursor:
+    with scope_connection().cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM api_idempotencyrecord r WHERE EXISTS ("
             " SELECT 1 FROM unnest(" + _FACE_REFERENCES + ") ref WHERE NOT EXISTS ("

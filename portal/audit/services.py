@@ -9,10 +9,10 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
 
 from portal.audit.models import AuditEvent
-from tenants.context import dangerously_unscoped, scope_is_unscoped, tenant_current_or_none, tenant_scope
+from tenants.context import (dangerously_unscoped, scope_connection, scope_is_unscoped, tenant_current_or_none,
+                             tenant_scope)
 from tenants.models import Tenant
 
 GENESIS_HASH = "0" * 64
@@ -55,7 +55,7 @@ def audit_record(*, action: str, actor: Actor, tenant: Tenant | None = None, tar
     event only in that tenant's scope or the platform's, so the event is written in its own."""
     current = tenant_current_or_none()
     in_scope = tenant is None or scope_is_unscoped() or (current is not None and current.pk == tenant.pk)
-    with nullcontext() if in_scope else tenant_scope(tenant), connection.cursor() as cursor:
+    with nullcontext() if in_scope else tenant_scope(tenant), scope_connection().cursor() as cursor:
         cursor.execute(
             "SELECT event_position, event_hash FROM portal_audit_append(%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)",
             [tenant.pk if tenant else None, actor.user_id, actor.api_key_id, actor.label[:200], action, target_type,
@@ -68,7 +68,7 @@ def audit_record(*, action: str, actor: Actor, tenant: Tenant | None = None, tar
 def audit_heads() -> dict[int | None, ChainPosition]:
     """The head of each chain the caller may see: every chain unscoped, else its tenant's and the
     platform's. A chain with no event yet is absent."""
-    with connection.cursor() as cursor:
+    with scope_connection().cursor() as cursor:
         cursor.execute("SELECT chain_tenant_id, head_position, head_hash FROM portal_audit_heads()")
         return {row[0]: ChainPosition(*row) for row in cursor.fetchall()}
 
@@ -104,7 +104,7 @@ _CANONICAL_SQL = """
 def _chain_verify(*, tenant_id: int | None, head: ChainPosition | None, batch_size: int) -> ChainVerification:
     prev_hash, expected, count = GENESIS_HASH, 1, 0
     while True:
-        with connection.cursor() as cursor:
+        with scope_connection().cursor() as cursor:
             cursor.execute(_CANONICAL_SQL, [tenant_id, expected - 1, batch_size])
             rows = cursor.fetchall()
         for position, stored_prev, stored_hash, canonical in rows:
@@ -136,7 +136,7 @@ def audit_chain_verify(*, tenant: Tenant | None = None, batch_size: int = 5000) 
             return [_chain_verify(tenant_id=tenant.pk, head=audit_heads().get(tenant.pk), batch_size=batch_size)]
     with dangerously_unscoped(reason="audit chain verification reads every chain"):
         heads = audit_heads()
-        with connection.cursor() as cursor:
+        with scope_connection().cursor() as cursor:
             cursor.execute("SELECT DISTINCT tenant_id FROM compliance_auditevent")
             chains = {row[0] for row in cursor.fetchall()} | set(heads) | {None}
         return [_chain_verify(tenant_id=chain, head=heads.get(chain), batch_size=batch_size)

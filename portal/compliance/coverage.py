@@ -26,10 +26,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import pycountry
-from django.db import connection
 
 from portal.compliance.models import RegulatoryOrder
 from portal.gallery.regions import domain_from_url, region_covers, region_normalise
+from tenants.context import scope_connection
 
 COUNTED = ("images", "faces", "crops", "probes", "matches")
 
@@ -166,7 +166,7 @@ def coverage_count(*, order: RegulatoryOrder) -> dict[int | None, dict[str, int]
     images = image_predicate(order=order)
     faces = face_predicate(order=order)
     probes = probe_predicate(order=order)
-    with connection.cursor() as cursor:
+    with scope_connection().cursor() as cursor:
         cursor.execute(f"SELECT i.tenant_id, count(*) FROM gallery_image i WHERE {images.sql} GROUP BY 1", images.params)
         for tenant_id, n in cursor.fetchall():
             counts[tenant_id]["images"] = n

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.files.storage import default_storage
-from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.audit.services import Actor, audit_record
@@ -22,7 +21,7 @@ from portal.compliance.models import OrderFileDeletion, OrderTenantProgress, Reg
 from portal.compliance.orders import coverage_withhold
 from portal.gallery.maintenance import faces_deleted_note
 from portal.gallery.signals import faces_deleted, gallery_erased
-from tenants.context import dangerously_unscoped
+from tenants.context import dangerously_unscoped, scope_connection, scope_on_commit
 
 Status = RegulatoryOrder.Status
 Kind = RegulatoryOrder.Kind
@@ -75,7 +74,7 @@ def _images_batch_delete(*, order: RegulatoryOrder, batch_size: int) -> int:
     """One batch: covered images with their faces, crops and matches. Returns images deleted."""
     images = coverage.image_predicate(order=order)
     tally = _Tally({})
-    with dangerously_unscoped(reason=f"enforcing order {order.pk} across tenants"), connection.cursor() as cursor:
+    with dangerously_unscoped(reason=f"enforcing order {order.pk} across tenants"), scope_connection().cursor() as cursor:
         cursor.execute(f"SELECT i.id, i.tenant_id, i.file FROM gallery_image i WHERE {images.sql}"
                        f" ORDER BY i.id LIMIT %s FOR UPDATE SKIP LOCKED", [*images.params, batch_size])
         rows = cursor.fetchall()
@@ -102,7 +101,7 @@ def _images_batch_delete(*, order: RegulatoryOrder, batch_size: int) -> int:
         for tenant_id, forgotten in _faces_deleted_send(face_uuids=[str(row[3]) for row in faces]).items():
             tally.add(tenant_id, "cached_responses", forgotten)
         _tally_persist(order=order, tally=tally)
-        transaction.on_commit(lambda: order_files_finish(order=order))
+        scope_on_commit(lambda: order_files_finish(order=order))
     return len(rows)
 
 
@@ -128,7 +127,7 @@ def _probes_batch_delete(*, order: RegulatoryOrder, batch_size: int) -> int:
         return 0
     tally = _Tally({})
     offboarding = order.kind == Kind.OFFBOARDING
-    with dangerously_unscoped(reason=f"enforcing order {order.pk} on probes"), connection.cursor() as cursor:
+    with dangerously_unscoped(reason=f"enforcing order {order.pk} on probes"), scope_connection().cursor() as cursor:
         cursor.execute(f"SELECT s.id, s.tenant_id, s.probe FROM search_search s WHERE {probes.sql}"
                        f" ORDER BY s.id LIMIT %s FOR UPDATE SKIP LOCKED", [*probes.params, batch_size])
         rows = cursor.fetchall()
@@ -149,7 +148,7 @@ def _probes_batch_delete(*, order: RegulatoryOrder, batch_size: int) -> int:
             if probe:
                 tally.add(tenant_id, "probe_files")
         _tally_persist(order=order, tally=tally)
-        transaction.on_commit(lambda: order_files_finish(order=order))
+        scope_on_commit(lambda: order_files_finish(order=order))
     return len(rows)
 
 
@@ -157,7 +156,7 @@ def _subjects_delete(*, order: RegulatoryOrder) -> None:
     if order.kind != Kind.OFFBOARDING:
         return
     tally = _Tally({})
-    with dangerously_unscoped(reason=f"offboarding order {order.pk}"), connection.cursor() as cursor:
+    with dangerously_unscoped(reason=f"offboarding order {order.pk}"), scope_connection().cursor() as cursor:
         cursor.execute("DELETE FROM gallery_subject WHERE tenant_id = ANY(%s) RETURNING tenant_id",
                        [list(order.offboard_tenant_ids)])
         for (tenant_id,) in cursor.fetchall():

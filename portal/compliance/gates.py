@@ -5,13 +5,13 @@ registered, ingest and search raise and the system check fails (portal/gallery/c
 from __future__ import annotations
 
 import numpy as np
-from django.db import connection
 
 from portal.compliance import coverage
 from portal.compliance.models import OptOut, RegulatoryOrder
 from portal.gallery.gates import (IngestRefused, register_ingest_gate, register_result_filter,
                                   register_search_exclusion)
 from tenants.models import Tenant
+from tenants.context import scope_connection
 
 Status = RegulatoryOrder.Status
 Kind = RegulatoryOrder.Kind
@@ -61,7 +61,7 @@ def order_ingest_gate(*, tenant: Tenant | None, region: str | None, source_domai
     candidates = [np.asarray(e, dtype=np.float32) for e in embeddings] or [None]
     rows = ", ".join(["(%s::bigint, %s::varchar, %s::varchar, %s::vector)"] * len(candidates))
     row_params = [x for e in candidates for x in (tenant.pk if tenant else None, region or None, source_domain, e)]
-    with connection.cursor() as cursor:
+    with scope_connection().cursor() as cursor:
         if orders:
             tests, params = [], []
             for order in orders:
@@ -104,7 +104,7 @@ def order_result_filter(*, tenant: Tenant, face_ids: list[int], probe_embedding)
     if not orders:
         return set()
     predicates = [coverage.face_predicate(order=order, alias="f") for order in orders]
-    with connection.cursor() as cursor:
+    with scope_connection().cursor() as cursor:
         cursor.execute("SELECT f.id FROM gallery_face f WHERE f.id = ANY(%s) AND ("
                        + " OR ".join(f"({p.sql})" for p in predicates) + ")",
                        [list(face_ids), *[x for p in predicates for x in p.params]])
@@ -115,7 +115,7 @@ def opt_out_result_filter(*, tenant: Tenant, face_ids: list[int], probe_embeddin
     """Faces among the results that match a person's suppression embeddings."""
     if not face_ids:
         return set()
-    with connection.cursor() as cursor:
+    with scope_connection().cursor() as cursor:
         cursor.execute(
             "SELECT f.id FROM gallery_face f WHERE f.id = ANY(%s) AND EXISTS ("
             " SELECT 1 FROM compliance_optoutembedding e JOIN compliance_optout o ON o.id = e.opt_out_id"

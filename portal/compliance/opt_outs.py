@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
-from django.db import transaction
 from django.utils import timezone
 
 from portal.audit.services import Actor, audit_record
@@ -13,7 +12,7 @@ from portal.compliance.errors import OrderInvalid, OrderStateError
 from portal.compliance.models import OptOut, OptOutEmbedding, RegulatoryOrder
 from portal.compliance.orders import DEFAULT_SUBJECT_THRESHOLD, order_activate, order_create, reference_embeddings_of
 from portal.gallery.regions import InvalidRegion, region_normalise
-from tenants.context import dangerously_unscoped
+from tenants.context import dangerously_unscoped, scope_atomic
 
 Status = RegulatoryOrder.Status
 Kind = RegulatoryOrder.Kind
@@ -54,7 +53,7 @@ def opt_out_create(*, pictures: list[bytes], contact: str, consent: bool, channe
 def opt_out_confirm(*, opt_out: OptOut, actor: Actor) -> RegulatoryOrder:
     """Erases the person as a subject order does: files the order, activates it (withholding every
     matching face at once) and returns it for enforcement."""
-    with transaction.atomic():
+    with scope_atomic():
         opt_out = OptOut.objects.select_for_update().get(pk=opt_out.pk)
         if opt_out.status != OptOut.Status.RECEIVED:
             raise OrderStateError(f"The opt-out is {opt_out.get_status_display().lower()}.")
@@ -74,7 +73,7 @@ def opt_out_confirm(*, opt_out: OptOut, actor: Actor) -> RegulatoryOrder:
 
 @dangerously_unscoped(reason="platform code: opt_out_reject")
 def opt_out_reject(*, opt_out: OptOut, actor: Actor, reason: str) -> OptOut:
-    with transaction.atomic():
+    with scope_atomic():
         opt_out = OptOut.objects.select_for_update().get(pk=opt_out.pk)
         if opt_out.status != OptOut.Status.RECEIVED:
             raise OrderStateError(f"The opt-out is {opt_out.get_status_display().lower()}.")

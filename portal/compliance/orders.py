@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 from django.core.mail import send_mail
-from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.audit.services import Actor, audit_record
@@ -24,7 +23,7 @@ from portal.compliance.models import OptOut, OrderReferenceFace, OrderTenantProg
 from portal.faces.engine import face_engine
 from portal.faces.errors import FaceEngineError
 from portal.gallery.regions import InvalidRegion, domain_from_url, region_normalise
-from tenants.context import dangerously_unscoped
+from tenants.context import dangerously_unscoped, scope_atomic, scope_connection
 from tenants.models import Tenant, User
 
 logger = logging.getLogger(__name__)
@@ -130,7 +129,7 @@ def order_create(*, actor: Actor, kind: str, authority: str, reference: str, rec
 
 @dangerously_unscoped(reason="platform code: order_delete_draft")
 def order_delete_draft(*, order: RegulatoryOrder, actor: Actor) -> None:
-    with transaction.atomic():
+    with scope_atomic():
         order = RegulatoryOrder.objects.select_for_update().get(pk=order.pk)
         if order.status != Status.DRAFT:
             raise OrderStateError("Only a draft can be withdrawn; an order in force stays on record.")
@@ -144,7 +143,7 @@ def coverage_withhold(*, order: RegulatoryOrder) -> tuple[int, int]:
     (faces, images) flagged. Runs in the caller's transaction and (unscoped) context."""
     faces = coverage.face_predicate(order=order)
     images = coverage.image_predicate(order=order)
-    with connection.cursor() as cursor:
+    with scope_connection().cursor() as cursor:
         # Faces first: they are what search reads.
         cursor.execute(f"UPDATE gallery_face f SET withheld = true WHERE NOT f.withheld AND {faces.sql}", faces.params)
         faces_withheld = cursor.rowcount

@@ -1,4 +1,5 @@
-from django.core.checks import Error, Tags, register
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, transaction
 
@@ -63,3 +64,38 @@ def rls_claim_key_matches(app_configs, databases=None, **kwargs):
                 id="portal.E003",
             ))
     return errors
+
+
+@register(Tags.database)
+def platform_role_recognised(app_configs, databases=None, **kwargs):
+    """The `platform` alias's sessions must be the ones PostgreSQL lets hold the platform scope
+    (tenants/0010), or every platform page, order and task would see no tenant's rows."""
+    if "platform" not in (databases or []) or connected_as_owner(connection=connections["platform"]):
+        return []
+    with connections["platform"].cursor() as cursor:
+        cursor.execute("SELECT to_regprocedure('portal_session_is_platform()') IS NOT NULL")
+        if not cursor.fetchone()[0]:
+            return []  # not migrated yet
+        cursor.execute("SELECT portal_session_is_platform()")
+        (recognised,) = cursor.fetchone()
+    if recognised:
+        return []
+    return [Error(
+        f"The platform connection's role ({connections['platform'].settings_dict['USER']}) is not the one the "
+        "database lets hold the platform scope, so platform work would see no tenant's data.",
+        hint="Run `manage.py migrate`, which names PLATFORM_DATABASE_URL's role in the database.",
+        id="portal.E004",
+    )]
+
+
+@register(Tags.security, deploy=True)
+def platform_role_separate(app_configs, **kwargs):
+    """Platform work should not share the application's role: then SQL run through the connection
+    that serves tenants could, with the claim key, reach every tenant's rows."""
+    if settings.DATABASE_PLATFORM_ROLE != settings.DATABASE_APP_ROLE:
+        return []
+    return [Warning(
+        "Platform work connects with the same database role as tenants' pages and the API.",
+        hint="Set PLATFORM_DATABASE_URL to a second role that owns nothing (see docs/architecture.md).",
+        id="portal.W005",
+    )]

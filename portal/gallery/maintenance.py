@@ -7,14 +7,13 @@ import logging
 from datetime import datetime, timedelta
 
 from django.core.files.storage import default_storage
-from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
 from portal.audit.services import Actor, audit_record
 from portal.gallery.models import MaintenanceState
 from portal.runtime.database import owner_psycopg_connect
-from tenants.context import dangerously_unscoped
+from tenants.context import dangerously_unscoped, scope_connection
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ def files_orphaned_delete(*, now: datetime | None = None, dry_run: bool = False)
     left alone, since their transaction may still be running. Returns counts per folder."""
     cutoff = (now or timezone.now()) - ORPHAN_GRACE
     found = {"images": 0, "crops": 0, "probes": 0}
-    with dangerously_unscoped(reason="finding files no row of any tenant refers to"), connection.cursor() as cursor:
+    with dangerously_unscoped(reason="finding files no row of any tenant refers to"), scope_connection().cursor() as cursor:
         for directory in found:
             pending: dict[str, list[str]] = {}
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from portal.audit.services import Actor, audit_record
 from portal.errors import DomainError
@@ -20,7 +20,7 @@ from portal.gallery.gates import ingest_gates_check
 from portal.gallery.models import Face, Image, LegalBasis, Subject
 from portal.gallery.regions import domain_from_url, region_resolve
 from portal.gallery.signals import faces_deleted
-from tenants.context import dangerously_unscoped, tenant_scope
+from tenants.context import dangerously_unscoped, scope_atomic, scope_on_commit, tenant_scope
 from tenants.models import Tenant
 
 
@@ -90,7 +90,7 @@ def image_ingest(*, tenant: Tenant | None, data: bytes, actor: Actor, legal_basi
 
     written: list[str] = []
     try:
-        with gallery_scope(tenant=tenant), transaction.atomic():
+        with gallery_scope(tenant=tenant), scope_atomic():
             image = Image(
                 tenant=tenant, sha256=sha256, width=picture.width, height=picture.height, format=picture.format,
                 source_url=source_url, source_domain=source_domain, region=resolved_region,
@@ -136,7 +136,7 @@ def _files_delete(names: list[str]) -> None:
 def image_delete(*, tenant: Tenant | None, image: Image, actor: Actor) -> None:
     """Deletes the picture completely: its file, its faces' crops, its faces and every search
     match pointing at them. Files go once the rows' deletion has committed."""
-    with gallery_scope(tenant=tenant), transaction.atomic():
+    with gallery_scope(tenant=tenant), scope_atomic():
         image = Image.objects.select_for_update().get(pk=image.pk, tenant=tenant)
         faces = list(image.faces.values_list("crop", "uuid"))
         names = [image.file.name, *(crop for crop, _ in faces)]
@@ -146,7 +146,7 @@ def image_delete(*, tenant: Tenant | None, image: Image, actor: Actor) -> None:
         faces_deleted.send(sender=Image, face_uuids=[str(face_uuid) for _, face_uuid in faces])
         audit_record(action="image.delete", actor=actor, tenant=tenant, target_type="image", target_id=image_id,
                      details={"faces": face_count})
-        transaction.on_commit(lambda: _files_delete(names))
+        scope_on_commit(lambda: _files_delete(names))
 
 
 def subject_create(*, tenant: Tenant, label: str, actor: Actor, notes: str = "", reference: str = "") -> Subject:

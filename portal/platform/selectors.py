@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import connection
 
 from portal.compliance.models import OptOut, RegulatoryOrder
-from tenants.context import dangerously_unscoped
+from tenants.context import dangerously_unscoped, scope_connection
 from tenants.models import Tenant
 
 
@@ -19,7 +18,7 @@ def tenant_get(*, tenant_id: int) -> Tenant:
 
 def faces_by_region(*, limit: int = 12) -> list[tuple[str, int]]:
     """Searchable faces per country (subdivisions folded into their country), most first."""
-    with dangerously_unscoped(reason="platform statistics"), connection.cursor() as cursor:
+    with dangerously_unscoped(reason="platform statistics"), scope_connection().cursor() as cursor:
         cursor.execute("SELECT coalesce(nullif(split_part(region, '-', 1), ''), 'unknown'), count(*)"
                        " FROM gallery_face WHERE NOT withheld GROUP BY 1 ORDER BY 2 DESC, 1")
         rows = cursor.fetchall()
@@ -29,7 +28,7 @@ def faces_by_region(*, limit: int = 12) -> list[tuple[str, int]]:
 
 
 def platform_counts() -> dict:
-    with dangerously_unscoped(reason="platform statistics"), connection.cursor() as cursor:
+    with dangerously_unscoped(reason="platform statistics"), scope_connection().cursor() as cursor:
         cursor.execute("SELECT count(*), count(*) FILTER (WHERE withheld) FROM gallery_face")
         faces, withheld = cursor.fetchone()
     return {

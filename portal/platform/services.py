@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import secrets
 
-from django.db import transaction
 from django.utils import timezone
 
 from tenants.secrets import STAFF_TOKEN, secret_store
 from portal.audit.services import Actor, audit_record
 from portal.errors import DomainError
 from portal.platform.models import PlatformScope, StaffApiToken
-from tenants.context import dangerously_unscoped
+from tenants.context import dangerously_unscoped, scope_atomic
 from tenants.models import Tenant
 from tenants.services import tenant_create
 
@@ -24,7 +23,7 @@ class PlatformActionInvalid(DomainError):
 def platform_tenant_create(*, actor: Actor, slug: str, name: str, kind: str, home_country: str,
                            may_search_platform_index: bool = False, case_reference_required: bool = True,
                            probe_retention_days: int = 30) -> Tenant:
-    with transaction.atomic():
+    with dangerously_unscoped(reason="making a tenant and recording it"):
         tenant = tenant_create(slug=slug, name=name, kind=kind, home_country=home_country,
                                may_search_platform_index=may_search_platform_index,
                                case_reference_required=case_reference_required,
@@ -73,7 +72,7 @@ def staff_token_create(*, user, name: str, actor: Actor,
         raise PlatformActionInvalid(f"Choose scopes among {', '.join(PlatformScope.values)}.", field="scopes")
     prefix = secrets.token_hex(4)
     secret = f"pst_{prefix}_{secrets.token_urlsafe(24)}"
-    with transaction.atomic():
+    with scope_atomic():
         token = StaffApiToken.objects.create(user=user, name=name[:100], prefix=prefix, scopes=scopes)
         with dangerously_unscoped(reason="storing a platform token's hash"):
             secret_store(kind=STAFF_TOKEN, owner_id=token.pk, owner_tenant_id=None, prefix=prefix,
@@ -85,6 +84,6 @@ def staff_token_create(*, user, name: str, actor: Actor,
 
 @dangerously_unscoped(reason="platform code: staff_token_revoke")
 def staff_token_revoke(*, token: StaffApiToken, actor: Actor) -> None:
-    with transaction.atomic():
+    with scope_atomic():
         StaffApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
         audit_record(action="platform_token.revoke", actor=actor, target_type="platform_token", target_id=token.pk)

@@ -1,4 +1,5 @@
-"""The two database roles: the application's (owns nothing, bound by RLS) and the owner's."""
+"""The database roles: the owner's (migrations), the application's and the platform's (both own
+nothing and are bound by RLS; only the platform's sessions may hold the platform scope)."""
 
 from contextlib import contextmanager
 
@@ -31,6 +32,22 @@ def owner_connection(alias: str = "default"):
         connection.settings_dict.update(app_settings)
 
 
+@contextmanager
+def database_name_use(name: str):
+    """Points every connection alias (the application's and the platform's) at another database
+    on the same server for the block, e.g. a benchmark's throw-away one."""
+    originals = {alias: connections[alias].settings_dict["NAME"] for alias in connections}
+    for alias in originals:
+        connections[alias].close()
+        connections[alias].settings_dict["NAME"] = name
+    try:
+        yield
+    finally:
+        for alias, original in originals.items():
+            connections[alias].close()
+            connections[alias].settings_dict["NAME"] = original
+
+
 def owner_psycopg_connect(*, dbname: str | None = None, autocommit: bool = True) -> psycopg.Connection:
     """A plain psycopg connection as the table owner, outside Django's connection handling: for
     what cannot run in a transaction (VACUUM, REINDEX CONCURRENTLY) and for bulk loads. `dbname`
@@ -43,19 +60,18 @@ def owner_psycopg_connect(*, dbname: str | None = None, autocommit: bool = True)
 
 
 def app_role_grant(*, connection, withheld: dict[str, str] | None = None) -> None:
-    """Lets the application's role read and write every table the owner has or will create,
-    except the privileges `withheld` maps a table to ("ALL", or e.g. "INSERT, UPDATE, DELETE"):
-    only the owner, and its SECURITY DEFINER functions, has those."""
-    app_role = settings.DATABASE_APP_ROLE
-    if app_role == connection.settings_dict["USER"]:
-        return
+    """Lets the application's and the platform's roles read and write every table the owner has
+    or will create, except the privileges `withheld` maps a table to ("ALL", or e.g. "INSERT,
+    UPDATE, DELETE"): only the owner, and its SECURITY DEFINER functions, has those."""
     quote = connection.ops.quote_name
+    roles = {settings.DATABASE_APP_ROLE, settings.DATABASE_PLATFORM_ROLE} - {connection.settings_dict["USER"]}
     with connection.cursor() as cursor:
-        cursor.execute(APP_PRIVILEGES_SQL.format(app=quote(app_role)))
-        for table, privileges in (withheld or {}).items():
-            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
-            if cursor.fetchone()[0]:  # absent when migrated to a point before its migration
-                cursor.execute(f"REVOKE {privileges} ON {quote(table)} FROM {quote(app_role)}, PUBLIC")
+        for role in sorted(roles):
+            cursor.execute(APP_PRIVILEGES_SQL.format(app=quote(role)))
+            for table, privileges in (withheld or {}).items():
+                cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
+                if cursor.fetchone()[0]:  # absent when migrated to a point before its migration
+                    cursor.execute(f"REVOKE {privileges} ON {quote(table)} FROM {quote(role)}, PUBLIC")
 
 
 def pgvector_version(*, connection) -> tuple[int, ...] | None:

@@ -28,6 +28,7 @@ SERVICE_USER = "portal_embedded"
 DATABASE_NAME = "portal"
 OWNER_ROLE = "portal_owner"
 APP_ROLE = "portal_app"
+PLATFORM_ROLE = "portal_platform"
 
 
 @dataclass(frozen=True)
@@ -152,11 +153,11 @@ def postgres_ensure_running(*, data_dir: Path, port: int) -> EmbeddedPostgres:
 
 def _postgres_provision(server: EmbeddedPostgres) -> None:
     """Roles, database and the vector extension; idempotent, run on every start."""
-    marker = server.data_dir / "pg.provisioned"
+    marker = server.data_dir / "pg.provisioned-2"  # -2: the platform role came later
     if marker.exists():
         return
-    # The owner runs migrations and creates test databases; the app role owns nothing, so
-    # row-level security binds it.
+    # The owner runs migrations and creates test databases; the app and platform roles own
+    # nothing, so row-level security binds them.
     _psql(server, f"""
         DO $$ BEGIN
           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
@@ -164,6 +165,9 @@ def _postgres_provision(server: EmbeddedPostgres) -> None:
           END IF;
           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
             CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
+          END IF;
+          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{PLATFORM_ROLE}') THEN
+            CREATE ROLE {PLATFORM_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS;
           END IF;
         END $$;
     """)
@@ -173,6 +177,7 @@ def _postgres_provision(server: EmbeddedPostgres) -> None:
         _psql(server, f"CREATE DATABASE {DATABASE_NAME} OWNER {OWNER_ROLE}")
     _psql(server, "CREATE EXTENSION IF NOT EXISTS vector", database=DATABASE_NAME)
     marker.write_text("roles, database and extension created\n")
+    (server.data_dir / "pg.provisioned").unlink(missing_ok=True)
 
 
 def postgres_stop(*, data_dir: Path) -> bool:

@@ -7,12 +7,12 @@ from datetime import datetime
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
 
 from portal.gallery.gates import search_exclusions_sql
 from portal.gallery.models import Face
 from portal.search.models import Search, SearchMatch
 from tenants.models import Tenant
+from tenants.context import scope_connection
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def tenant_faces_nearest(*, tenant: Tenant, embedding: np.ndarray, k: int,
     excluded, excluded_params = search_exclusions_sql(tenant=tenant, include_platform_index=include_platform_index,
                                                       alias="f")
     vector = np.asarray(embedding, dtype=np.float32)  # pgvector's adapter sends it
-    with connection.cursor() as cursor:
+    with scope_connection().cursor() as cursor:
         cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
                        " set_config('hnsw.ef_search', %s, true)", [str(max(settings.SEARCH_HNSW_EF, k))])
         cursor.execute(

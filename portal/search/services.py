@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,7 +21,7 @@ from portal.gallery.gates import result_filters_apply
 from portal.search.bands import band_for, default_threshold
 from portal.search.models import Search, SearchMatch
 from portal.search.selectors import tenant_faces_nearest
-from tenants.context import dangerously_unscoped, tenant_scope
+from tenants.context import dangerously_unscoped, scope_atomic, scope_on_commit, tenant_scope
 from tenants.models import Tenant
 
 # Fetched beyond k so that faces dropped by result filters (opt-outs) still leave k matches.
@@ -131,13 +130,13 @@ def probes_purge(*, now: datetime | None = None) -> int:
                 Q(probe_expires_at__lte=now) | Q(created_at__lt=cutoff))
             purged_here = 0
             while True:
-                with transaction.atomic():
+                with scope_atomic():
                     batch = list(expired.select_for_update(skip_locked=True).only("id", "probe")[:500])
                     if not batch:
                         break
                     names = [s.probe.name for s in batch]
                     Search.objects.filter(pk__in=[s.pk for s in batch]).update(probe="")
-                    transaction.on_commit(lambda names=names: [default_storage.delete(n) for n in names])
+                    scope_on_commit(lambda names=names: [default_storage.delete(n) for n in names])
                     purged_here += len(batch)
             if purged_here:
                 audit_record(action="probe.purge", actor=Actor.system("probe retention"), tenant=tenant,

@@ -50,8 +50,9 @@ def _app_connect() -> psycopg.Connection:
     return app_role_connect(autocommit=True)
 
 
-def test_the_application_role_owns_nothing_and_cannot_grant_itself_more():
-    with _app_connect() as app:
+@pytest.mark.parametrize("alias", ["default", "platform"])
+def test_the_application_and_platform_roles_own_nothing_and_cannot_grant_themselves_more(alias):
+    with app_role_connect(autocommit=True, alias=alias) as app:
         role = app.execute("SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb FROM pg_roles"
                            " WHERE rolname = current_user").fetchone()
         assert role == (False, False, False, False)
@@ -72,10 +73,12 @@ def test_the_application_role_cannot(sql, two_tenants):
 _TEST_TRUNCATED = {"compliance_auditevent", "compliance_auditchainhead", "django_session"}
 
 
-def test_the_grants_match_the_declared_lists():
-    """Every withheld privilege and hidden column, as PostgreSQL reports it for the app role."""
-    role = settings.DATABASE_APP_ROLE
-    with _app_connect() as app:
+@pytest.mark.parametrize("alias", ["default", "platform"])
+def test_the_grants_match_the_declared_lists(alias):
+    """Every withheld privilege, as PostgreSQL reports it for the application's role and the
+    platform's."""
+    role = settings.DATABASE_APP_ROLE if alias == "default" else settings.DATABASE_PLATFORM_ROLE
+    with app_role_connect(autocommit=True, alias=alias) as app:
         for table, privileges in PRIVILEGES_WITHHELD.items():
             names = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE"] if privileges == "ALL" else \
                 [name.strip() for name in privileges.split(",")]

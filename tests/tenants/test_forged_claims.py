@@ -14,7 +14,7 @@ from portal.audit.services import Actor, audit_record
 from portal.compliance.models import RegulatoryOrder
 from portal.gallery.models import Subject
 from portal.compliance.orders import order_coverage_record, order_create
-from tenants.context import dangerously_unscoped, tenant_scope
+from tenants.context import dangerously_unscoped, scope_connection, tenant_scope
 from tenants.models import Invitation
 from tests.builders import order_fields
 from tests.factories import app_role_connect
@@ -83,7 +83,7 @@ def test_no_claim_an_attacker_can_write_reaches_another_tenants_rows(world_galle
     _rows_of_every_tenant_table(world_gallery, two_tenants)
     a, b = two_tenants.a.tenant, two_tenants.b.tenant
     tables = _tenant_tables()
-    with dangerously_unscoped(reason="test: what exists"), connection.cursor() as cursor:
+    with dangerously_unscoped(reason="test: what exists"), scope_connection().cursor() as cursor:
         missing = []
         for table in tables:
             cursor.execute(f"SELECT count(*) FROM {table} WHERE tenant_id = %s", [b.pk])
@@ -118,7 +118,7 @@ def test_no_claim_an_attacker_can_write_reaches_another_tenants_rows(world_galle
                                        f" json_build_object('id', -1, 'tenant_id', %s::bigint))).*", [b.pk])
                 attacker.rollback()
 
-    with dangerously_unscoped(reason="test: nothing changed"), connection.cursor() as cursor:
+    with dangerously_unscoped(reason="test: nothing changed"), scope_connection().cursor() as cursor:
         for table in tables:
             cursor.execute(f"SELECT count(*) FROM {table} WHERE tenant_id = %s", [b.pk])
             assert cursor.fetchone()[0] > 0, table

@@ -5,7 +5,6 @@ Idempotency-Key. Its OpenAPI document is its own, for operators, at /api/v1/plat
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -26,7 +25,7 @@ from portal.compliance import selectors
 from portal.compliance.models import RegulatoryOrder
 from portal.compliance.tasks import order_enforce
 from portal.platform.models import PlatformScope, StaffApiToken
-from tenants.context import dangerously_unscoped
+from tenants.context import dangerously_unscoped, scope_on_commit
 from tenants.models import Tenant
 
 
@@ -50,7 +49,9 @@ class PlatformApiView(PortalApiView):
             raise exceptions.PermissionDenied("Verify your two-factor code in the platform area first.")
 
     def caller_context(self, request):
-        return transaction.atomic()
+        # One transaction on the platform's connection for the whole request, stored response
+        # included (tenants.context).
+        return dangerously_unscoped(reason="a platform API request")
 
     def caller_throttles(self) -> list:
         return [PlatformCallerRateThrottle()]
@@ -187,7 +188,7 @@ class OrderActivateView(PlatformApiView):
                    operation_id="platform_order_activate")
     def post(self, request, order_id):
         order = order_services.order_activate(order=self.order_or_404(order_id), actor=self.actor())
-        transaction.on_commit(lambda: order_enforce.delay(order.pk))
+        scope_on_commit(lambda: order_enforce.delay(order.pk))
         return Response(order_data(order))
 
 

@@ -28,9 +28,9 @@ from portal.compliance import orders
 from portal.compliance.enforcement import order_enforce
 from portal.compliance.orders import order_activate, order_coverage_record, order_create
 from portal.gallery.models import Face
-from portal.runtime.database import owner_connection
+from portal.runtime.database import database_name_use, owner_connection
 from portal.search.selectors import tenant_faces_nearest
-from tenants.context import dangerously_unscoped, tenant_scope
+from tenants.context import dangerously_unscoped, scope_connection, tenant_scope
 from tenants.models import Tenant
 from tenants.services import tenant_create
 
@@ -53,15 +53,11 @@ class Command(BaseCommand):
         if database == connection.settings_dict["NAME"]:
             raise CommandError("The benchmark needs its own database, not the portal's.")
         self._log = (lambda message: None) if as_json else (lambda message: self.stdout.write(message))
-        original_name = connection.settings_dict["NAME"]
         self._database_create(database)
-        connection.close()
-        connection.settings_dict["NAME"] = database
         try:
-            results = self._run(faces=faces, covered_every=covered_every, batch_size=batch_size)
+            with database_name_use(database):
+                results = self._run(faces=faces, covered_every=covered_every, batch_size=batch_size)
         finally:
-            connection.close()
-            connection.settings_dict["NAME"] = original_name
             if not keep:
                 self._database_drop(database)
         results["database_kept"] = keep
@@ -129,7 +125,7 @@ class Command(BaseCommand):
         started_delete = time.perf_counter()
         order = order_enforce(order=order, batch_size=batch_size)
         deleted_seconds = time.perf_counter() - started_delete
-        with dangerously_unscoped(reason="benchmark"), connection.cursor() as cursor:
+        with dangerously_unscoped(reason="benchmark"), scope_connection().cursor() as cursor:
             cursor.execute("SELECT count(*) FROM gallery_face")
             left = cursor.fetchone()[0]
         return {
@@ -192,7 +188,7 @@ class Command(BaseCommand):
         self._log("  index built")
 
     def _fr_probes(self, *, count):
-        with dangerously_unscoped(reason="benchmark"), connection.cursor() as cursor:
+        with dangerously_unscoped(reason="benchmark"), scope_connection().cursor() as cursor:
             cursor.execute("SELECT embedding FROM gallery_face WHERE region = 'FR' ORDER BY random() LIMIT %s", [count])
             # pgvector's adapter (registered on every connection) reads a vector as a Vector.
             return [np.asarray(row[0].to_numpy(), dtype=np.float32) for row in cursor.fetchall()]

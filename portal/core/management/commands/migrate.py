@@ -1,16 +1,18 @@
 """`migrate`, always as the table owner, then granting the application's role its privileges and
-installing the key that row-level security's claims are signed with (tenants.claims)."""
+installing the key that row-level security's claims are signed with and naming the platform's
+role, the only one whose sessions may hold the platform scope (tenants.claims)."""
 
 from django.core.management.commands.migrate import Command as DjangoMigrate
 
 from portal.runtime.database import app_role_grant, owner_connection, pgvector_require
-from tenants.claims import KEY_TABLE, claim_key_install
+from tenants.claims import KEY_TABLE, PLATFORM_ROLE_TABLE, claim_key_install, platform_role_install
 
 # What the application's role may not do, whatever the blanket grant gives it: read the claim key
 # or a password hash, write the audit chains except through portal_audit_append(), touch their
 # heads, or use the session table.
 PRIVILEGES_WITHHELD = {
     KEY_TABLE: "ALL",
+    PLATFORM_ROLE_TABLE: "ALL",
     "compliance_auditevent": "INSERT, UPDATE, DELETE, TRUNCATE",
     "compliance_auditchainhead": "ALL",
     # Password hashes: set and checked only through functions (tenants.credentials).
@@ -29,4 +31,5 @@ class Command(DjangoMigrate):
             result = super().handle(*args, **options)
             app_role_grant(connection=connection, withheld=PRIVILEGES_WITHHELD)
             claim_key_install(connection=connection)
+            platform_role_install(connection=connection)
         return result

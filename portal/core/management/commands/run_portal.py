@@ -18,7 +18,7 @@ class Command(BaseCommand):
     def handle(self, *args, addr, concurrency, **options):
         # The database checks too (pgvector, the app role, the claim key): a wrong claim key
         # would otherwise show every tenant an empty portal.
-        self.check(databases=["default"])
+        self.check(databases=["default", "platform"])
         python = sys.executable
         commands = {
             "web": [python, "manage.py", "runserver", addr, "--noreload"],

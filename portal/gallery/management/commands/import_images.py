@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
@@ -28,6 +27,7 @@ from portal.faces.errors import FaceEngineError
 from portal.gallery.gates import IngestRefused
 from portal.gallery.models import Image, LegalBasis, Subject
 from portal.gallery.services import gallery_scope, image_ingest, subject_create
+from tenants.context import scope_atomic
 from tenants.models import Tenant
 
 PICTURE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -167,12 +167,12 @@ class Command(BaseCommand):
         if not fresh:
             return
 
-        with gallery_scope(tenant=tenant), transaction.atomic():
+        with gallery_scope(tenant=tenant), scope_atomic():
             for entry in fresh:
                 try:
                     collected_at = _collected_at(entry.collected_at)
                     subject = self._subject(tenant=tenant, label=entry.subject, subjects=subjects)
-                    with transaction.atomic():
+                    with scope_atomic():
                         result = image_ingest(
                             tenant=tenant, data=entry.data, actor=ACTOR, legal_basis=entry.legal_basis,
                             source_url=entry.source_url, region=entry.region, collected_at=collected_at,

@@ -42,7 +42,7 @@ from portal.faces.engine import face_engine
 from portal.faces.errors import FaceEngineError
 from portal.gallery.models import EMBEDDING_DIMENSIONS, Face, Image, LegalBasis
 from portal.gallery.services import gallery_scope, image_ingest
-from portal.runtime.database import owner_connection, owner_psycopg_connect
+from portal.runtime.database import database_name_use, owner_connection, owner_psycopg_connect
 from portal.search.selectors import tenant_faces_nearest
 from portal.search.services import search_run
 from tenants.context import dangerously_unscoped, tenant_scope
@@ -281,10 +281,8 @@ _DATABASE_MARK = "made by manage.py bench_search: synthetic faces, safe to drop"
 
 @contextmanager
 def _bench_database(*, name: str, keep: bool, reuse: bool):
-    """Points the default connection at a fresh (or, reusing, kept) database, migrated as the owner."""
-    default = connections["default"]
-    original = default.settings_dict["NAME"]
-    quoted = default.ops.quote_name(name)
+    """Points the connections at a fresh (or, reusing, kept) database, migrated as the owner."""
+    quoted = connections["default"].ops.quote_name(name)
     with owner_connection() as owner, owner.cursor() as cursor:
         cursor.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name])
         found = cursor.fetchone()
@@ -296,14 +294,11 @@ def _bench_database(*, name: str, keep: bool, reuse: bool):
         if found is None or not reuse:
             cursor.execute(f"CREATE DATABASE {quoted}")
             cursor.execute(f"COMMENT ON DATABASE {quoted} IS %s", [_DATABASE_MARK])
-    default.close()
-    default.settings_dict["NAME"] = name
     try:
-        call_command("migrate", verbosity=0, interactive=False)
-        yield
+        with database_name_use(name):
+            call_command("migrate", verbosity=0, interactive=False)
+            yield
     finally:
-        default.close()
-        default.settings_dict["NAME"] = original
         if not keep:
             _database_drop(name=name)
 
