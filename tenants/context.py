@@ -90,15 +90,20 @@ def scope_on_commit(func) -> None:
     transaction.on_commit(func, using=scope_alias())
 
 
+# Apps whose tables only the platform's connection writes (core's migrate withholds the rest):
+# django-celery-beat's schedules, since a row there makes the worker run a task.
+PLATFORM_APPS = {"django_celery_beat"}
+
+
 class PlatformWorkRouter:
     """Sends the ORM to the `platform` connection while the scope is unscoped, and to `default`
-    otherwise, whichever connection an object was loaded through. Both aliases are one database."""
+    otherwise, whichever connection an object was loaded through; the platform's own apps
+    always to `platform`. Both aliases are one database."""
 
     def db_for_read(self, model, **hints) -> str:
-        return scope_alias()
+        return PLATFORM_ALIAS if model._meta.app_label in PLATFORM_APPS else scope_alias()
 
-    def db_for_write(self, model, **hints) -> str:
-        return scope_alias()
+    db_for_write = db_for_read
 
     def allow_relation(self, obj1, obj2, **hints) -> bool:
         return True

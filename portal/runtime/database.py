@@ -59,16 +59,23 @@ def owner_psycopg_connect(*, dbname: str | None = None, autocommit: bool = True)
     return psycopg.connect(autocommit=autocommit, **{key: value for key, value in params.items() if value})
 
 
-def app_role_grant(*, connection, withheld: dict[str, str] | None = None) -> None:
+def app_role_grant(*, connection, withheld: dict[str, str] | None = None,
+                   withheld_from_app: dict[str, str] | None = None) -> None:
     """Lets the application's and the platform's roles read and write every table the owner has
     or will create, except the privileges `withheld` maps a table to ("ALL", or e.g. "INSERT,
-    UPDATE, DELETE"): only the owner, and its SECURITY DEFINER functions, has those."""
+    UPDATE, DELETE"): only the owner, and its SECURITY DEFINER functions, has those. The
+    application's role also lacks those of `withheld_from_app`, which the platform's keeps."""
     quote = connection.ops.quote_name
-    roles = {settings.DATABASE_APP_ROLE, settings.DATABASE_PLATFORM_ROLE} - {connection.settings_dict["USER"]}
+    owner = connection.settings_dict["USER"]
+    roles = {settings.DATABASE_APP_ROLE: {**(withheld or {}), **(withheld_from_app or {})}}
+    if settings.DATABASE_PLATFORM_ROLE != settings.DATABASE_APP_ROLE:
+        roles[settings.DATABASE_PLATFORM_ROLE] = withheld or {}
     with connection.cursor() as cursor:
-        for role in sorted(roles):
+        for role, role_withheld in roles.items():
+            if role == owner:
+                continue
             cursor.execute(APP_PRIVILEGES_SQL.format(app=quote(role)))
-            for table, privileges in (withheld or {}).items():
+            for table, privileges in role_withheld.items():
                 cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [table])
                 if cursor.fetchone()[0]:  # absent when migrated to a point before its migration
                     cursor.execute(f"REVOKE {privileges} ON {quote(table)} FROM {quote(role)}, PUBLIC")

@@ -22,6 +22,14 @@ PRIVILEGES_WITHHELD = {
     # Sessions live in the cache (SESSION_ENGINE), never in this table.
     "django_session": "ALL",
 }
+# What only the platform's role may do. django-celery-beat's schedules: a row there makes the
+# worker run a task, so SQL on the tenants' connection must not add or change one. Beat reads and
+# writes them on the platform's connection (tenants.context.PlatformWorkRouter).
+PRIVILEGES_WITHHELD_FROM_APP = {
+    f"django_celery_beat_{table}": "INSERT, UPDATE, DELETE, TRUNCATE"
+    for table in ("periodictask", "periodictasks", "intervalschedule", "crontabschedule", "solarschedule",
+                  "clockedschedule")
+}
 
 
 class Command(DjangoMigrate):
@@ -29,7 +37,8 @@ class Command(DjangoMigrate):
         with owner_connection(options["database"]) as connection:
             pgvector_require(connection=connection)
             result = super().handle(*args, **options)
-            app_role_grant(connection=connection, withheld=PRIVILEGES_WITHHELD)
+            app_role_grant(connection=connection, withheld=PRIVILEGES_WITHHELD,
+                           withheld_from_app=PRIVILEGES_WITHHELD_FROM_APP)
             claim_key_install(connection=connection)
             platform_role_install(connection=connection)
         return result
