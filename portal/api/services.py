@@ -21,7 +21,7 @@ from tenants.secrets import API_KEY, secret_owner, secret_store
 from portal.api.throttles import rate_parse
 from portal.audit.services import Actor, audit_record
 from portal.errors import DomainError
-from tenants.context import dangerously_unscoped, scope_connection, tenant_scope
+from tenants.context import dangerously_unscoped, scope_atomic, scope_connection, tenant_scope
 from tenants.models import Tenant
 
 KEY_PREFIX = "fsk_"
@@ -159,7 +159,7 @@ def idempotency_record_store(*, owner: dict, key: str, method: str, path: str, f
     rolls back, so does this. `owner` is {"tenant", "api_key"} for a tenant's request or
     {"tenant": None, "staff_user"} for an operator's. Raises IntegrityError when a concurrent
     request stored the same key."""
-    with transaction.atomic():
+    with scope_atomic():
         expired_before = timezone.now() - timedelta(hours=settings.API_IDEMPOTENCY_HOURS)
         namespace = {name: owner[name] for name in ("tenant", "staff_user") if name in owner}
         IdempotencyRecord.objects.filter(**namespace, key=key, created_at__lt=expired_before).delete()
