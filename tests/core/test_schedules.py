@@ -37,6 +37,9 @@ def test_rows_written_under_names_the_settings_no_longer_use_are_removed_by_the_
     """Schedules used to be written by data migrations; three of their tasks moved apps and were
     renamed, and compliance 0007 removes the rows left under the old names."""
     from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.db import connection
 
     from django.apps import apps
     from django_celery_beat.models import IntervalSchedule
@@ -45,5 +48,5 @@ def test_rows_written_under_names_the_settings_no_longer_use_are_removed_by_the_
     every, _ = IntervalSchedule.objects.get_or_create(every=60, period="minutes")
     for name in migration.RENAMED:
         PeriodicTask.objects.create(name=name, task="compliance.gone", interval=every)
-    migration.schedules_renamed_forget(apps, None)
+    migration.schedules_renamed_forget(apps, SimpleNamespace(connection=connection))
     assert not PeriodicTask.objects.filter(name__in=migration.RENAMED).exists()

@@ -15,7 +15,9 @@ RENAMED = [
 
 
 def schedules_renamed_forget(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name__in=RENAMED).delete()
+    # On the migrating connection: the router would send beat's models to the platform's.
+    tasks = apps.get_model("django_celery_beat", "PeriodicTask").objects.using(schema_editor.connection.alias)
+    tasks.filter(name__in=RENAMED).delete()
 
 
 class Migration(migrations.Migration):
