@@ -168,6 +168,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "compliance.order_deadlines_warn", "schedule": crontab(minute="0", hour="7")},
     "search: purge probes past retention": {
         "task": "search.probes_purge", "schedule": timedelta(hours=1)},
+    "search: erase urgent searches not authorised within 48 hours": {
+        "task": "search.authorisations_overdue_erase", "schedule": timedelta(minutes=15)},
     "api: expire stored idempotent responses": {
         "task": "api.idempotency_records_expire", "schedule": timedelta(hours=1)},
     "gallery: vacuum and reindex the face index after large deletions": {
@@ -253,6 +255,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Swagger UI would otherwise load a validator badge from validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Two fields named "status": a search's and its authorisation's.
+    "ENUM_NAME_OVERRIDES": {"AuthorisationStatusEnum": "portal.search.models.Authorisation"},
 }
 # Requests per key and per tenant ("N/second|minute|hour|day"); a tenant's TenantApiSettings row
 # overrides either.
@@ -338,6 +342,9 @@ SEARCH_MATCH_THRESHOLD = env.float("SEARCH_MATCH_THRESHOLD", default=0.90)
 SEARCH_STRONG_THRESHOLD = env.float("SEARCH_STRONG_THRESHOLD", default=0.93)
 SEARCH_DEFAULT_K = 10
 SEARCH_MAX_K = 100
+# A search with a lead keeps its probe at least this long, whatever the tenant's shorter
+# retention: EU AI Act Art. 26(6) asks for six months of records of each use.
+SEARCH_LEAD_PROBE_MIN_DAYS = 183
 # HNSW search breadth; iterative scans keep going until the filters leave k rows. Measured by
 # bench_search at 1M clustered faces with the index (m 16, ef_construction 128): 100 gives
 # recall@10 0.987, 200 gives 0.997-0.998 at p95 8 ms (README, "Face engine, search and benchmarks").

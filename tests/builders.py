@@ -3,7 +3,7 @@ embeddings (fast), with real files for originals and crops so that file deletion
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from portal.audit.services import Actor
 from portal.gallery.models import Face, Image, LegalBasis
+from portal.search.authorisations import AuthorisationGiven
 from portal.search.models import Search, SearchMatch
 from tenants.context import dangerously_unscoped
 from tests.factories import TenantFactory
@@ -107,4 +108,10 @@ def remaining_face_ids() -> set[int]:
     with dangerously_unscoped(reason="test"):
         return set(Face.objects.values_list("id", flat=True))
 
+
+# What a law-enforcement tenant's search states (portal/search/authorisations.py): an authorisation
+# granted in advance, as a service argument and as page-form or API fields.
+AUTHORISED = AuthorisationGiven(authority="Crown Court", reference="AUTH-1", date=date(2026, 1, 5))
+AUTHORISED_FORM = {"authorisation_authority": "Crown Court", "authorisation_reference": "AUTH-1",
+                   "authorisation_date": "2026-01-05"}
 

@@ -15,7 +15,7 @@ from rest_framework import serializers
 from portal.api.models import ApiKey
 from portal.gallery.models import LegalBasis
 from portal.gallery.regions import RegionEvidence
-from portal.search.models import Band, Search
+from portal.search.models import Authorisation, Band, Search
 
 _DATA_URL = re.compile(r"^data:[\w/+.-]+;base64,", re.IGNORECASE)
 
@@ -83,6 +83,17 @@ class _SearchParameters(serializers.Serializer):
     face_index = serializers.IntegerField(min_value=0, max_value=1000, required=False, allow_null=True, default=None,
                                           help_text="Which face of the picture to search, as numbered by "
                                                     "POST /faces/detect (0 = largest); the largest when absent.")
+    authorisation_authority = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default="",
+        help_text="Law-enforcement tenants (EU AI Act Art. 26(10)): the court or authority that authorised this "
+                  "search in advance. With authorisation_reference and authorisation_date, or send urgent.")
+    authorisation_reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    authorisation_date = serializers.DateField(required=False, allow_null=True, default=None,
+                                               help_text="The decision's date; not in the future.")
+    urgent = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Run now, before the authorisation, which must then be recorded within 48 hours "
+                  "(POST /searches/{id}/authorisation) or the results, probe and embedding are deleted.")
 
 
 class SearchCreateMultipartSerializer(_MultipartPicture, _SearchParameters):
@@ -158,8 +169,28 @@ class MatchSerializer(serializers.Serializer):
         }
 
 
+class SearchAuthorisationSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(source="authorisation", choices=Authorisation.choices)
+    urgent = serializers.BooleanField()
+    authority = serializers.CharField(source="authorisation_authority", allow_blank=True)
+    reference = serializers.CharField(source="authorisation_reference", allow_blank=True)
+    date = serializers.DateField(source="authorisation_date", allow_null=True)
+    due_at = serializers.DateTimeField(source="authorisation_due_at", allow_null=True,
+                                       help_text="Urgent searches: when the results are deleted if none is recorded.")
+    recorded_at = serializers.DateTimeField(source="authorisation_recorded_at", allow_null=True)
+
+
+class AuthorisationRecordSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["granted", "refused"],
+                                       help_text="A refusal deletes the search's matches, probe and embedding at once.")
+    authority = serializers.CharField(max_length=200)
+    reference = serializers.CharField(max_length=100)
+    date = serializers.DateField(help_text="The decision's date: not before the search, not in the future.")
+
+
 class SearchSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
+    authorisation = SearchAuthorisationSerializer(source="*", read_only=True)
     actor = serializers.CharField(source="actor_label")
     probe_face_box = serializers.SerializerMethodField()
     timings_ms = serializers.DictField(child=serializers.FloatField())
@@ -167,7 +198,8 @@ class SearchSerializer(serializers.ModelSerializer):
     class Meta:
         model = Search
         fields = ["id", "status", "case_reference", "purpose", "k", "threshold", "include_platform_index",
-                  "probe_faces_found", "probe_face_box", "probe_expires_at", "actor", "timings_ms", "created_at"]
+                  "probe_faces_found", "probe_face_box", "probe_expires_at", "actor", "timings_ms", "created_at",
+                  "authorisation", "results_erased_at"]
 
     @extend_schema_field(BoxSerializer(allow_null=True))
     def get_probe_face_box(self, search) -> dict | None:

@@ -198,6 +198,16 @@ def idempotency_records_forget_faces(*, face_uuids: list[str], **signal_kwargs) 
                                f" RETURNING tenant_id", [list(face_uuids)])
 
 
+def idempotency_records_forget_searches(*, search_public_ids: list[str], **signal_kwargs) -> int:
+    """Receiver of search.signals.search_results_erased: deletes the stored responses of those
+    searches (a search's creation answers with the search, its id at the top), in the erasing
+    transaction and scope. Returns how many."""
+    with scope_connection().cursor() as cursor:
+        cursor.execute("DELETE FROM api_idempotencyrecord WHERE response_body->>'id' = ANY(%s)",
+                       [list(search_public_ids)])
+        return cursor.rowcount
+
+
 def idempotency_records_forget_tenants(*, tenant_ids: list[int], **signal_kwargs) -> dict[int, int]:
     """Receiver of gallery.signals.gallery_erased: deletes every stored response of the tenants
     (offboarding). Run unscoped."""

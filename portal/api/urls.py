@@ -6,7 +6,7 @@ from portal.api.views.gallery import (FaceCropView, ImageDetailView, ImageListVi
                                       SubjectListView, SubjectPicturesView)
 from portal.api.views.health import HealthView
 from portal.api.views.not_found import api_not_found
-from portal.api.views.searches import FacesDetectView, SearchDetailView, SearchListView
+from portal.api.views.searches import FacesDetectView, SearchAuthorisationView, SearchDetailView, SearchListView
 
 app_name = "api"
 TENANT_SCHEMA = {"PREPROCESSING_HOOKS": ["portal.api.schema.tenant_endpoints_only"]}
@@ -19,6 +19,7 @@ urlpatterns = [
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"), name="redoc"),
     path("searches", SearchListView.as_view(), name="searches"),
     path("searches/<uuid:search_id>", SearchDetailView.as_view(), name="search"),
+    path("searches/<uuid:search_id>/authorisation", SearchAuthorisationView.as_view(), name="search-authorisation"),
     path("faces/detect", FacesDetectView.as_view(), name="faces-detect"),
     path("faces/<uuid:face_uuid>/crop", FaceCropView.as_view(), name="face-crop"),
     path("subjects", SubjectListView.as_view(), name="subjects"),

@@ -2,6 +2,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from pgvector.django import VectorField
 
 from portal.gallery.models import EMBEDDING_DIMENSIONS, Face
@@ -15,6 +17,14 @@ class Band(models.TextChoices):
     STRONG = "strong", "Strong lead"
     POSSIBLE = "possible", "Possible lead"
     BELOW = "below", "Below threshold"
+
+
+class Authorisation(models.TextChoices):
+    NOT_REQUIRED = "not_required", _("Not required")
+    GRANTED = "granted", _("Granted")
+    PENDING = "pending", _("Urgent, awaiting authorisation")
+    REFUSED = "refused", _("Refused")
+    OVERDUE = "overdue", _("Not authorised within 48 hours")
 
 
 class Search(models.Model):
@@ -40,6 +50,18 @@ class Search(models.Model):
     probe_face_box = models.JSONField(null=True, blank=True)
     probe_faces_found = models.PositiveSmallIntegerField(default=0)
     probe_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # EU AI Act Art. 26(10): a law-enforcement tenant's search is authorised in advance, or is
+    # urgent and authorised within 48 hours (portal/search/authorisations.py).
+    authorisation = models.CharField(max_length=16, choices=Authorisation.choices, default=Authorisation.NOT_REQUIRED)
+    urgent = models.BooleanField(default=False, help_text="Run before an authorisation, which is due within 48 hours.")
+    authorisation_authority = models.CharField(max_length=200, blank=True)
+    authorisation_reference = models.CharField(max_length=100, blank=True)
+    authorisation_date = models.DateField(null=True, blank=True)
+    authorisation_recorded_at = models.DateTimeField(null=True, blank=True)
+    authorisation_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    results_erased_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its matches, probe and embedding were deleted (refused or overdue "
+                                         "authorisation); the record that the search happened stays.")
     k = models.PositiveSmallIntegerField()
     threshold = models.FloatField(help_text="Similarity from which a match is a lead.")
     include_platform_index = models.BooleanField(default=False)
@@ -55,6 +77,14 @@ class Search(models.Model):
 
     def __str__(self):
         return f"Search {self.pk} ({self.case_reference or 'no case'})"
+
+    @property
+    def results_withheld(self) -> bool:
+        """Its matches may not be shown: deleted, or an urgent search past its 48 hours with no
+        authorisation (which the beat task is about to delete)."""
+        if self.results_erased_at is not None or self.authorisation in (Authorisation.REFUSED, Authorisation.OVERDUE):
+            return True
+        return self.authorisation == Authorisation.PENDING and self.authorisation_due_at <= timezone.now()
 
 
 class SearchMatch(models.Model):

@@ -7,10 +7,11 @@ from datetime import datetime
 
 import numpy as np
 from django.conf import settings
+from django.utils import timezone
 
 from portal.gallery.gates import search_exclusions_sql
 from portal.gallery.models import Face
-from portal.search.models import Search, SearchMatch
+from portal.search.models import Authorisation, Search, SearchMatch
 from tenants.models import Tenant
 from tenants.context import scope_connection
 
@@ -73,6 +74,8 @@ def searches_list(*, tenant: Tenant, case_reference: str | None = None, created_
 
 
 def search_matches(*, search: Search):
+    if search.results_withheld:  # a refused or overdue authorisation (portal/search/authorisations.py)
+        return SearchMatch.objects.none()
     return (SearchMatch.objects.filter(search=search)
             .select_related("face", "face__image", "face__subject").order_by("rank"))
 
@@ -87,6 +90,7 @@ def face_crop_get(*, tenant: Tenant, face_uuid) -> Face:
         return face
     match = (SearchMatch.objects.filter(tenant=tenant, face__uuid=face_uuid, face__withheld=False,
                                         face__tenant__isnull=True)
+             .exclude(search__authorisation=Authorisation.PENDING, search__authorisation_due_at__lte=timezone.now())
              .select_related("face").first())
     if match is None:
         raise Face.DoesNotExist

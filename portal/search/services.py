@@ -18,6 +18,7 @@ from portal.errors import DomainError
 from portal.faces.engine import DetectionResult, face_engine
 from portal.faces.imaging import EXTENSIONS
 from portal.gallery.gates import result_filters_apply
+from portal.search.authorisations import AuthorisationGiven, authorisation_fields, searches_with_a_lead
 from portal.search.bands import band_for, default_threshold
 from portal.search.models import Search, SearchMatch
 from portal.search.selectors import tenant_faces_nearest
@@ -54,15 +55,17 @@ def _parameters_check(*, tenant: Tenant, case_reference: str, purpose: str, k: i
 
 def search_run(*, tenant: Tenant, actor: Actor, probe: bytes, case_reference: str = "", purpose: str = "",
                k: int = settings.SEARCH_DEFAULT_K, threshold: float | None = None,
-               face_index: int | None = None) -> Search:
+               face_index: int | None = None, authorisation: AuthorisationGiven | None = None) -> Search:
     """Searches the probe's face (the largest, or the chosen one) among the faces the tenant may
     see: its own gallery, plus the platform index when entitled. Withheld faces never come back.
 
     Stores the search, its matches and the probe (until the tenant's retention ends) and audits
-    it. A probe that cannot be searched raises and stores nothing.
+    it. A probe that cannot be searched raises and stores nothing. A law-enforcement tenant's
+    search needs an authorisation, or the urgent mark (portal/search/authorisations.py).
     """
     case_reference, purpose = case_reference.strip(), purpose.strip()
     _parameters_check(tenant=tenant, case_reference=case_reference, purpose=purpose, k=k, threshold=threshold)
+    authorised = authorisation_fields(tenant=tenant, given=authorisation)
     threshold = default_threshold() if threshold is None else threshold
 
     started = time.perf_counter()
@@ -83,15 +86,19 @@ def search_run(*, tenant: Tenant, actor: Actor, probe: bytes, case_reference: st
                                        probe_embedding=face.embedding)
         neighbours = [n for n in neighbours if n.face_id not in dropped][:k]
         queried = time.perf_counter()
+        leads = sum(n.similarity >= threshold for n in neighbours)
+        retention_days = tenant.probe_retention_days
+        if leads:
+            retention_days = max(retention_days, settings.SEARCH_LEAD_PROBE_MIN_DAYS)
 
         search = Search(
             tenant=tenant, actor_user_id=actor.user_id, actor_api_key_id=actor.api_key_id, actor_label=actor.label,
             case_reference=case_reference, purpose=purpose, probe_sha256=hashlib.sha256(probe).hexdigest(),
             probe_embedding=face.embedding.tolist(), probe_face_box=list(face.box),
             probe_faces_found=len(detection.faces),
-            probe_expires_at=timezone.now() + timedelta(days=tenant.probe_retention_days),
+            probe_expires_at=timezone.now() + timedelta(days=retention_days),
             k=k, threshold=threshold, include_platform_index=tenant.may_search_platform_index,
-            status=Search.Status.COMPLETED,
+            status=Search.Status.COMPLETED, **authorised,
         )
         search.probe.save(f"{tenant.pk}-{uuid.uuid4().hex}.{EXTENSIONS[detection.image.format]}",
                           ContentFile(probe), save=False)
@@ -108,8 +115,9 @@ def search_run(*, tenant: Tenant, actor: Actor, probe: bytes, case_reference: st
             ])
             audit_record(action="search.run", actor=actor, tenant=tenant, target_type="search", target_id=search.public_id,
                          details={"case_reference": case_reference, "purpose": purpose, "k": k,
-                                  "threshold": threshold, "matches": len(neighbours),
-                                  "leads": sum(n.similarity >= threshold for n in neighbours)})
+                                  "threshold": threshold, "matches": len(neighbours), "leads": leads,
+                                  "authorisation": authorised["authorisation"],
+                                  "authorisation_reference": authorised.get("authorisation_reference", "")})
         except BaseException:
             search.probe.delete(save=False)
             raise
@@ -126,8 +134,11 @@ def probes_purge(*, now: datetime | None = None) -> int:
     with dangerously_unscoped(reason="purging probes past every tenant's retention"):
         for tenant in Tenant.objects.all():
             cutoff = now - timedelta(days=tenant.probe_retention_days)
+            # A search with a lead keeps its probe at least SEARCH_LEAD_PROBE_MIN_DAYS.
+            lead_cutoff = now - timedelta(days=max(tenant.probe_retention_days, settings.SEARCH_LEAD_PROBE_MIN_DAYS))
             expired = Search.objects.filter(tenant=tenant).exclude(probe="").filter(
-                Q(probe_expires_at__lte=now) | Q(created_at__lt=cutoff))
+                Q(probe_expires_at__lte=now) | (~searches_with_a_lead() & Q(created_at__lt=cutoff))
+                | Q(created_at__lt=lead_cutoff))
             purged_here = 0
             while True:
                 with scope_atomic():

@@ -19,7 +19,7 @@ class ProbeGone(DomainError):
 def probe_available(*, search: Search) -> bool:
     # Past its retention the probe is not shown, even if the purge task has not run yet.
     expired = search.probe_expires_at is not None and search.probe_expires_at <= timezone.now()
-    return bool(search.probe and search.probe_face_box) and not expired
+    return bool(search.probe and search.probe_face_box) and not expired and not search.results_withheld
 
 
 def probe_crop_jpeg(*, search: Search, size: int = 240) -> bytes:

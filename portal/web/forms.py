@@ -1,11 +1,13 @@
 """Forms of the customer portal: they parse and validate input; services do the work."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 from django.contrib.auth import password_validation
 
 from portal.api.models import ApiKeyScope
 from portal.faces.imaging import ACCEPT as PICTURE_ACCEPT
 from portal.gallery.models import LegalBasis
+from portal.search.authorisations import AuthorisationGiven
 from tenants.models import Membership, Tenant, User
 
 
@@ -25,6 +27,18 @@ class SearchForm(PortalForm):
                               widget=forms.Textarea(attrs={"rows": 2}),
                               help_text="Why this search is needed; it is kept in the audit log.")
     face_index = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    # Law-enforcement tenants only (EU AI Act Art. 26(10), portal/search/authorisations.py).
+    authorisation_authority = forms.CharField(label=_("Authorising authority"), max_length=200, required=False,
+                                              help_text=_("The court or administrative authority that authorised "
+                                                          "this search."))
+    authorisation_reference = forms.CharField(label=_("Authorisation reference"), max_length=100, required=False)
+    authorisation_date = forms.DateField(label=_("Date of the decision"), required=False,
+                                         widget=forms.DateInput(attrs={"type": "date"}))
+    urgent = forms.BooleanField(label=_("Urgent: run now, record the authorisation within 48 hours"), required=False,
+                                help_text=_("Without an authorisation recorded in 48 hours, or if it is refused, the "
+                                            "results, the probe and its embedding are deleted."))
+
+    AUTHORISATION_FIELDS = ("authorisation_authority", "authorisation_reference", "authorisation_date", "urgent")
 
     def __init__(self, *args, tenant: Tenant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -32,6 +46,27 @@ class SearchForm(PortalForm):
             self.fields["case_reference"].required = True
             self.fields["purpose"].required = True
             self.fields["case_reference"].help_text = "Required by your organisation for every search."
+        if tenant.kind != Tenant.Kind.LAW_ENFORCEMENT:
+            for name in self.AUTHORISATION_FIELDS:
+                del self.fields[name]
+
+    def authorisation_fields(self):
+        return [self[name] for name in self.AUTHORISATION_FIELDS if name in self.fields]
+
+    def authorisation_given(self) -> AuthorisationGiven | None:
+        if "urgent" not in self.fields:
+            return None
+        data = self.cleaned_data
+        return AuthorisationGiven(authority=data["authorisation_authority"], reference=data["authorisation_reference"],
+                                  date=data["authorisation_date"], urgent=data["urgent"])
+
+
+class AuthorisationRecordForm(PortalForm):
+    decision = forms.ChoiceField(label=_("Decision"), widget=forms.RadioSelect,
+                                 choices=[("granted", _("Granted")), ("refused", _("Refused"))])
+    authority = forms.CharField(label=_("Authority"), max_length=200)
+    reference = forms.CharField(label=_("Reference"), max_length=100)
+    date = forms.DateField(label=_("Date of the decision"), widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class SearchFilterForm(PortalForm):

@@ -11,6 +11,8 @@ tenant_urlpatterns = [
     path("searches/", search.search_history, name="search_history"),
     path("searches/<uuid:search_id>/", search.search_detail, name="search_detail"),
     path("searches/<uuid:search_id>/probe.jpg", search.search_probe_crop, name="search_probe_crop"),
+    path("searches/<uuid:search_id>/authorisation/", search.search_authorisation_record,
+         name="search_authorisation_record"),
     path("faces/<uuid:face_uuid>/crop.jpg", search.face_crop, name="face_crop"),
     # Galleries
     path("subjects/", gallery.subjects, name="subjects"),

@@ -64,4 +64,6 @@ def faceless_jpeg() -> bytes:
     return buffer.getvalue()
 
 
-SEARCH_FIELDS = {"case_reference": "CASE-1", "purpose": "identify a suspect"}
+# Tenant A is law enforcement: its searches state an authorisation granted in advance.
+SEARCH_FIELDS = {"case_reference": "CASE-1", "purpose": "identify a suspect", "authorisation_authority": "Crown Court",
+                 "authorisation_reference": "AUTH-1", "authorisation_date": "2026-01-05"}

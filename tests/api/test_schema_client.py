@@ -9,6 +9,7 @@ from django.db import close_old_connections
 
 from portal.wsgi import application
 from tests.api.conftest import keyed_client
+from tests.builders import AUTHORISED_FORM
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +66,8 @@ def test_a_schema_only_client_enrols_and_finds_the_right_person(schema_client, f
                                picture=(faces_dir / file_name).read_bytes())
         assert enrolled.status_code == 201 and enrolled.json()["created"] is True
 
-    search = client.call("searches_create", form={"case_reference": "CASE-7", "purpose": "identify"},
+    search = client.call("searches_create", form={"case_reference": "CASE-7", "purpose": "identify",
+                                                  **AUTHORISED_FORM},
                          picture=(faces_dir / "obama_2.jpg").read_bytes())
     assert search.status_code == 201
     found = client.call("searches_retrieve", path={"search_id": search.json()["id"]}).json()

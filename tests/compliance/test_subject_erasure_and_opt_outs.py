@@ -13,7 +13,7 @@ from portal.gallery.services import image_ingest
 from portal.search.models import Search, SearchMatch
 from portal.search.services import search_run
 from tenants.context import dangerously_unscoped, tenant_scope
-from tests.builders import order_fields
+from tests.builders import AUTHORISED, order_fields
 from tests.factories import TenantFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +27,7 @@ def _ingest(tenant, faces_dir, name, region=None):
 
 def _search(tenant, faces_dir, name):
     return search_run(tenant=tenant, actor=SYSTEM, probe=(faces_dir / name).read_bytes(), case_reference="C-1",
-                      purpose="test")
+                      purpose="test", authorisation=AUTHORISED)
 
 
 def _images():

@@ -88,3 +88,10 @@ def shoot(page, name: str) -> None:
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at the {label} width"
     page.set_viewport_size(DESKTOP)
+
+
+def authorisation_fill(page) -> None:
+    """A law-enforcement search's authorisation granted in advance (Agency A is law enforcement)."""
+    page.get_by_label("Authorising authority").fill("Crown Court")
+    page.get_by_label("Authorisation reference").fill("AUTH-1")
+    page.get_by_label("Date of the decision").fill("2026-01-05")

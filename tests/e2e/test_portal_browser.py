@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from portal.audit.services import Actor
 from portal.gallery.models import LegalBasis
 from portal.gallery.services import subject_create, subject_enrol
-from tests.e2e.conftest import log_in
+from tests.e2e.conftest import authorisation_fill, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -38,6 +38,7 @@ def test_investigator_searches_and_sees_the_right_person_first(live_server, brow
     expect(page.locator(".face-box")).to_have_count(1)
     page.get_by_label("Case reference").fill("CASE-2024-17")
     page.get_by_label("Purpose").fill("Identify the suspect in the station CCTV")
+    authorisation_fill(page)
     page.get_by_role("button", name="Search", exact=True).click()
 
     expect(page).to_have_url(re.compile(r"/t/agency-a/searches/[0-9a-f-]{36}/$"))
@@ -70,6 +71,7 @@ def test_investigator_picks_the_second_face_of_a_group_picture(live_server, brow
     expect(page.get_by_role("button", name="Face 2")).to_have_attribute("aria-pressed", "true")
     page.get_by_label("Case reference").fill("CASE-9")
     page.get_by_label("Purpose").fill("second face")
+    authorisation_fill(page)
     page.get_by_role("button", name="Search", exact=True).click()
     expect(page).to_have_url(re.compile(r"/searches/[0-9a-f-]{36}/$"))
     second_face_lead = page.locator("section[aria-labelledby=leads-title] .match").first.inner_text()
@@ -79,6 +81,7 @@ def test_investigator_picks_the_second_face_of_a_group_picture(live_server, brow
     expect(page.locator(".face-box")).to_have_count(2)
     page.get_by_label("Case reference").fill("CASE-9")
     page.get_by_label("Purpose").fill("first face")
+    authorisation_fill(page)
     page.get_by_role("button", name="Search", exact=True).click()
     expect(page).to_have_url(re.compile(r"/searches/[0-9a-f-]{36}/$"))
     first_face_lead = page.locator("section[aria-labelledby=leads-title] .match").first.inner_text()

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from portal.audit.services import Actor
 from portal.gallery.models import LegalBasis
 from portal.gallery.services import image_ingest, subject_create, subject_enrol
-from tests.e2e.conftest import log_in, shoot
+from tests.e2e.conftest import authorisation_fill, log_in, shoot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -42,6 +42,7 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, two_tenants, f
     expect(page.locator(".face-box")).to_have_count(2)
     page.get_by_label("Case reference").fill("CASE-2024-17")
     page.get_by_label("Purpose").fill("Identify the person at the bank counter on CCTV, 3 March")
+    authorisation_fill(page)
     page.get_by_role("button", name="Face 2").click()
     shoot(page, "04-search-preview")
     page.get_by_role("button", name="Search", exact=True).click()
@@ -54,6 +55,7 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, two_tenants, f
     expect(page.locator("#picture-status")).to_contain_text("One face found")
     page.get_by_label("Case reference").fill("CASE-2024-18")
     page.get_by_label("Purpose").fill("Follow-up")
+    authorisation_fill(page)
     page.get_by_role("button", name="Search", exact=True).click()
     expect(page).to_have_url(re.compile(r"/searches/[0-9a-f-]{36}/$"))
     page.wait_for_load_state("networkidle")

@@ -9,6 +9,7 @@ from portal.gallery.services import IngestInvalid, image_delete, image_ingest
 from portal.search.services import search_run
 from portal.search.models import SearchMatch
 from tenants.context import dangerously_unscoped, tenant_scope
+from tests.builders import AUTHORISED
 
 pytestmark = pytest.mark.django_db
 ACTOR = Actor.system("test")
@@ -93,7 +94,7 @@ def test_delete_removes_files_crops_faces_and_matches(two_tenants, faces_dir, dj
     tenant = two_tenants.a.tenant
     result = _ingest(tenant, faces_dir)
     search = search_run(tenant=tenant, actor=ACTOR, probe=(faces_dir / "obama_2.jpg").read_bytes(),
-                        case_reference="C", purpose="p")
+                        case_reference="C", purpose="p", authorisation=AUTHORISED)
     files = [result.image.file.name, *(face.crop.name for face in result.faces)]
     with django_capture_on_commit_callbacks(execute=True):
         image_delete(tenant=tenant, image=result.image, actor=ACTOR)

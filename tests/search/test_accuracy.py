@@ -17,6 +17,7 @@ from portal.gallery.services import image_ingest, subject_create
 from portal.search.models import Band, SearchMatch
 from portal.search.services import search_run
 from tenants.context import tenant_scope
+from tests.builders import AUTHORISED
 
 pytestmark = pytest.mark.django_db
 ACTOR = Actor.system("accuracy test")
@@ -86,7 +87,7 @@ def enrolled(two_tenants, faces_dir):
 
 def _ranked(tenant, faces_dir, file, face_index=None):
     search = search_run(tenant=tenant, actor=ACTOR, probe=(faces_dir / file).read_bytes(), case_reference="ACC",
-                        purpose="accuracy test", face_index=face_index)
+                        purpose="accuracy test", face_index=face_index, authorisation=AUTHORISED)
     with tenant_scope(tenant):
         return [(m.face.subject.label, m.similarity, m.band)
                 for m in SearchMatch.objects.filter(search=search).select_related("face__subject").order_by("rank")]

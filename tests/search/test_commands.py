@@ -24,7 +24,9 @@ ACTOR = Actor.system("test")
 
 def _search_face(*args):
     out = StringIO()
-    call_command("search_face", *map(str, args), stdout=out)
+    # Agency A is law enforcement: each search states its authorisation.
+    call_command("search_face", *map(str, args), "--authority", "Crown Court", "--authorisation-reference", "AUTH-1",
+                 "--authorisation-date", "2026-01-05", stdout=out)
     return out.getvalue()
 
 

@@ -11,6 +11,7 @@ from portal.gallery.services import image_ingest, subject_create, subject_enrol
 from portal.search.models import Band, Search, SearchMatch
 from portal.search.services import SearchInvalid, search_run
 from tenants.context import tenant_scope
+from tests.builders import AUTHORISED
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +27,7 @@ def _enrol(tenant, faces_dir, filename, label):
 def _search(world, faces_dir, filename, **kwargs):
     kwargs.setdefault("case_reference", "CASE-1")
     kwargs.setdefault("purpose", "test")
+    kwargs.setdefault("authorisation", AUTHORISED)
     return search_run(tenant=world.tenant, actor=Actor.of_user(world.investigator),
                       probe=(faces_dir / filename).read_bytes(), **kwargs)
 
@@ -114,6 +116,6 @@ def test_probe_without_a_face_stores_nothing(two_tenants, faces_dir, tmp_path):
     PILImage.new("RGB", (400, 300), (120, 160, 200)).save(blank, "JPEG")
     with pytest.raises(NoFaceFound):
         search_run(tenant=two_tenants.a.tenant, actor=Actor.system("test"), probe=blank.getvalue(),
-                   case_reference="C", purpose="p")
+                   case_reference="C", purpose="p", authorisation=AUTHORISED)
     with tenant_scope(two_tenants.a.tenant):
         assert Search.objects.count() == 0

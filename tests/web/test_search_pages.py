@@ -11,6 +11,7 @@ from portal.gallery.services import image_ingest, subject_create, subject_enrol
 from portal.search.models import Search
 from tenants.models import Membership
 from tenants.context import tenant_scope
+from tests.builders import AUTHORISED_FORM
 from tests.web.conftest import search_make
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +37,7 @@ def _blank_jpeg() -> bytes:
 
 
 def _search_post(client, faces_dir, filename, **fields):
-    data = {"case_reference": "CASE-7", "purpose": "robbery at the station", **fields}
+    data = {"case_reference": "CASE-7", "purpose": "robbery at the station", **AUTHORISED_FORM, **fields}
     with _upload(faces_dir, filename) as picture:
         data["picture"] = picture
         return client.post("/t/agency-a/search/", data)
@@ -146,7 +147,8 @@ def test_picture_without_a_face_says_so_and_stores_nothing(client, two_tenants):
     client.force_login(two_tenants.a.investigator)
     blank = io.BytesIO(_blank_jpeg())
     blank.name = "blank.jpg"
-    response = client.post("/t/agency-a/search/", {"picture": blank, "case_reference": "C", "purpose": "p"})
+    response = client.post("/t/agency-a/search/", {"picture": blank, "case_reference": "C", "purpose": "p",
+                                                   **AUTHORISED_FORM})
     assert response.status_code == 422
     assert "No face was found" in response.content.decode()
     with tenant_scope(two_tenants.a.tenant):

@@ -9,9 +9,10 @@ from rest_framework.response import Response
 
 from portal.api.base import TenantApiView
 from portal.api.models import ApiKeyScope
-from portal.api.serializers import (DetectionSerializer, FacesDetectJsonSerializer, FacesDetectMultipartSerializer,
+from portal.api.serializers import (AuthorisationRecordSerializer, DetectionSerializer, FacesDetectJsonSerializer, FacesDetectMultipartSerializer,
                                     SearchCreateJsonSerializer, SearchCreateMultipartSerializer,
                                     SearchDetailSerializer, SearchFilterSerializer, SearchSerializer)
+from portal.search.authorisations import AuthorisationGiven, authorisation_record
 from portal.search.selectors import search_get, search_matches, searches_list
 from portal.search.services import search_detect_faces, search_run
 
@@ -45,8 +46,32 @@ class SearchListView(TenantApiView):
         data = self.body_validated(multipart=SearchCreateMultipartSerializer, json=SearchCreateJsonSerializer)
         search = search_run(tenant=self.tenant, actor=self.actor(), probe=data["picture"],
                             case_reference=data["case_reference"], purpose=data["purpose"], k=data["k"],
-                            threshold=data["threshold"], face_index=data["face_index"])
+                            threshold=data["threshold"], face_index=data["face_index"],
+                            authorisation=AuthorisationGiven(
+                                authority=data["authorisation_authority"], reference=data["authorisation_reference"],
+                                date=data["authorisation_date"], urgent=data["urgent"]))
         return Response(_search_detail(search=search, request=request), status=201)
+
+
+class SearchAuthorisationView(TenantApiView):
+    required_scopes = {"POST": ApiKeyScope.SEARCH}
+    parser_classes = (BoundedJSONParser,)
+    error_statuses = {"POST": (400, 404, 409)}
+
+    @extend_schema(
+        tags=["searches"], summary="Record the authorisation decision on an urgent search",
+        description="Law-enforcement tenants (EU AI Act Art. 26(10)): an urgent search's authorisation must be "
+                    "recorded within 48 hours. A refusal, or no decision in time, deletes the search's matches, "
+                    "probe and embedding; the record that it ran stays. 409 when the search is not awaiting one.",
+        request=AuthorisationRecordSerializer, responses={200: SearchSerializer},
+    )
+    def post(self, request, search_id: UUID):
+        search = search_get(tenant=self.tenant, public_id=search_id)
+        data = self.body_validated(AuthorisationRecordSerializer)
+        search = authorisation_record(tenant=self.tenant, search=search, granted=data["decision"] == "granted",
+                                      authority=data["authority"], reference=data["reference"], on=data["date"],
+                                      actor=self.actor())
+        return Response(SearchSerializer(search, context={"request": request}).data)
 
 
 class SearchDetailView(TenantApiView):

@@ -1,8 +1,11 @@
 """Search pages: a new search (with face detection for the picker), history, results, crops."""
 
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST, require_http_methods
 
 from portal.errors import DomainError, domain_error_body, error_body, form_error_add
@@ -10,7 +13,8 @@ from portal.faces.errors import FaceEngineError
 from portal.dates import day_end, day_start
 from portal.gallery.models import Face
 from portal.search import selectors as search_selectors
-from portal.search.models import Band, Search
+from portal.search.authorisations import authorisation_record
+from portal.search.models import Authorisation, Band, Search
 from portal.search.services import search_detect_faces, search_run
 from portal.web import forms
 from portal.web.crops import ProbeGone, probe_available, probe_crop_jpeg, stored_file_read
@@ -30,7 +34,7 @@ def search_new(request, tenant_slug):
             search = search_run(
                 tenant=tenant, actor=actor_of(request), probe=upload_read(form.cleaned_data["picture"]),
                 case_reference=form.cleaned_data["case_reference"], purpose=form.cleaned_data["purpose"],
-                face_index=form.cleaned_data["face_index"],
+                face_index=form.cleaned_data["face_index"], authorisation=form.authorisation_given(),
             )
         except FaceEngineError as error:
             form_error_add(form, error, field="picture")
@@ -100,6 +104,9 @@ def search_detail(request, tenant_slug, search_id):
     matches = list(search_selectors.search_matches(search=search))
     return render(request, "portal/search_detail.html", {
         "search": search,
+        "authorisation_form": forms.AuthorisationRecordForm() if (
+            search.authorisation == Authorisation.PENDING and not search.results_withheld
+            and _may_record_authorisations(request)) else None,
         "probe_available": probe_available(search=search),
         "leads": [m for m in matches if m.band != Band.BELOW],
         "below": [m for m in matches if m.band == Band.BELOW],
@@ -124,3 +131,33 @@ def face_crop(request, tenant_slug, face_uuid):
     except (Face.DoesNotExist, FileNotFoundError):
         raise Http404 from None
     return picture_response(data)
+
+
+def _may_record_authorisations(request) -> bool:
+    return request.membership is not None and (request.membership.can_search or request.membership.can_manage)
+
+
+@require_POST
+def search_authorisation_record(request, tenant_slug, search_id):
+    """Records the decision on an urgent search (portal/search/authorisations.py)."""
+    try:
+        search = search_selectors.search_get(tenant=request.tenant, public_id=search_id)
+    except Search.DoesNotExist:
+        raise Http404 from None
+    if not _may_record_authorisations(request):
+        raise PermissionDenied(_("Your role does not record authorisations."))
+    form = forms.AuthorisationRecordForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            authorisation_record(tenant=request.tenant, search=search, granted=data["decision"] == "granted",
+                                 authority=data["authority"], reference=data["reference"], on=data["date"],
+                                 actor=actor_of(request))
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("The authorisation was recorded.") if data["decision"] == "granted" else
+                             _("The refusal was recorded; the search's results, probe and embedding were deleted."))
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect("search_detail", tenant_slug=request.tenant.slug, search_id=search.public_id)

@@ -26,6 +26,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -43,12 +44,15 @@ from portal.faces.errors import FaceEngineError
 from portal.gallery.models import EMBEDDING_DIMENSIONS, Face, Image, LegalBasis
 from portal.gallery.services import gallery_scope, image_ingest
 from portal.runtime.database import database_name_use, owner_connection, owner_psycopg_connect
+from portal.search.authorisations import AuthorisationGiven
 from portal.search.selectors import tenant_faces_nearest
 from portal.search.services import search_run
 from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Tenant
 
 ACTOR = Actor.system("command: bench_search")
+# The synthetic tenants are law enforcement: each search states an authorisation.
+_AUTHORISED = AuthorisationGiven(authority="Benchmark", reference="BENCH", date=date(2026, 1, 1))
 SYNTHETIC_ENGINE = "bench-synthetic"
 PLATFORM = 0  # the platform index's gallery number in the staging table (tenant_id NULL)
 LOAD_CHUNK = 100_000
@@ -256,7 +260,7 @@ class Command(BaseCommand):
                 for name, probe in probes:
                     started = time.perf_counter()
                     try:
-                        search = search_run(tenant=tenant, actor=ACTOR, probe=probe)
+                        search = search_run(tenant=tenant, actor=ACTOR, probe=probe, authorisation=_AUTHORISED)
                     except FaceEngineError as error:
                         # Timed too: telling the person there is no face is also an answer.
                         faceless.add(f"{name}: {error.code}")

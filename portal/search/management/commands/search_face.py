@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.audit.services import Actor
 from portal.faces.errors import FaceEngineError
+from portal.search.authorisations import AuthorisationGiven, AuthorisationInvalid
 from portal.search.selectors import search_matches
 from portal.search.services import SearchInvalid, search_run
 from tenants.context import tenant_scope
@@ -30,8 +32,16 @@ class Command(BaseCommand):
                             help="Similarity from which a match is a lead (default: the calibrated one).")
         parser.add_argument("--case-reference", default="")
         parser.add_argument("--purpose", default="")
+        authorisation = parser.add_argument_group(
+            "authorisation", "Law-enforcement tenants (EU AI Act Art. 26(10)): an authorisation granted in advance, "
+                             "or --urgent and the authorisation recorded within 48 hours.")
+        authorisation.add_argument("--authority", default="", help="The court or authority that authorised it.")
+        authorisation.add_argument("--authorisation-reference", default="")
+        authorisation.add_argument("--authorisation-date", type=date.fromisoformat, default=None, metavar="YYYY-MM-DD")
+        authorisation.add_argument("--urgent", action="store_true")
 
-    def handle(self, *args, pictures, tenant, k, threshold, case_reference, purpose, **options):
+    def handle(self, *args, pictures, tenant, k, threshold, case_reference, purpose, authority,
+               authorisation_reference, authorisation_date, urgent, **options):
         try:
             tenant = Tenant.objects.get(slug=tenant)
         except Tenant.DoesNotExist:
@@ -39,7 +49,9 @@ class Command(BaseCommand):
         if tenant.case_reference_required and not (case_reference.strip() and purpose.strip()):
             raise CommandError(f"{tenant.name} requires a case reference and a purpose for every search: "
                                f"pass --case-reference and --purpose.")
-        parameters = {"case_reference": case_reference, "purpose": purpose, "threshold": threshold}
+        parameters = {"case_reference": case_reference, "purpose": purpose, "threshold": threshold,
+                      "authorisation": AuthorisationGiven(authority=authority, reference=authorisation_reference,
+                                                          date=authorisation_date, urgent=urgent)}
         if k is not None:
             parameters["k"] = k
         for picture in pictures:
@@ -53,7 +65,7 @@ class Command(BaseCommand):
             return _error(picture, "unreadable", f"The picture cannot be read: {error.strerror or error}.")
         try:
             search = search_run(tenant=tenant, actor=ACTOR, probe=probe, **parameters)
-        except SearchInvalid as error:
+        except (SearchInvalid, AuthorisationInvalid) as error:
             # The same parameters go with every picture: none would succeed.
             raise CommandError(error.message) from None
         except FaceEngineError as error:
