@@ -256,7 +256,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI would otherwise load a validator badge from validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Two fields named "status": a search's and its authorisation's.
-    "ENUM_NAME_OVERRIDES": {"AuthorisationStatusEnum": "portal.search.models.Authorisation"},
+    "ENUM_NAME_OVERRIDES": {"AuthorisationStatusEnum": "portal.search.models.Authorisation.choices",
+                            "SearchStatusEnum": "portal.search.models.SearchStatus.choices"},
 }
 # Requests per key and per tenant ("N/second|minute|hour|day"); a tenant's TenantApiSettings row
 # overrides either.

@@ -27,13 +27,16 @@ class Authorisation(models.TextChoices):
     OVERDUE = "overdue", _("Not authorised within 48 hours")
 
 
+class SearchStatus(models.TextChoices):
+    COMPLETED = "completed", "Completed"
+    NO_FACE = "no_face", "No face in the probe"
+    FAILED = "failed", "Failed"
+
+
 class Search(models.Model):
     """One 1:N search: who ran it, why, on what probe, with what settings, and how long it took."""
 
-    class Status(models.TextChoices):
-        COMPLETED = "completed", "Completed"
-        NO_FACE = "no_face", "No face in the probe"
-        FAILED = "failed", "Failed"
+    Status = SearchStatus
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="searches")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
