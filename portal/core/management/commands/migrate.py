@@ -19,6 +19,10 @@ PRIVILEGES_WITHHELD = {
     "portal_secret": "ALL",
     # Sessions live in the cache (SESSION_ENGINE), never in this table.
     "django_session": "ALL",
+    # Append-only records (search/0004): verdicts on matches, disclosures, who looked.
+    "search_matchreview": "UPDATE, DELETE",
+    "search_disclosure": "UPDATE, DELETE",
+    "search_searchaccess": "UPDATE, DELETE",
 }
 
 
