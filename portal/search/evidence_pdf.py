@@ -1,0 +1,84 @@
+"""The evidence pack as a PDF, laid out by reportlab (a maintained library: no hand-written PDF).
+It renders the same data as the JSON twin (portal/search/evidence.py), nothing more."""
+
+from __future__ import annotations
+
+from io import BytesIO
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+
+def _text(value) -> str:
+    return escape("—" if value in (None, "") else str(value))
+
+
+def _picture(data: bytes | None, caption: str, styles):
+    if data:
+        try:
+            ImageReader(BytesIO(data)).getSize()
+        except OSError:
+            return [Paragraph(_text(f"{caption}: the stored picture cannot be read"), styles["Normal"])]
+        return [Image(BytesIO(data), width=45 * mm, height=45 * mm), Paragraph(_text(caption), styles["Normal"])]
+    return [Paragraph(_text(f"{caption}: no longer stored"), styles["Normal"])]
+
+
+def _facts(rows: list[tuple[str, object]], styles) -> Table:
+    table = Table([[Paragraph(f"<b>{_text(label)}</b>", styles["Normal"]), Paragraph(_text(value), styles["Normal"])]
+                   for label, value in rows], colWidths=[45 * mm, 125 * mm])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey)]))
+    return table
+
+
+def evidence_pdf_render(*, data: dict, probe: bytes | None, crop: bytes | None) -> bytes:
+    styles = getSampleStyleSheet()
+    search, match, review, export = data["search"], data["match"], data["review"], data["export"]
+    provenance = match["provenance"]
+    out = BytesIO()
+    document = SimpleDocTemplate(out, pagesize=A4, title=f"Evidence pack {export['id']}",
+                                 author=data["tenant"]["name"], leftMargin=20 * mm, rightMargin=20 * mm)
+    story = [
+        Paragraph(_text(f"Evidence pack · {data['tenant']['name']}"), styles["Title"]),
+        Paragraph(_text(data["notice"]), styles["Italic"]),
+        Spacer(1, 4 * mm),
+        Table([[_picture(probe, "Probe (the face searched)", styles), _picture(crop, f"Match #{match['rank']}", styles)]],
+              colWidths=[85 * mm, 85 * mm]),
+        Paragraph("Search", styles["Heading2"]),
+        _facts([("Case reference", search["case_reference"]), ("Purpose", search["purpose"]),
+                ("Authorisation", search["authorisation"] or "none recorded"),
+                ("Run by", search["run_by"]), ("Run at", search["run_at"]), ("Search id", search["id"]),
+                ("Lead threshold", search["threshold"]),
+                ("Audit position", search["audit_position"])], styles),
+        Paragraph("Match", styles["Heading2"]),
+        _facts([("Rank", match["rank"]), ("Similarity", f"{match['similarity']:.3f}"), ("Band", match["band"]),
+                ("Face id", match["face_uuid"]),
+                ("Subject", f"{match['subject']['label']} {match['subject']['reference']}".strip()
+                 if match["subject"] else None),
+                ("Gallery", "platform index" if match["in_platform_index"] else "own gallery"),
+                ("Source", provenance["source_url"] or provenance["source_domain"] or "uploaded"),
+                ("Region", f"{provenance['region'] or 'unknown'} ({provenance['region_evidence']})"),
+                ("Legal basis", provenance["legal_basis"]),
+                ("Collected", provenance["collected_at"]), ("Added", provenance["added_at"]),
+                ("Probe sha256", data["probe"]["sha256"])], styles),
+        Paragraph("Review", styles["Heading2"]),
+        _facts([("State", review["state"]), ("Confirmations required", review["confirmations_required"]),
+                ("Confirmed by", ", ".join(review["confirmed_by"]))], styles),
+        Spacer(1, 3 * mm),
+    ]
+    verdicts = [["Reviewer", "Verdict", "Reason", "When", "Audit position"]] + [
+        [Paragraph(_text(v["reviewer"]), styles["Normal"]), v["verdict"], Paragraph(_text(v["reason"]), styles["Normal"]),
+         Paragraph(_text(v["at"]), styles["Normal"]), str(v["audit_position"])] for v in review["verdicts"]]
+    table = Table(verdicts, colWidths=[42 * mm, 22 * mm, 56 * mm, 32 * mm, 18 * mm], repeatRows=1)
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                               ("GRID", (0, 0), (-1, -1), 0.25, colors.grey)]))
+    story += [table, Paragraph("Export", styles["Heading2"]),
+              _facts([("Export id", export["id"]), ("Exported by", export["by"]), ("Exported at", export["at"]),
+                      ("Audit position", export["audit_position"])], styles)]
+    document.build(story)
+    return out.getvalue()
