@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.web.views import admin, audit, dashboard, gallery, search
+from portal.web.views import admin, audit, dashboard, gallery, review, search
 
 # Everything here sits under /t/<tenant_slug>/ and is scoped by TenantMiddleware.
 tenant_urlpatterns = [
@@ -11,6 +11,8 @@ tenant_urlpatterns = [
     path("searches/", search.search_history, name="search_history"),
     path("searches/<uuid:search_id>/", search.search_detail, name="search_detail"),
     path("searches/<uuid:search_id>/probe.jpg", search.search_probe_crop, name="search_probe_crop"),
+    path("searches/<uuid:search_id>/matches/<uuid:match_id>/reviews/", review.match_review, name="match_review"),
+    path("searches/<uuid:search_id>/matches/<uuid:match_id>/evidence/", review.match_evidence, name="match_evidence"),
     path("faces/<uuid:face_uuid>/crop.jpg", search.face_crop, name="face_crop"),
     # Galleries
     path("subjects/", gallery.subjects, name="subjects"),

@@ -10,11 +10,12 @@ from portal.faces.errors import FaceEngineError
 from portal.dates import day_end, day_start
 from portal.gallery.models import Face
 from portal.search import selectors as search_selectors
-from portal.search.models import Band, Search
+from portal.search.models import Search
 from portal.search.services import search_detect_faces, search_run
 from portal.web import forms
-from portal.web.crops import ProbeGone, probe_available, probe_crop_jpeg, stored_file_read
+from portal.web.crops import ProbeGone, probe_crop_jpeg, stored_file_read
 from portal.web.views.common import actor_of, filters_query, page_of, picture_response, upload_read
+from portal.web.views.review import search_detail_render
 from tenants.middleware import membership_required
 from tenants.selectors import tenant_members
 
@@ -97,13 +98,7 @@ def search_detail(request, tenant_slug, search_id):
         search = search_selectors.search_get(tenant=request.tenant, public_id=search_id)
     except Search.DoesNotExist:
         raise Http404 from None
-    matches = list(search_selectors.search_matches(search=search))
-    return render(request, "portal/search_detail.html", {
-        "search": search,
-        "probe_available": probe_available(search=search),
-        "leads": [m for m in matches if m.band != Band.BELOW],
-        "below": [m for m in matches if m.band == Band.BELOW],
-    })
+    return search_detail_render(request, search)
 
 
 @require_GET

@@ -1,0 +1,101 @@
+"""The result page's review: every match an unconfirmed lead until two people confirm it, the
+verdict form for reviewers, export refused then allowed, and who looked (owners, auditors)."""
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from portal.search.models import Disclosure, MatchReview, SearchAccess, SearchMatch
+from tenants.context import tenant_scope
+from tests.builders import reviewers_allow, search_with_leads
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def lead(two_tenants):
+    a = two_tenants.a
+    reviewers_allow(tenant=a.tenant, users=[a.owner, a.admin, a.investigator])
+    search = search_with_leads(world=a, leads=1)
+    with tenant_scope(a.tenant):
+        match = SearchMatch.objects.get(search=search)
+    base = f"/t/agency-a/searches/{search.public_id}/"
+    return a, search, match, base
+
+
+def _verdict(client, base, match, verdict="confirmed", reason="Same scar above the left eye."):
+    return client.post(f"{base}matches/{match.public_id}/reviews/", {"verdict": verdict, "reason": reason})
+
+
+def _count(world, model):
+    with tenant_scope(world.tenant):
+        return model.objects.count()
+
+
+def test_every_match_is_an_unconfirmed_lead_and_export_is_refused(client, lead):
+    a, search, match, base = lead
+    client.force_login(a.investigator)
+    html = client.get(base).content.decode()
+    assert "Unconfirmed lead" in html and "0 of 2 confirmations" in html
+    response = client.post(f"{base}matches/{match.public_id}/evidence/", {"format": "pdf"})
+    assert response.status_code == 409
+    assert "unconfirmed lead" in response.content.decode()
+    assert _count(a, Disclosure) == 0
+
+
+def test_two_reviewers_confirm_and_the_pdf_names_both(client, lead):
+    a, search, match, base = lead
+    client.force_login(a.owner)
+    response = _verdict(client, base, match)
+    assert response.status_code == 302 and response["Location"].endswith(f"#match-{match.public_id}")
+    client.force_login(a.investigator)  # ran the search: cannot be second
+    response = _verdict(client, base, match, reason="Looks like him.")
+    assert response.status_code == 409 and "cannot be the second" in response.content.decode()
+    assert _count(a, MatchReview) == 1
+    client.force_login(a.admin)
+    assert _verdict(client, base, match, reason="Same ear shape.").status_code == 302
+    html = client.get(base).content.decode()
+    assert "Confirmed" in html and "2 of 2 confirmations" in html and "Same ear shape." in html
+    response = client.post(f"{base}matches/{match.public_id}/evidence/", {"format": "pdf"})
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment;")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    assert a.owner.email in text and a.admin.email in text
+    assert _count(a, Disclosure) == 1
+
+
+@pytest.mark.parametrize("verdict, reason, status", [("confirmed", "", 400), ("rejected", " ", 400),
+                                                     ("maybe", "x", 400)])
+def test_a_bad_verdict_is_shown_on_its_match_and_nothing_is_stored(client, lead, verdict, reason, status):
+    a, search, match, base = lead
+    client.force_login(a.owner)
+    response = _verdict(client, base, match, verdict=verdict, reason=reason)
+    assert response.status_code == status and 'role="alert"' in response.content.decode()
+    assert _count(a, MatchReview) == 0
+
+
+def test_members_without_the_permission_and_other_tenants_cannot_review(client, lead, two_tenants):
+    a, search, match, base = lead
+    client.force_login(a.auditor)
+    assert _verdict(client, base, match).status_code == 403
+    assert "Give your verdict" not in client.get(base).content.decode()
+    b = two_tenants.b
+    reviewers_allow(tenant=b.tenant, users=[b.owner])
+    client.force_login(b.owner)
+    other = f"/t/retailer-b/searches/{search.public_id}/"
+    assert _verdict(client, other, match).status_code == 404
+    assert client.post(f"{other}matches/{match.public_id}/evidence/", {"format": "pdf"}).status_code == 404
+    assert _count(a, MatchReview) == 0
+
+
+def test_owners_and_auditors_see_who_looked_and_investigators_do_not(client, lead):
+    a, search, match, base = lead
+    client.force_login(a.investigator)
+    assert "Who looked" not in client.get(base).content.decode()
+    client.force_login(a.auditor)
+    page = client.get(base)
+    html = page.content.decode()
+    assert "Who looked" in html and a.investigator.email in html
+    with tenant_scope(a.tenant):
+        assert SearchAccess.objects.filter(search=search, what="results", via="page").count() == 2
