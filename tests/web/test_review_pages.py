@@ -6,8 +6,10 @@ import io
 import pytest
 from pypdf import PdfReader
 
+from portal.audit.models import AuditEvent
 from portal.search.models import Disclosure, MatchReview, SearchAccess, SearchMatch
 from tenants.context import tenant_scope
+from tenants.models import Membership
 from tests.builders import reviewers_allow, search_with_leads
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +101,43 @@ def test_owners_and_auditors_see_who_looked_and_investigators_do_not(client, lea
     assert "Who looked" in html and a.investigator.email in html
     with tenant_scope(a.tenant):
         assert SearchAccess.objects.filter(search=search, what="results", via="page").count() == 2
+
+
+def _may_review(world, user):
+    with tenant_scope(world.tenant):
+        return Membership.objects.get(tenant=world.tenant, user=user).may_review
+
+
+def _membership_id(world, user):
+    with tenant_scope(world.tenant):
+        return Membership.objects.get(tenant=world.tenant, user=user).public_id
+
+
+def test_only_an_owner_gives_the_review_permission_and_never_to_an_auditor(client, two_tenants):
+    a = two_tenants.a
+    client.force_login(a.admin)
+    client.post(f"/t/agency-a/admin/members/{_membership_id(a, a.investigator)}/review/", {"may_review": "on"})
+    assert not _may_review(a, a.investigator)
+    client.force_login(a.owner)
+    assert "Reviews matches" in client.get("/t/agency-a/admin/members/").content.decode()
+    client.post(f"/t/agency-a/admin/members/{_membership_id(a, a.investigator)}/review/", {"may_review": "on"})
+    client.post(f"/t/agency-a/admin/members/{_membership_id(a, a.auditor)}/review/", {"may_review": "on"})
+    assert _may_review(a, a.investigator) and not _may_review(a, a.auditor)
+    with tenant_scope(a.tenant):
+        assert AuditEvent.objects.filter(action="member.review_permission").count() == 1
+    client.post(f"/t/agency-a/admin/members/{_membership_id(a, a.investigator)}/review/", {})
+    assert not _may_review(a, a.investigator)
+
+
+def test_two_person_review_is_a_setting_except_for_law_enforcement(client, two_tenants):
+    settings_form = {"probe_retention_days": 30, "case_reference_required": "on"}
+    client.force_login(two_tenants.b.owner)  # retail
+    assert client.post("/t/retailer-b/admin/settings/", settings_form).status_code == 302
+    two_tenants.b.tenant.refresh_from_db()
+    assert two_tenants.b.tenant.confirmations_required == 1
+    client.force_login(two_tenants.a.owner)  # law enforcement: the box is disabled and stays on
+    page = client.get("/t/agency-a/admin/settings/").content.decode()
+    assert "Always on for law enforcement" in page
+    client.post("/t/agency-a/admin/settings/", settings_form)
+    two_tenants.a.tenant.refresh_from_db()
+    assert two_tenants.a.tenant.confirmations_required == 2 and two_tenants.a.tenant.two_person_review
