@@ -15,7 +15,7 @@ from rest_framework import serializers
 from portal.api.models import ApiKey
 from portal.gallery.models import LegalBasis
 from portal.gallery.regions import RegionEvidence
-from portal.search.models import Band, Search
+from portal.search.models import Band, Search, Verdict
 
 _DATA_URL = re.compile(r"^data:[\w/+.-]+;base64,", re.IGNORECASE)
 
@@ -126,7 +126,29 @@ class SubjectRefSerializer(serializers.Serializer):
     reference = serializers.CharField(allow_blank=True)
 
 
+class VerdictSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    verdict = serializers.ChoiceField(choices=Verdict.choices)
+    reviewer = serializers.CharField(source="reviewer_label")
+    reason = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    audit_position = serializers.IntegerField(help_text="Position of the verdict's event in the tenant's audit chain.")
+
+
+class ReviewStateSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["unconfirmed", "confirmed", "rejected", "inconclusive"],
+                                    help_text="Each reviewer's latest verdict counts; a standing rejected or "
+                                              "inconclusive one blocks confirmation (docs/compliance.md).")
+    confirmations = serializers.IntegerField(help_text="People who stand by a confirmed verdict.")
+    confirmations_required = serializers.IntegerField(source="required")
+    verdicts = VerdictSerializer(many=True, help_text="Every verdict, oldest first; none is ever edited.")
+
+
 class MatchSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The match's id: its reviews and evidence pack hang on it.")
+    unconfirmed_lead = serializers.BooleanField(help_text="True until the review confirms the match: an "
+                                                "unconfirmed lead, never to be acted on or exported.")
+    review = ReviewStateSerializer()
     rank = serializers.IntegerField(help_text="1 = most similar.")
     similarity = serializers.FloatField(help_text="1 - cosine distance of the embeddings.")
     band = serializers.ChoiceField(choices=Band.choices,
@@ -134,7 +156,8 @@ class MatchSerializer(serializers.Serializer):
                                              "check, never an identification.")
     face_uuid = serializers.UUIDField()
     face_box = BoxSerializer()
-    crop_url = serializers.URLField(help_text="GET it with the same API key: image/jpeg.")
+    crop_url = serializers.URLField(help_text="GET it with the same API key: image/jpeg. Its `search` parameter "
+                                              "records the view as one of this search's.")
     subject = SubjectRefSerializer(allow_null=True)
     image_id = serializers.UUIDField(allow_null=True, help_text="The tenant's own image; null for the platform index.")
     in_platform_index = serializers.BooleanField()
@@ -142,9 +165,15 @@ class MatchSerializer(serializers.Serializer):
 
     def to_representation(self, match):
         face, image = match.face, match.face.image
+        review = self.context["review_states"][match.pk]
         return {
+            "id": str(match.public_id), "unconfirmed_lead": not review.confirmed,
+            "review": ReviewStateSerializer(review).data,
             "rank": match.rank, "similarity": match.similarity, "band": match.band, "face_uuid": str(face.uuid),
-            "face_box": _box(face.box), "crop_url": face_crop_url(request=self.context["request"], face_uuid=face.uuid),
+            "face_box": _box(face.box),
+            # The search in the crop's URL records the view as one of this search's (who looked).
+            "crop_url": f"{face_crop_url(request=self.context['request'], face_uuid=face.uuid)}"
+                        f"?search={self.context['search'].public_id}",
             "subject": ({"id": str(face.subject.public_id), "label": face.subject.label,
                          "reference": face.subject.reference} if face.subject_id and face.tenant_id else None),
             "image_id": str(image.public_id) if image.tenant_id else None,
@@ -183,6 +212,17 @@ class SearchDetailSerializer(SearchSerializer):
     @extend_schema_field(MatchSerializer(many=True))
     def get_matches(self, search) -> list[dict]:
         return MatchSerializer(self.context["matches"], many=True, context=self.context).data
+
+
+class ReviewCreateSerializer(serializers.Serializer):
+    verdict = serializers.ChoiceField(choices=Verdict.choices)
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="",
+                                   help_text="Required for confirmed and rejected: what was compared and found.")
+
+
+class ReviewResultSerializer(serializers.Serializer):
+    verdict = VerdictSerializer()
+    match_review = ReviewStateSerializer()
 
 
 class SearchFilterSerializer(serializers.Serializer):

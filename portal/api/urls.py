@@ -6,6 +6,7 @@ from portal.api.views.gallery import (FaceCropView, ImageDetailView, ImageListVi
                                       SubjectListView, SubjectPicturesView)
 from portal.api.views.health import HealthView
 from portal.api.views.not_found import api_not_found
+from portal.api.views.reviews import MatchEvidenceView, MatchReviewsView
 from portal.api.views.searches import FacesDetectView, SearchDetailView, SearchListView
 
 app_name = "api"
@@ -19,6 +20,9 @@ urlpatterns = [
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"), name="redoc"),
     path("searches", SearchListView.as_view(), name="searches"),
     path("searches/<uuid:search_id>", SearchDetailView.as_view(), name="search"),
+    path("searches/<uuid:search_id>/matches/<uuid:match_id>/reviews", MatchReviewsView.as_view(), name="match-reviews"),
+    path("searches/<uuid:search_id>/matches/<uuid:match_id>/evidence-pack", MatchEvidenceView.as_view(),
+         name="match-evidence"),
     path("faces/detect", FacesDetectView.as_view(), name="faces-detect"),
     path("faces/<uuid:face_uuid>/crop", FaceCropView.as_view(), name="face-crop"),
     path("subjects", SubjectListView.as_view(), name="subjects"),

@@ -59,6 +59,10 @@ class ReviewState:
     def confirmed(self) -> bool:
         return self.state == "confirmed"
 
+    @property
+    def confirmations(self) -> int:
+        return len(self.confirmers)
+
 
 def _standing(verdicts: list[MatchReview]) -> dict[int, MatchReview]:
     """Each reviewer's latest verdict (verdicts come oldest first)."""

@@ -12,13 +12,24 @@ from portal.api.models import ApiKeyScope
 from portal.api.serializers import (DetectionSerializer, FacesDetectJsonSerializer, FacesDetectMultipartSerializer,
                                     SearchCreateJsonSerializer, SearchCreateMultipartSerializer,
                                     SearchDetailSerializer, SearchFilterSerializer, SearchSerializer)
+from portal.search.access import search_access_record
+from portal.search.models import SearchAccess
+from portal.search.reviews import review_state, search_review_states
 from portal.search.selectors import search_get, search_matches, searches_list
 from portal.search.services import search_detect_faces, search_run
 
 
-def _search_detail(*, search, request) -> dict:
+def search_detail_data(*, search, request, tenant, fresh: bool = False) -> dict:
+    """A search with its matches and their review states: one query for the matches, one for all
+    their verdicts (none for a search just run: it has none)."""
     matches = list(search_matches(search=search))
-    return SearchDetailSerializer(search, context={"request": request, "matches": matches}).data
+    if fresh:
+        states = {m.pk: review_state(verdicts=[], required=tenant.confirmations_required,
+                                     searcher_user_id=search.actor_user_id) for m in matches}
+    else:
+        states = search_review_states(tenant=tenant, search=search, matches=matches)
+    return SearchDetailSerializer(search, context={"request": request, "matches": matches, "review_states": states,
+                                                   "search": search}).data
 
 
 class SearchListView(TenantApiView):
@@ -46,7 +57,9 @@ class SearchListView(TenantApiView):
         search = search_run(tenant=self.tenant, actor=self.actor(), probe=data["picture"],
                             case_reference=data["case_reference"], purpose=data["purpose"], k=data["k"],
                             threshold=data["threshold"], face_index=data["face_index"])
-        return Response(_search_detail(search=search, request=request), status=201)
+        search_access_record(tenant=self.tenant, search=search, what=SearchAccess.What.RESULTS,
+                             via=SearchAccess.Via.API, actor=self.actor())
+        return Response(search_detail_data(search=search, request=request, tenant=self.tenant, fresh=True), status=201)
 
 
 class SearchDetailView(TenantApiView):
@@ -56,7 +69,9 @@ class SearchDetailView(TenantApiView):
                    responses=SearchDetailSerializer)
     def get(self, request, search_id: UUID):
         search = search_get(tenant=self.tenant, public_id=search_id)
-        return Response(_search_detail(search=search, request=request))
+        search_access_record(tenant=self.tenant, search=search, what=SearchAccess.What.RESULTS,
+                             via=SearchAccess.Via.API, actor=self.actor())
+        return Response(search_detail_data(search=search, request=request, tenant=self.tenant))
 
 
 class FacesDetectView(TenantApiView):
