@@ -39,7 +39,7 @@ def test_every_match_is_an_unconfirmed_lead_and_export_is_refused(client, lead):
     a, search, match, base = lead
     client.force_login(a.investigator)
     html = client.get(base).content.decode()
-    assert "Unconfirmed lead" in html and "0 of 2 confirmations" in html
+    assert "Unconfirmed lead" in html and "confirmations: 0 of 2" in html
     response = client.post(f"{base}matches/{match.public_id}/evidence/", {"format": "pdf"})
     assert response.status_code == 409
     assert "unconfirmed lead" in response.content.decode()
@@ -58,7 +58,7 @@ def test_two_reviewers_confirm_and_the_pdf_names_both(client, lead):
     client.force_login(a.admin)
     assert _verdict(client, base, match, reason="Same ear shape.").status_code == 302
     html = client.get(base).content.decode()
-    assert "Confirmed" in html and "2 of 2 confirmations" in html and "Same ear shape." in html
+    assert "Confirmed" in html and "confirmations: 2 of 2" in html and "Same ear shape." in html
     response = client.post(f"{base}matches/{match.public_id}/evidence/", {"format": "pdf"})
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith("attachment;")
@@ -119,7 +119,7 @@ def test_only_an_owner_gives_the_review_permission_and_never_to_an_auditor(clien
     client.post(f"/t/agency-a/admin/members/{_membership_id(a, a.investigator)}/review/", {"may_review": "on"})
     assert not _may_review(a, a.investigator)
     client.force_login(a.owner)
-    assert "Reviews matches" in client.get("/t/agency-a/admin/members/").content.decode()
+    assert "Reviews matches:" in client.get("/t/agency-a/admin/members/").content.decode()
     client.post(f"/t/agency-a/admin/members/{_membership_id(a, a.investigator)}/review/", {"may_review": "on"})
     client.post(f"/t/agency-a/admin/members/{_membership_id(a, a.auditor)}/review/", {"may_review": "on"})
     assert _may_review(a, a.investigator) and not _may_review(a, a.auditor)
