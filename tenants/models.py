@@ -110,7 +110,8 @@ class Tenant(models.Model):
         default=False, help_text="Entitled to search the operator's platform index besides its own gallery."
     )
     two_person_review = models.BooleanField(
-        default=True, db_default=True, help_text="A match is confirmed only by two people (always, for law enforcement).")
+        default=True, db_default=True,
+        help_text="A match is confirmed only by two people (always, for law enforcement).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -153,7 +154,8 @@ class Membership(models.Model):
                                  help_text="How the object is named outside: URLs, API bodies, exports.")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
-    may_review = models.BooleanField(default=False, db_default=False, help_text="May give verdicts on matches; set by an owner.")
+    may_review = models.BooleanField(default=False, db_default=False,
+                                     help_text="May give verdicts on matches; set by an owner.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantScopedManager()

@@ -17,6 +17,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from portal.audit.models import AuditEvent
 from portal.audit.services import Actor, audit_record
@@ -29,7 +30,7 @@ from portal.search.models import Disclosure, Search, SearchAccess, SearchMatch
 from portal.search.reviews import ReviewState, match_review_state
 from tenants.models import Tenant
 
-NOTICE = ("A face search result is an investigative lead, not an identification. This match was verified and "
+NOTICE = _lazy("A face search result is an investigative lead, not an identification. This match was verified and "
           "confirmed by the reviewers named here (EU AI Act, Art. 14(5)); it still needs corroboration by other "
           "evidence before any action is taken.")
 
@@ -84,7 +85,7 @@ def evidence_pack_data(*, tenant: Tenant, search: Search, match: SearchMatch, re
     return {
         "kind": "evidence_pack",
         "version": 1,
-        "notice": NOTICE,
+        "notice": str(NOTICE),
         "tenant": {"name": tenant.name, "slug": tenant.slug},
         "export": {"id": str(disclosure.public_id), "format": disclosure.format, "by": disclosure.actor_label,
                    "at": disclosure.created_at.isoformat(), "audit_position": disclosure.audit_position},

@@ -6,6 +6,7 @@ from __future__ import annotations
 from io import BytesIO
 from xml.sax.saxutils import escape
 
+from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
@@ -23,9 +24,10 @@ def _picture(data: bytes | None, caption: str, styles):
         try:
             ImageReader(BytesIO(data)).getSize()
         except OSError:
-            return [Paragraph(_text(f"{caption}: the stored picture cannot be read"), styles["Normal"])]
+            unreadable = _("%(caption)s: the stored picture cannot be read") % {"caption": caption}
+            return [Paragraph(_text(unreadable), styles["Normal"])]
         return [Image(BytesIO(data), width=45 * mm, height=45 * mm), Paragraph(_text(caption), styles["Normal"])]
-    return [Paragraph(_text(f"{caption}: no longer stored"), styles["Normal"])]
+    return [Paragraph(_text(_("%(caption)s: no longer stored") % {"caption": caption}), styles["Normal"])]
 
 
 def _facts(rows: list[tuple[str, object]], styles) -> Table:
@@ -44,41 +46,44 @@ def evidence_pdf_render(*, data: dict, probe: bytes | None, crop: bytes | None) 
     document = SimpleDocTemplate(out, pagesize=A4, title=f"Evidence pack {export['id']}",
                                  author=data["tenant"]["name"], leftMargin=20 * mm, rightMargin=20 * mm)
     story = [
-        Paragraph(_text(f"Evidence pack · {data['tenant']['name']}"), styles["Title"]),
+        Paragraph(_text(_("Evidence pack · %(tenant)s") % {"tenant": data["tenant"]["name"]}), styles["Title"]),
         Paragraph(_text(data["notice"]), styles["Italic"]),
         Spacer(1, 4 * mm),
-        Table([[_picture(probe, "Probe (the face searched)", styles), _picture(crop, f"Match #{match['rank']}", styles)]],
+        Table([[_picture(probe, _("Probe (the face searched)"), styles),
+                _picture(crop, _("Match #%(rank)s") % {"rank": match["rank"]}, styles)]],
               colWidths=[85 * mm, 85 * mm]),
-        Paragraph("Search", styles["Heading2"]),
-        _facts([("Case reference", search["case_reference"]), ("Purpose", search["purpose"]),
-                ("Authorisation", search["authorisation"] or "none recorded"),
-                ("Run by", search["run_by"]), ("Run at", search["run_at"]), ("Search id", search["id"]),
-                ("Lead threshold", search["threshold"]),
-                ("Audit position", search["audit_position"])], styles),
-        Paragraph("Match", styles["Heading2"]),
-        _facts([("Rank", match["rank"]), ("Similarity", f"{match['similarity']:.3f}"), ("Band", match["band"]),
-                ("Face id", match["face_uuid"]),
-                ("Subject", f"{match['subject']['label']} {match['subject']['reference']}".strip()
+        Paragraph(_("Search"), styles["Heading2"]),
+        _facts([(_("Case reference"), search["case_reference"]), (_("Purpose"), search["purpose"]),
+                (_("Authorisation"), search["authorisation"] or _("none recorded")),
+                (_("Run by"), search["run_by"]), (_("Run at"), search["run_at"]), (_("Search id"), search["id"]),
+                (_("Lead threshold"), search["threshold"]),
+                (_("Audit position"), search["audit_position"])], styles),
+        Paragraph(_("Match"), styles["Heading2"]),
+        _facts([(_("Rank"), match["rank"]), (_("Similarity"), f"{match['similarity']:.3f}"), (_("Band"), match["band"]),
+                (_("Face id"), match["face_uuid"]),
+                (_("Subject"), f"{match['subject']['label']} {match['subject']['reference']}".strip()
                  if match["subject"] else None),
-                ("Gallery", "platform index" if match["in_platform_index"] else "own gallery"),
-                ("Source", provenance["source_url"] or provenance["source_domain"] or "uploaded"),
-                ("Region", f"{provenance['region'] or 'unknown'} ({provenance['region_evidence']})"),
-                ("Legal basis", provenance["legal_basis"]),
-                ("Collected", provenance["collected_at"]), ("Added", provenance["added_at"]),
-                ("Probe sha256", data["probe"]["sha256"])], styles),
-        Paragraph("Review", styles["Heading2"]),
-        _facts([("State", review["state"]), ("Confirmations required", review["confirmations_required"]),
-                ("Confirmed by", ", ".join(review["confirmed_by"]))], styles),
+                (_("Gallery"), _("platform index") if match["in_platform_index"] else _("own gallery")),
+                (_("Source"), provenance["source_url"] or provenance["source_domain"] or _("uploaded")),
+                (_("Region"), f"{provenance['region'] or _('unknown')} ({provenance['region_evidence']})"),
+                (_("Legal basis"), provenance["legal_basis"]),
+                (_("Collected"), provenance["collected_at"]), (_("Added"), provenance["added_at"]),
+                (_("Probe sha256"), data["probe"]["sha256"])], styles),
+        Paragraph(_("Review"), styles["Heading2"]),
+        _facts([(_("State"), review["state"]), (_("Confirmations required"), review["confirmations_required"]),
+                (_("Confirmed by"), ", ".join(review["confirmed_by"]))], styles),
         Spacer(1, 3 * mm),
     ]
-    verdicts = [["Reviewer", "Verdict", "Reason", "When", "Audit position"]] + [
-        [Paragraph(_text(v["reviewer"]), styles["Normal"]), v["verdict"], Paragraph(_text(v["reason"]), styles["Normal"]),
+    verdicts = [[_("Reviewer"), _("Verdict"), _("Reason"), _("When"), _("Audit position")]] + [
+        [Paragraph(_text(v["reviewer"]), styles["Normal"]), v["verdict"],
+         Paragraph(_text(v["reason"]), styles["Normal"]),
          Paragraph(_text(v["at"]), styles["Normal"]), str(v["audit_position"])] for v in review["verdicts"]]
     table = Table(verdicts, colWidths=[42 * mm, 22 * mm, 56 * mm, 32 * mm, 18 * mm], repeatRows=1)
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
                                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey)]))
-    story += [table, Paragraph("Export", styles["Heading2"]),
-              _facts([("Export id", export["id"]), ("Exported by", export["by"]), ("Exported at", export["at"]),
-                      ("Audit position", export["audit_position"])], styles)]
+    story += [table, Paragraph(_("Export"), styles["Heading2"]),
+              _facts([(_("Export id"), export["id"]), (_("Exported by"), export["by"]),
+                      (_("Exported at"), export["at"]),
+                      (_("Audit position"), export["audit_position"])], styles)]
     document.build(story)
     return out.getvalue()

@@ -155,3 +155,24 @@ def test_the_schema_describes_the_review_endpoints(db):
     evidence = paths["/api/v1/searches/{search_id}/matches/{match_id}/evidence-pack"]["get"]
     assert {"application/pdf", "application/json"} <= set(evidence["responses"]["200"]["content"])
     assert "409" in evidence["responses"] and "404" in evidence["responses"]
+
+
+def test_review_states_cost_the_same_queries_for_one_match_or_many(two_tenants):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    a = two_tenants.a
+    reviewers_allow(tenant=a.tenant, users=[a.owner])
+    owner = _client_of(a.owner, a.tenant)
+    counts = []
+    for leads in (1, 4):
+        search = search_with_leads(world=a, leads=leads)
+        with tenant_scope(a.tenant):
+            matches = list(SearchMatch.objects.filter(search=search))
+        for match in matches:
+            owner.post(f"/api/v1/searches/{search.public_id}/matches/{match.public_id}/reviews",
+                       {"verdict": "inconclusive"}, format="json")
+        with CaptureQueriesContext(connection) as queries:
+            assert owner.get(f"/api/v1/searches/{search.public_id}").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]

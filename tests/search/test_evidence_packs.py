@@ -78,7 +78,8 @@ def test_the_json_twin_carries_the_same_facts_with_audit_positions(lead):
     pack = _export(a, search, match, "json")
     data = json.loads(pack.content)
     assert data["review"]["state"] == "confirmed"
-    assert [v["reason"] for v in data["review"]["verdicts"]] == ["Same tattoo on the neck.", "Same scar; same ear shape."]
+    reasons = [v["reason"] for v in data["review"]["verdicts"]]
+    assert reasons == ["Same tattoo on the neck.", "Same scar; same ear shape."]
     assert all(v["audit_position"] > 0 for v in data["review"]["verdicts"])
     assert data["search"]["case_reference"] == "CASE-12" and data["search"]["authorisation"] is None
     assert data["match"]["face_uuid"] == str(match.face.uuid) and data["match"]["band"] == "strong"

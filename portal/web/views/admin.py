@@ -99,8 +99,8 @@ def member_review(request, tenant_slug, membership_id):
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, (_("%(email)s may now review matches.") if may_review
-                                   else _("%(email)s may no longer review matches.")) % {"email": membership.user.email})
+        done = _("%(email)s may now review matches.") if may_review else _("%(email)s may no longer review matches.")
+        messages.success(request, done % {"email": membership.user.email})
     return redirect("members", tenant_slug=request.tenant.slug)
 
 
