@@ -3,6 +3,7 @@ It renders the same data as the JSON twin (portal/search/evidence.py), nothing m
 
 from __future__ import annotations
 
+from datetime import datetime
 from io import BytesIO
 from xml.sax.saxutils import escape
 
@@ -14,9 +15,25 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from portal.gallery.models import LegalBasis
+from portal.gallery.regions import RegionEvidence
+from portal.search.models import Band, Verdict
+
 
 def _text(value) -> str:
     return escape("—" if value in (None, "") else str(value))
+
+
+def _when(iso: str | None) -> str | None:
+    """An ISO time of the JSON twin, as people read it (the twin keeps the exact value)."""
+    if not iso:
+        return None
+    moment = datetime.fromisoformat(iso)
+    return moment.strftime("%Y-%m-%d %H:%M:%S ") + (moment.tzname() or "").replace("UTC+00:00", "UTC")
+
+
+def _label(choices, code) -> str | None:
+    return dict(choices).get(code, code)
 
 
 def _picture(data: bytes | None, caption: str, styles):
@@ -55,35 +72,39 @@ def evidence_pdf_render(*, data: dict, probe: bytes | None, crop: bytes | None) 
         Paragraph(_("Search"), styles["Heading2"]),
         _facts([(_("Case reference"), search["case_reference"]), (_("Purpose"), search["purpose"]),
                 (_("Authorisation"), search["authorisation"] or _("none recorded")),
-                (_("Run by"), search["run_by"]), (_("Run at"), search["run_at"]), (_("Search id"), search["id"]),
+                (_("Run by"), search["run_by"]), (_("Run at"), _when(search["run_at"])), (_("Search id"), search["id"]),
                 (_("Lead threshold"), search["threshold"]),
                 (_("Audit position"), search["audit_position"])], styles),
         Paragraph(_("Match"), styles["Heading2"]),
-        _facts([(_("Rank"), match["rank"]), (_("Similarity"), f"{match['similarity']:.3f}"), (_("Band"), match["band"]),
+        _facts([(_("Rank"), match["rank"]), (_("Similarity"), f"{match['similarity']:.3f}"), (_("Band"), _label(Band.choices, match["band"])),
                 (_("Face id"), match["face_uuid"]),
-                (_("Subject"), f"{match['subject']['label']} {match['subject']['reference']}".strip()
+                (_("Subject"), (f"{match['subject']['label']} ({match['subject']['reference']})"
+                                if match["subject"]["reference"] else match["subject"]["label"])
                  if match["subject"] else None),
                 (_("Gallery"), _("platform index") if match["in_platform_index"] else _("own gallery")),
                 (_("Source"), provenance["source_url"] or provenance["source_domain"] or _("uploaded")),
-                (_("Region"), f"{provenance['region'] or _('unknown')} ({provenance['region_evidence']})"),
-                (_("Legal basis"), provenance["legal_basis"]),
-                (_("Collected"), provenance["collected_at"]), (_("Added"), provenance["added_at"]),
+                (_("Region"), f"{provenance['region'] or _('unknown')} "
+                              f"({_label(RegionEvidence.choices, provenance['region_evidence'])})"),
+                (_("Legal basis"), _label(LegalBasis.choices, provenance["legal_basis"])),
+                (_("Collected"), _when(provenance["collected_at"])), (_("Added"), _when(provenance["added_at"])),
                 (_("Probe sha256"), data["probe"]["sha256"])], styles),
         Paragraph(_("Review"), styles["Heading2"]),
         _facts([(_("State"), review["state"]), (_("Confirmations required"), review["confirmations_required"]),
                 (_("Confirmed by"), ", ".join(review["confirmed_by"]))], styles),
         Spacer(1, 3 * mm),
     ]
-    verdicts = [[_("Reviewer"), _("Verdict"), _("Reason"), _("When"), _("Audit position")]] + [
-        [Paragraph(_text(v["reviewer"]), styles["Normal"]), v["verdict"],
+    head = [Paragraph(f"<b>{_text(label)}</b>", styles["Normal"])
+            for label in (_("Reviewer"), _("Verdict"), _("Reason"), _("When"), _("Audit position"))]
+    verdicts = [head] + [
+        [Paragraph(_text(v["reviewer"]), styles["Normal"]), Paragraph(_text(_label(Verdict.choices, v["verdict"])),
+                                                                      styles["Normal"]),
          Paragraph(_text(v["reason"]), styles["Normal"]),
-         Paragraph(_text(v["at"]), styles["Normal"]), str(v["audit_position"])] for v in review["verdicts"]]
+         Paragraph(_text(_when(v["at"])), styles["Normal"]), str(v["audit_position"])] for v in review["verdicts"]]
     table = Table(verdicts, colWidths=[42 * mm, 22 * mm, 56 * mm, 32 * mm, 18 * mm], repeatRows=1)
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
-                               ("GRID", (0, 0), (-1, -1), 0.25, colors.grey)]))
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("GRID", (0, 0), (-1, -1), 0.25, colors.grey)]))
     story += [table, Paragraph(_("Export"), styles["Heading2"]),
               _facts([(_("Export id"), export["id"]), (_("Exported by"), export["by"]),
-                      (_("Exported at"), export["at"]),
+                      (_("Exported at"), _when(export["at"])),
                       (_("Audit position"), export["audit_position"])], styles)]
     document.build(story)
     return out.getvalue()
