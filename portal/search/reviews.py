@@ -149,13 +149,14 @@ def match_review_add(*, tenant: Tenant, search: Search, match: SearchMatch, revi
     verdicts = list(MatchReview.objects.filter(tenant=tenant, match=match).order_by("created_at", "id"))
     standing = _standing(verdicts)
     user_id = reviewer.user_id
+    searcher = searcher_user_id(search=search)
     if verdict == Verdict.CONFIRMED:
         mine = standing.get(user_id)
         if mine is not None and mine.verdict == Verdict.CONFIRMED:
             raise ReviewRefused(_("You have already confirmed this match: a second confirmation must come from "
                                   "someone else."), code="already_confirmed")
         others = [v for v in standing.values() if v.verdict == Verdict.CONFIRMED and v.reviewer_id != user_id]
-        if others and user_id == searcher_user_id(search=search):
+        if others and user_id == searcher:
             raise ReviewRefused(_("You ran this search, so you cannot be the second person to confirm it."),
                                 code="searcher_second")
     user = reviewer.user
@@ -163,7 +164,7 @@ def match_review_add(*, tenant: Tenant, search: Search, match: SearchMatch, revi
     review = MatchReview(tenant=tenant, search=search, match=match, reviewer_id=user_id, reviewer_label=label[:200],
                          verdict=verdict, reason=reason)
     after = review_state(verdicts=[*verdicts, review], required=tenant.confirmations_required,
-                         searcher_user_id=searcher_user_id(search=search))
+                         searcher_user_id=searcher)
     position = audit_record(
         action="match.review", actor=actor, tenant=tenant, target_type="search_match", target_id=match.public_id,
         details={"search": search.public_id, "rank": match.rank, "verdict": verdict, "reviewer": user.email,

@@ -196,3 +196,19 @@ def test_law_enforcement_always_needs_two_people(two_tenants):
         Tenant.objects.filter(pk=a.tenant.pk).update(two_person_review=False)
     a.tenant.refresh_from_db()
     assert a.tenant.confirmations_required == 2
+
+
+def test_the_searcher_behind_an_api_key_is_the_person_who_made_the_key(reviewed):
+    from portal.api.services import api_key_create
+    from portal.search.models import Search
+
+    a, search, match = reviewed
+    key, _raw = api_key_create(tenant=a.tenant, name="case system", scopes=["search"],
+                               actor=Actor.of_user(a.investigator))
+    with dangerously_unscoped(reason="test: the search was run by the key"):
+        Search.objects.filter(pk=search.pk).update(actor_user=None, actor_api_key_id=key.pk)
+        search.refresh_from_db()
+    _review(a, search, match, a.owner)
+    with pytest.raises(ReviewRefused) as refused:
+        _review(a, search, match, a.investigator)
+    assert refused.value.code == "searcher_second"
