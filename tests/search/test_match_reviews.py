@@ -212,3 +212,24 @@ def test_the_searcher_behind_an_api_key_is_the_person_who_made_the_key(reviewed)
     with pytest.raises(ReviewRefused) as refused:
         _review(a, search, match, a.investigator)
     assert refused.value.code == "searcher_second"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_not_even_the_table_owner_can_change_a_verdict(two_tenants):
+    from django.db import connection as django_connection
+
+    from portal.runtime.database import owner_psycopg_connect
+
+    a = two_tenants.a
+    reviewers_allow(tenant=a.tenant, users=[a.owner])
+    search = search_with_leads(world=a, leads=1)
+    with tenant_scope(a.tenant):
+        match = SearchMatch.objects.get(search=search)
+    _review(a, search, match, a.owner)
+    dbname = django_connection.settings_dict["NAME"]
+    with owner_psycopg_connect(dbname=dbname, autocommit=True) as owner, owner.cursor() as cursor:
+        cursor.execute("SELECT set_config('portal.scope', 'all', false)")  # the owner may, for maintenance
+        with pytest.raises(Exception, match="append-only"):
+            cursor.execute("UPDATE search_matchreview SET verdict = 'confirmed', reason = 'rewritten'")
+        cursor.execute("SELECT verdict, reason FROM search_matchreview")
+        assert cursor.fetchall() == [("confirmed", "Same scar above the left eye.")]
