@@ -4,6 +4,9 @@ read the latest views back."""
 
 from __future__ import annotations
 
+from django.db.models import Count, Max
+from django.db.models.functions import TruncMinute
+
 from portal.audit.services import Actor
 from portal.search.models import Search, SearchAccess
 from tenants.models import Tenant
@@ -16,6 +19,11 @@ def search_access_record(*, tenant: Tenant, search: Search, what: str, via: str,
                                 actor_api_key_id=actor.api_key_id, actor_label=actor.label[:200])
 
 
-def search_access_list(*, tenant: Tenant, search: Search, limit: int = SHOWN) -> list[SearchAccess]:
-    """The latest views of the search, newest first."""
-    return list(SearchAccess.objects.filter(tenant=tenant, search=search).order_by("-created_at", "-id")[:limit])
+def search_access_list(*, tenant: Tenant, search: Search, limit: int = SHOWN) -> list[dict]:
+    """The latest views of the search, newest first, one line per person, kind of view and minute
+    (a page's crops load together): actor_label, what, via, views, last."""
+    return list(SearchAccess.objects.filter(tenant=tenant, search=search)
+                .annotate(minute=TruncMinute("created_at"))
+                .values("actor_label", "what", "via", "minute")
+                .annotate(views=Count("id"), last=Max("created_at"))
+                .order_by("-last")[:limit])

@@ -141,3 +141,21 @@ def test_two_person_review_is_a_setting_except_for_law_enforcement(client, two_t
     client.post("/t/agency-a/admin/settings/", settings_form)
     two_tenants.a.tenant.refresh_from_db()
     assert two_tenants.a.tenant.confirmations_required == 2 and two_tenants.a.tenant.two_person_review
+
+
+def test_the_pages_crops_are_recorded_as_views_of_their_search(client, lead, two_tenants):
+    a, search, match, base = lead
+    client.force_login(a.investigator)
+    html = client.get(base).content.decode()
+    with tenant_scope(a.tenant):
+        face_uuid = SearchMatch.objects.select_related("face").get(pk=match.pk).face.uuid
+    crop = f"/t/agency-a/faces/{face_uuid}/crop.jpg?search={search.public_id}"
+    assert crop in html
+    assert client.get(crop).status_code == 200
+    assert client.get(f"/t/agency-a/faces/{face_uuid}/crop.jpg?search=not-a-uuid").status_code == 404
+    with tenant_scope(a.tenant):
+        assert SearchAccess.objects.filter(search=search, what="crop", via="page",
+                                           actor_user=a.investigator).count() == 1
+    client.force_login(a.auditor)
+    rows = client.get(base).context["accesses"]
+    assert {(r["what"], r["views"]) for r in rows} >= {("crop", 1), ("results", 1)}

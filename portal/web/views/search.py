@@ -1,5 +1,7 @@
 """Search pages: a new search (with face detection for the picker), history, results, crops."""
 
+from uuid import UUID
+
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -10,7 +12,8 @@ from portal.faces.errors import FaceEngineError
 from portal.dates import day_end, day_start
 from portal.gallery.models import Face
 from portal.search import selectors as search_selectors
-from portal.search.models import Search
+from portal.search.access import search_access_record
+from portal.search.models import Search, SearchAccess
 from portal.search.services import search_detect_faces, search_run
 from portal.web import forms
 from portal.web.crops import ProbeGone, probe_crop_jpeg, stored_file_read
@@ -116,6 +119,11 @@ def face_crop(request, tenant_slug, face_uuid):
     try:
         face = search_selectors.face_crop_get(tenant=request.tenant, face_uuid=face_uuid)
         data = stored_file_read(name=face.crop.name)
-    except (Face.DoesNotExist, FileNotFoundError):
+        if "search" in request.GET:
+            # A crop shown with a search's results: recorded as a view of that search (who looked).
+            search = search_selectors.search_get(tenant=request.tenant, public_id=UUID(request.GET["search"]))
+            search_access_record(tenant=request.tenant, search=search, what=SearchAccess.What.CROP,
+                                 via=SearchAccess.Via.PAGE, actor=actor_of(request))
+    except (Face.DoesNotExist, FileNotFoundError, Search.DoesNotExist, ValueError):
         raise Http404 from None
     return picture_response(data)
