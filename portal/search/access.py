@@ -8,7 +8,7 @@ from django.db.models import Count, Max
 from django.db.models.functions import TruncMinute
 
 from portal.audit.services import Actor
-from portal.search.models import Search, SearchAccess
+from portal.search.models import Disclosure, Search, SearchAccess
 from tenants.models import Tenant
 
 SHOWN = 100
@@ -17,6 +17,11 @@ SHOWN = 100
 def search_access_record(*, tenant: Tenant, search: Search, what: str, via: str, actor: Actor) -> None:
     SearchAccess.objects.create(tenant=tenant, search=search, what=what, via=via, actor_user_id=actor.user_id,
                                 actor_api_key_id=actor.api_key_id, actor_label=actor.label[:200])
+
+
+def search_disclosures(*, tenant: Tenant, search: Search) -> list[Disclosure]:
+    """The evidence packs exported from this search, newest first."""
+    return list(Disclosure.objects.filter(tenant=tenant, search=search).order_by("-created_at", "-id"))
 
 
 def search_access_list(*, tenant: Tenant, search: Search, limit: int = SHOWN) -> list[dict]:

@@ -114,6 +114,7 @@ def test_two_people_confirm_a_lead_before_its_evidence_pack_leaves(live_server, 
     who = owner.locator("section[aria-labelledby=access-title]")
     expect(who).to_contain_text(a.admin.email)
     expect(who).to_contain_text("Evidence pack")
+    expect(owner.locator("section[aria-labelledby=disclosures-title]")).to_contain_text(a.admin.email)
     shoot(owner, "review-6-who-looked")
 
     owner.goto(f"{live_server.url}/t/agency-a/admin/members/")

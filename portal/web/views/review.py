@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from portal.errors import DomainError
 from portal.search import selectors as search_selectors
-from portal.search.access import search_access_list, search_access_record
+from portal.search.access import search_access_list, search_access_record, search_disclosures
 from portal.search.evidence import evidence_pack_export
 from portal.search.models import Band, Search, SearchAccess, SearchMatch, Verdict
 from portal.search.reviews import match_get, match_review_add, search_review_states
@@ -56,6 +56,7 @@ def search_detail_render(request, search: Search, *, status: int = 200, error: s
         "verdicts": Verdict.choices,
         "required": tenant.confirmations_required,
         "accesses": search_access_list(tenant=tenant, search=search) if membership and membership.can_audit else None,
+        "disclosures": search_disclosures(tenant=tenant, search=search) if membership and membership.can_audit else None,
     }, status=status)
 
 
