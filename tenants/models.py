@@ -115,6 +115,9 @@ class Tenant(models.Model):
     may_search_platform_index = models.BooleanField(
         default=False, help_text="Entitled to search the operator's platform index besides its own gallery."
     )
+    two_person_review = models.BooleanField(
+        default=True, db_default=True,
+        help_text="A match is confirmed only by two people (always, for law enforcement).")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -126,6 +129,12 @@ class Tenant(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def confirmations_required(self) -> int:
+        """How many people must confirm a match: two for law enforcement (EU AI Act Art. 14(5)),
+        whatever the stored setting says, and for any tenant that keeps the default."""
+        return 2 if self.two_person_review or self.kind == self.Kind.LAW_ENFORCEMENT else 1
 
 
 class UserMembershipManager(models.Manager):
@@ -151,6 +160,8 @@ class Membership(models.Model):
                                  help_text="How the object is named outside: URLs, API bodies, exports.")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
+    may_review = models.BooleanField(default=False, db_default=False,
+                                     help_text="May give verdicts on matches; set by an owner.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantScopedManager()
@@ -174,6 +185,11 @@ class Membership(models.Model):
     @property
     def can_audit(self) -> bool:
         return self.role in {self.Role.OWNER, self.Role.AUDITOR}
+
+    @property
+    def can_review(self) -> bool:
+        # Auditors check the work; they do not take part in it.
+        return self.may_review and self.role != self.Role.AUDITOR
 
 
 class Invitation(models.Model):

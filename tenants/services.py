@@ -218,9 +218,32 @@ def member_remove(*, tenant: Tenant, by: Membership, membership: Membership, act
 
 
 @transaction.atomic
+def member_review_set(*, tenant: Tenant, by: Membership, membership: Membership, may_review: bool,
+                      actor: Actor) -> Membership:
+    """Gives or takes a member's permission to review matches. Only an owner decides who verifies
+    leads (EU AI Act Art. 14(5): people with the necessary competence and authority)."""
+    if by.role != Membership.Role.OWNER:
+        raise MembershipChangeRefused("Only an owner decides who may review matches.", status=403)
+    if may_review and membership.role == Membership.Role.AUDITOR:
+        raise MembershipChangeRefused("Auditors check the reviews; they cannot review matches themselves.")
+    if membership.may_review != may_review:
+        membership.may_review = may_review
+        membership.save(update_fields=["may_review"])
+        audit_record(action="member.review_permission", actor=actor, tenant=tenant, target_type="membership",
+                     target_id=membership.public_id, details={"email": membership.user.email, "may_review": may_review})
+    return membership
+
+
+@transaction.atomic
 def tenant_settings_update(*, tenant: Tenant, case_reference_required: bool, probe_retention_days: int,
-                           actor: Actor) -> Tenant:
+                           actor: Actor, two_person_review: bool | None = None) -> Tenant:
     changes = {}
+    if two_person_review is False and tenant.kind == Tenant.Kind.LAW_ENFORCEMENT:
+        raise MembershipChangeRefused("Law-enforcement tenants always need two people to confirm a match.",
+                                      code="two_person_review_required")
+    if two_person_review is not None and tenant.two_person_review != two_person_review:
+        changes["two_person_review"] = [tenant.two_person_review, two_person_review]
+        tenant.two_person_review = two_person_review
     if tenant.case_reference_required != case_reference_required:
         changes["case_reference_required"] = [tenant.case_reference_required, case_reference_required]
     if tenant.probe_retention_days != probe_retention_days:
@@ -230,7 +253,7 @@ def tenant_settings_update(*, tenant: Tenant, case_reference_required: bool, pro
     tenant.case_reference_required = case_reference_required
     tenant.probe_retention_days = probe_retention_days
     tenant.full_clean()
-    tenant.save(update_fields=["case_reference_required", "probe_retention_days"])
+    tenant.save(update_fields=["case_reference_required", "probe_retention_days", "two_person_review"])
     audit_record(action="tenant.settings_update", actor=actor, tenant=tenant, target_type="tenant",
                  target_id=tenant.slug, details=changes)
     return tenant

@@ -115,3 +115,28 @@ AUTHORISED = AuthorisationGiven(authority="Crown Court", reference="AUTH-1", dat
 AUTHORISED_FORM = {"authorisation_authority": "Crown Court", "authorisation_reference": "AUTH-1",
                    "authorisation_date": "2026-01-05"}
 
+
+
+def reviewers_allow(*, tenant, users) -> None:
+    """Gives these members the review permission, as an owner would."""
+    from tenants.context import tenant_scope
+    from tenants.models import Membership
+
+    with tenant_scope(tenant):
+        Membership.objects.filter(tenant=tenant, user__in=users).update(may_review=True)
+
+
+def search_with_leads(*, world, leads: int = 2) -> Search:
+    """A search run by the world's investigator whose first matches are leads of its own gallery,
+    with real crop files (synthetic embeddings: no engine needed)."""
+    gallery = Gallery(tenants=[world.tenant])
+    for _n in range(leads):
+        picture_add(gallery, tenant=world.tenant, region="GB")
+    face_ids = sorted(gallery.faces)
+    search = search_add(tenant=world.tenant, face_ids=face_ids)
+    with dangerously_unscoped(reason="test searches"):
+        Search.objects.filter(pk=search.pk).update(actor_user=world.investigator, actor_label=world.investigator.email,
+                                                   case_reference="CASE-12", purpose="robbery suspect")
+        SearchMatch.objects.filter(search=search).update(similarity=0.95, band="strong")
+        search.refresh_from_db()
+    return search

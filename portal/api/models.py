@@ -19,6 +19,7 @@ class ApiKeyScope(models.TextChoices):
     GALLERY_READ = "gallery:read", "Read subjects and images"
     GALLERY_WRITE = "gallery:write", "Create, enrol, change and delete subjects and images"
     AUDIT_READ = "audit:read", "Read the tenant's audit log"
+    REVIEW = "review", "Give verdicts on matches, as the member who made the key"
 
 
 class ApiKey(models.Model):

@@ -15,7 +15,8 @@ from rest_framework import serializers
 from portal.api.models import ApiKey
 from portal.gallery.models import LegalBasis
 from portal.gallery.regions import RegionEvidence
-from portal.search.models import Authorisation, Band, Search
+from portal.api.serializers_oversight import ReviewStateSerializer, SearchAuthorisationSerializer
+from portal.search.models import Band, Search
 
 _DATA_URL = re.compile(r"^data:[\w/+.-]+;base64,", re.IGNORECASE)
 
@@ -138,6 +139,10 @@ class SubjectRefSerializer(serializers.Serializer):
 
 
 class MatchSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The match's id: its reviews and evidence pack hang on it.")
+    unconfirmed_lead = serializers.BooleanField(help_text="True until the review confirms the match: an "
+                                                "unconfirmed lead, never to be acted on or exported.")
+    review = ReviewStateSerializer()
     rank = serializers.IntegerField(help_text="1 = most similar.")
     similarity = serializers.FloatField(help_text="1 - cosine distance of the embeddings.")
     band = serializers.ChoiceField(choices=Band.choices,
@@ -145,7 +150,8 @@ class MatchSerializer(serializers.Serializer):
                                              "check, never an identification.")
     face_uuid = serializers.UUIDField()
     face_box = BoxSerializer()
-    crop_url = serializers.URLField(help_text="GET it with the same API key: image/jpeg.")
+    crop_url = serializers.URLField(help_text="GET it with the same API key: image/jpeg. Its `search` parameter "
+                                              "records the view as one of this search's.")
     subject = SubjectRefSerializer(allow_null=True)
     image_id = serializers.UUIDField(allow_null=True, help_text="The tenant's own image; null for the platform index.")
     in_platform_index = serializers.BooleanField()
@@ -153,9 +159,15 @@ class MatchSerializer(serializers.Serializer):
 
     def to_representation(self, match):
         face, image = match.face, match.face.image
+        review = self.context["review_states"][match.pk]
         return {
+            "id": str(match.public_id), "unconfirmed_lead": not review.confirmed,
+            "review": ReviewStateSerializer(review).data,
             "rank": match.rank, "similarity": match.similarity, "band": match.band, "face_uuid": str(face.uuid),
-            "face_box": _box(face.box), "crop_url": face_crop_url(request=self.context["request"], face_uuid=face.uuid),
+            "face_box": _box(face.box),
+            # The search in the crop's URL records the view as one of this search's (who looked).
+            "crop_url": f"{face_crop_url(request=self.context['request'], face_uuid=face.uuid)}"
+                        f"?search={self.context['search'].public_id}",
             "subject": ({"id": str(face.subject.public_id), "label": face.subject.label,
                          "reference": face.subject.reference} if face.subject_id and face.tenant_id else None),
             "image_id": str(image.public_id) if image.tenant_id else None,
@@ -167,25 +179,6 @@ class MatchSerializer(serializers.Serializer):
                 if image.collected_at else None,
             },
         }
-
-
-class SearchAuthorisationSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(source="authorisation", choices=Authorisation.choices)
-    urgent = serializers.BooleanField()
-    authority = serializers.CharField(source="authorisation_authority", allow_blank=True)
-    reference = serializers.CharField(source="authorisation_reference", allow_blank=True)
-    date = serializers.DateField(source="authorisation_date", allow_null=True)
-    due_at = serializers.DateTimeField(source="authorisation_due_at", allow_null=True,
-                                       help_text="Urgent searches: when the results are deleted if none is recorded.")
-    recorded_at = serializers.DateTimeField(source="authorisation_recorded_at", allow_null=True)
-
-
-class AuthorisationRecordSerializer(serializers.Serializer):
-    decision = serializers.ChoiceField(choices=["granted", "refused"],
-                                       help_text="A refusal deletes the search's matches, probe and embedding at once.")
-    authority = serializers.CharField(max_length=200)
-    reference = serializers.CharField(max_length=100)
-    date = serializers.DateField(help_text="The decision's date: not before the search, not in the future.")
 
 
 class SearchSerializer(serializers.ModelSerializer):

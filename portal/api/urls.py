@@ -7,6 +7,8 @@ from portal.api.views.gallery import (FaceCropView, ImageDetailView, ImageListVi
 from portal.api.views.health import HealthView
 from portal.api.views.not_found import api_not_found
 from portal.api.views.searches import FacesDetectView, SearchAuthorisationView, SearchDetailView, SearchListView
+from portal.api.views.reviews import MatchEvidenceView, MatchReviewsView
+
 
 app_name = "api"
 TENANT_SCHEMA = {"PREPROCESSING_HOOKS": ["portal.api.schema.tenant_endpoints_only"]}
@@ -20,6 +22,9 @@ urlpatterns = [
     path("searches", SearchListView.as_view(), name="searches"),
     path("searches/<uuid:search_id>", SearchDetailView.as_view(), name="search"),
     path("searches/<uuid:search_id>/authorisation", SearchAuthorisationView.as_view(), name="search-authorisation"),
+    path("searches/<uuid:search_id>/matches/<uuid:match_id>/reviews", MatchReviewsView.as_view(), name="match-reviews"),
+    path("searches/<uuid:search_id>/matches/<uuid:match_id>/evidence-pack", MatchEvidenceView.as_view(),
+         name="match-evidence"),
     path("faces/detect", FacesDetectView.as_view(), name="faces-detect"),
     path("faces/<uuid:face_uuid>/crop", FaceCropView.as_view(), name="face-crop"),
     path("subjects", SubjectListView.as_view(), name="subjects"),

@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -95,6 +96,8 @@ class SearchMatch(models.Model):
 
     search = models.ForeignKey(Search, on_delete=models.CASCADE, related_name="matches")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
+                                 help_text="How the object is named outside: URLs, API bodies, exports.")
     face = models.ForeignKey(Face, on_delete=models.CASCADE, related_name="matches")
     rank = models.PositiveSmallIntegerField()
     similarity = models.FloatField()
@@ -105,3 +108,94 @@ class SearchMatch(models.Model):
     class Meta:
         ordering = ["search", "rank"]
         constraints = [models.UniqueConstraint(fields=["search", "rank"], name="search_match_unique_rank")]
+
+
+class Verdict(models.TextChoices):
+    CONFIRMED = "confirmed", _("Confirmed")
+    REJECTED = "rejected", _("Rejected")
+    INCONCLUSIVE = "inconclusive", _("Inconclusive")
+
+
+class MatchReview(models.Model):
+    """One reviewer's verdict on a match (EU AI Act Art. 14(5): human verification by two people).
+
+    Append-only: a reviewer changes their mind by adding a verdict, never by editing one. The
+    application's role has no UPDATE or DELETE on the table (portal.core's migrate) and a trigger
+    refuses UPDATE (search/0004). The foreign keys cascade in the database, as the table's owner,
+    so a face deleted by erasure or an order still takes its matches' verdicts with it; Django
+    itself never deletes a verdict (DO_NOTHING)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    search = models.ForeignKey(Search, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    match = models.ForeignKey(SearchMatch, on_delete=models.DO_NOTHING, db_constraint=False, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False,
+                                 related_name="+")
+    reviewer_label = models.CharField(max_length=200, help_text="The reviewer's name and e-mail when they reviewed.")
+    verdict = models.CharField(max_length=16, choices=Verdict.choices)
+    reason = models.TextField(max_length=2000, blank=True)
+    audit_position = models.BigIntegerField(help_text="Position of the verdict's event in the tenant's audit chain.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["search", "created_at"], name="search_review_by_search")]
+
+
+class Disclosure(models.Model):
+    """An evidence pack that left the portal: who exported it, when, and which faces it shows.
+    Kept for the data-subject work (who received a person's data); append-only like verdicts."""
+
+    class Format(models.TextChoices):
+        PDF = "pdf", "PDF"
+        JSON = "json", "JSON"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    search = models.ForeignKey(Search, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    match_public_ids = ArrayField(models.UUIDField())
+    face_uuids = ArrayField(models.UUIDField(), help_text="The faces disclosed; kept after a face is erased.")
+    format = models.CharField(max_length=8, choices=Format.choices)
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+                                   db_constraint=False, related_name="+")
+    actor_api_key_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=200)
+    audit_position = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class SearchAccess(models.Model):
+    """Who looked: one row per view of a search's results, a crop of one of its matches or an
+    evidence pack, by page or API. One INSERT per view and nothing read back on the way."""
+
+    class What(models.TextChoices):
+        RESULTS = "results", _("Results")
+        CROP = "crop", _("Crop")
+        EVIDENCE = "evidence", _("Evidence pack")
+
+    class Via(models.TextChoices):
+        PAGE = "page", _("Page")
+        API = "api", _("API")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    search = models.ForeignKey(Search, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    what = models.CharField(max_length=16, choices=What.choices)
+    via = models.CharField(max_length=8, choices=Via.choices)
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+                                   db_constraint=False, related_name="+")
+    actor_api_key_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["search", "-created_at"], name="search_access_by_search")]

@@ -165,6 +165,8 @@ class TenantSettingsForm(PortalForm):
     probe_retention_days = forms.IntegerField(
         label="Keep probe pictures for (days)", min_value=1, max_value=3650,
         help_text="After this, the picture searched with is deleted; the search record and its matches stay.")
+    two_person_review = forms.BooleanField(
+        label=_("Two different people must confirm a match before it counts or can be exported"), required=False)
 
 
 class ApiKeyCreateForm(PortalForm):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.web.views import admin, audit, dashboard, gallery, search
+from portal.web.views import admin, audit, dashboard, gallery, review, search
 
 # Everything here sits under /t/<tenant_slug>/ and is scoped by TenantMiddleware.
 tenant_urlpatterns = [
@@ -13,6 +13,8 @@ tenant_urlpatterns = [
     path("searches/<uuid:search_id>/probe.jpg", search.search_probe_crop, name="search_probe_crop"),
     path("searches/<uuid:search_id>/authorisation/", search.search_authorisation_record,
          name="search_authorisation_record"),
+    path("searches/<uuid:search_id>/matches/<uuid:match_id>/reviews/", review.match_review, name="match_review"),
+    path("searches/<uuid:search_id>/matches/<uuid:match_id>/evidence/", review.match_evidence, name="match_evidence"),
     path("faces/<uuid:face_uuid>/crop.jpg", search.face_crop, name="face_crop"),
     # Galleries
     path("subjects/", gallery.subjects, name="subjects"),
@@ -24,6 +26,7 @@ tenant_urlpatterns = [
     # Administration
     path("admin/members/", admin.members, name="members"),
     path("admin/members/<uuid:membership_id>/role/", admin.member_role, name="member_role"),
+    path("admin/members/<uuid:membership_id>/review/", admin.member_review, name="member_review"),
     path("admin/members/<uuid:membership_id>/remove/", admin.member_remove, name="member_remove"),
     path("admin/invitations/<uuid:invitation_id>/revoke/", admin.invitation_revoke, name="invitation_revoke"),
     path("admin/api-keys/", admin.api_keys, name="api_keys"),

@@ -23,6 +23,13 @@
     if (select.hasAttribute && select.hasAttribute("data-autosubmit") && select.form) select.form.submit();
   });
 
+  // A refused verdict or export is shown on its match, far down the page: bring it into view.
+  var refusal = document.querySelector(".match [role=alert]");
+  if (refusal) {
+    refusal.setAttribute("tabindex", "-1");
+    refusal.focus();
+  }
+
   // One-time secrets (passwords, API keys) get a copy button.
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-copy-button]");

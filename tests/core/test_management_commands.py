@@ -50,10 +50,13 @@ def test_seed_demo_is_idempotent_and_uses_demo_password(settings, capsys):
     out = capsys.readouterr().out
     assert "demo password for tests" in out
     assert Tenant.objects.count() == 2
+    members = {}
     for tenant in Tenant.objects.all():
         with tenant_scope(tenant):
-            roles = sorted(Membership.objects.values_list("role", flat=True))
-        assert roles == ["investigator", "owner"]
+            members[tenant.slug] = sorted(Membership.objects.values_list("role", "may_review"))
+    # Two reviewers at the police: a lead can be confirmed by two people who did not search.
+    assert members == {"metro-police": [("investigator", False), ("investigator", True), ("owner", True)],
+                       "northwind-retail": [("investigator", False), ("owner", True)]}
     operator = User.objects.get(email="operator@portal.example")
     assert operator.is_staff and operator.check_password("demo password for tests")
 

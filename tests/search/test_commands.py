@@ -54,6 +54,7 @@ def test_search_face_json_gives_one_line_per_picture_and_an_error_line_for_a_fac
     assert found["picture"] == str(faces_dir / "obama_2.jpg")
     first, second = found["matches"]
     assert (first["rank"], first["band"], first["subject"]) == (1, "strong", "Obama")
+    assert first["unconfirmed_lead"] is True and len(first["id"]) == 36
     assert first["similarity"] > 0.9 and second["similarity"] < first["similarity"]
     assert first["provenance"] == {
         "image_id": first["provenance"]["image_id"], "gallery": "tenant", "source_url": "", "source_domain": "",

@@ -13,6 +13,7 @@ from portal.api.services import api_key_create, idempotency_record_store, tenant
 from portal.audit.services import Actor, audit_record
 from portal.compliance.models import RegulatoryOrder
 from portal.gallery.models import Subject
+from portal.search.models import Disclosure, MatchReview, SearchAccess, SearchMatch
 from portal.compliance.orders import order_coverage_record, order_create
 from tenants.context import dangerously_unscoped, scope_connection, tenant_scope
 from tenants.models import Invitation
@@ -46,6 +47,12 @@ def _rows_of_every_tenant_table(world_gallery, two_tenants) -> None:
             audit_record(action="test.event", actor=Actor.system("test"), tenant=tenant)
             Invitation.objects.create(tenant=tenant, email=f"new@{tenant.slug}.test", role="investigator",
                                       token_hash=f"{tenant.pk:064d}", expires_at="2100-01-01T00:00Z")
+            match = SearchMatch.objects.filter(tenant=tenant).select_related("search", "face").first()
+            MatchReview.objects.create(tenant=tenant, search=match.search, match=match, reviewer=world.owner,
+                                       reviewer_label="r", verdict="inconclusive", audit_position=1)
+            Disclosure.objects.create(tenant=tenant, search=match.search, match_public_ids=[match.public_id],
+                                      face_uuids=[match.face.uuid], format="json", actor_label="x", audit_position=1)
+            SearchAccess.objects.create(tenant=tenant, search=match.search, what="results", via="page", actor_label="x")
     order_coverage_record(order=order_create(**order_fields(kind=RegulatoryOrder.Kind.REGIONAL, regions=["FR"])))
 
 

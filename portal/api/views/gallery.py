@@ -4,6 +4,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import MultiPartParser
 
@@ -12,7 +13,9 @@ from rest_framework.response import Response
 
 from portal.api.base import TenantApiView
 from portal.api.models import ApiKeyScope
-from portal.search.selectors import face_crop_get
+from portal.search.access import search_access_record
+from portal.search.models import SearchAccess
+from portal.search.selectors import face_crop_get, search_get
 from portal.api.serializers import (EnrolJsonSerializer, EnrolMultipartSerializer, ImageCreateJsonSerializer,
                                     ImageCreateMultipartSerializer, ImageFilterSerializer, ImageSerializer,
                                     IngestResultSerializer, SubjectCreateSerializer, SubjectSerializer,
@@ -147,6 +150,11 @@ class ImageDetailView(TenantApiView):
         return Response(status=204)
 
 
+class CropQuerySerializer(serializers.Serializer):
+    search = serializers.UUIDField(required=False, help_text="The search that returned the face (as in its crop_url): "
+                                                             "the view is recorded as one of that search's.")
+
+
 class FaceCropView(TenantApiView):
     """Crops are served only here, to a key of the tenant that may see the face: never as public media."""
 
@@ -155,9 +163,16 @@ class FaceCropView(TenantApiView):
     @extend_schema(tags=["faces"], summary="A face crop (JPEG)",
                    description="A face of the tenant's gallery, or a platform-index face that one of the tenant's "
                                "searches returned. Needs the search or gallery:read scope.",
+                   parameters=[CropQuerySerializer],
                    responses={(200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY, description="The crop.")})
     def get(self, request, face_uuid):
         face = face_crop_get(tenant=self.tenant, face_uuid=face_uuid)
+        if "search" in request.query_params:
+            # A crop a search returned (its crop_url says which): recorded as a view of that search.
+            query = self.query_validated(CropQuerySerializer)
+            search = search_get(tenant=self.tenant, public_id=query["search"])
+            search_access_record(tenant=self.tenant, search=search, what=SearchAccess.What.CROP,
+                                 via=SearchAccess.Via.API, actor=self.actor())
         try:
             with face.crop.open("rb") as crop:
                 data = crop.read()

@@ -9,17 +9,29 @@ from rest_framework.response import Response
 
 from portal.api.base import TenantApiView
 from portal.api.models import ApiKeyScope
-from portal.api.serializers import (AuthorisationRecordSerializer, DetectionSerializer, FacesDetectJsonSerializer, FacesDetectMultipartSerializer,
+from portal.api.serializers import (DetectionSerializer, FacesDetectJsonSerializer, FacesDetectMultipartSerializer,
                                     SearchCreateJsonSerializer, SearchCreateMultipartSerializer,
                                     SearchDetailSerializer, SearchFilterSerializer, SearchSerializer)
+from portal.api.serializers_oversight import AuthorisationRecordSerializer
+from portal.search.access import search_access_record
 from portal.search.authorisations import AuthorisationGiven, authorisation_record
+from portal.search.models import SearchAccess
+from portal.search.reviews import review_state, search_review_states
 from portal.search.selectors import search_get, search_matches, searches_list
 from portal.search.services import search_detect_faces, search_run
 
 
-def _search_detail(*, search, request) -> dict:
+def search_detail_data(*, search, request, tenant, fresh: bool = False) -> dict:
+    """A search with its matches and their review states: one query for the matches, one for all
+    their verdicts (none for a search just run: it has none)."""
     matches = list(search_matches(search=search))
-    return SearchDetailSerializer(search, context={"request": request, "matches": matches}).data
+    if fresh:
+        states = {m.pk: review_state(verdicts=[], required=tenant.confirmations_required,
+                                     searcher_user_id=search.actor_user_id) for m in matches}
+    else:
+        states = search_review_states(tenant=tenant, search=search, matches=matches)
+    return SearchDetailSerializer(search, context={"request": request, "matches": matches, "review_states": states,
+                                                   "search": search}).data
 
 
 class SearchListView(TenantApiView):
@@ -50,7 +62,9 @@ class SearchListView(TenantApiView):
                             authorisation=AuthorisationGiven(
                                 authority=data["authorisation_authority"], reference=data["authorisation_reference"],
                                 date=data["authorisation_date"], urgent=data["urgent"]))
-        return Response(_search_detail(search=search, request=request), status=201)
+        search_access_record(tenant=self.tenant, search=search, what=SearchAccess.What.RESULTS,
+                             via=SearchAccess.Via.API, actor=self.actor())
+        return Response(search_detail_data(search=search, request=request, tenant=self.tenant, fresh=True), status=201)
 
 
 class SearchAuthorisationView(TenantApiView):
@@ -81,7 +95,9 @@ class SearchDetailView(TenantApiView):
                    responses=SearchDetailSerializer)
     def get(self, request, search_id: UUID):
         search = search_get(tenant=self.tenant, public_id=search_id)
-        return Response(_search_detail(search=search, request=request))
+        search_access_record(tenant=self.tenant, search=search, what=SearchAccess.What.RESULTS,
+                             via=SearchAccess.Via.API, actor=self.actor())
+        return Response(search_detail_data(search=search, request=request, tenant=self.tenant))
 
 
 class FacesDetectView(TenantApiView):

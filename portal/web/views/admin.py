@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_http_methods
 
@@ -89,6 +90,22 @@ def member_role(request, tenant_slug, membership_id):
 
 @membership_required(allowed="can_manage")
 @require_POST
+def member_review(request, tenant_slug, membership_id):
+    membership = _membership_or_404(request, membership_id)
+    may_review = request.POST.get("may_review") == "on"
+    try:
+        tenant_services.member_review_set(tenant=request.tenant, by=request.membership, membership=membership,
+                                          may_review=may_review, actor=actor_of(request))
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        done = _("%(email)s may now review matches.") if may_review else _("%(email)s may no longer review matches.")
+        messages.success(request, done % {"email": membership.user.email})
+    return redirect("members", tenant_slug=request.tenant.slug)
+
+
+@membership_required(allowed="can_manage")
+@require_POST
 def member_remove(request, tenant_slug, membership_id):
     membership = _membership_or_404(request, membership_id)
     try:
@@ -108,12 +125,19 @@ def member_remove(request, tenant_slug, membership_id):
 def tenant_settings(request, tenant_slug):
     tenant = request.tenant
     initial = {"case_reference_required": tenant.case_reference_required,
-               "probe_retention_days": tenant.probe_retention_days}
+               "probe_retention_days": tenant.probe_retention_days,
+               "two_person_review": tenant.confirmations_required == 2}
     form = forms.TenantSettingsForm(request.POST or None, initial=initial)
+    # Law enforcement: on, and not switchable (EU AI Act Art. 14(5)).
+    form.fields["two_person_review"].disabled = tenant.kind == tenant.Kind.LAW_ENFORCEMENT
     if request.method == "POST" and form.is_valid():
-        tenant_services.tenant_settings_update(tenant=tenant, actor=actor_of(request), **form.cleaned_data)
-        messages.success(request, "Settings saved.")
-        return redirect("tenant_settings", tenant_slug=tenant.slug)
+        try:
+            tenant_services.tenant_settings_update(tenant=tenant, actor=actor_of(request), **form.cleaned_data)
+        except DomainError as error:
+            form_error_add(form, error)
+        else:
+            messages.success(request, "Settings saved.")
+            return redirect("tenant_settings", tenant_slug=tenant.slug)
     return render(request, "portal/settings.html", {"form": form}, status=400 if form.errors else 200)
 
 

@@ -1,5 +1,7 @@
 """Search pages: a new search (with face detection for the picker), history, results, crops."""
 
+from uuid import UUID
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
@@ -13,12 +15,14 @@ from portal.faces.errors import FaceEngineError
 from portal.dates import day_end, day_start
 from portal.gallery.models import Face
 from portal.search import selectors as search_selectors
+from portal.search.access import search_access_record
 from portal.search.authorisations import authorisation_record
-from portal.search.models import Authorisation, Band, Search
+from portal.search.models import Search, SearchAccess
 from portal.search.services import search_detect_faces, search_run
 from portal.web import forms
-from portal.web.crops import ProbeGone, probe_available, probe_crop_jpeg, stored_file_read
+from portal.web.crops import ProbeGone, probe_crop_jpeg, stored_file_read
 from portal.web.views.common import actor_of, filters_query, page_of, picture_response, upload_read
+from portal.web.views.review import may_record_authorisations, search_detail_render
 from tenants.middleware import membership_required
 from tenants.selectors import tenant_members
 
@@ -101,16 +105,7 @@ def search_detail(request, tenant_slug, search_id):
         search = search_selectors.search_get(tenant=request.tenant, public_id=search_id)
     except Search.DoesNotExist:
         raise Http404 from None
-    matches = list(search_selectors.search_matches(search=search))
-    return render(request, "portal/search_detail.html", {
-        "search": search,
-        "authorisation_form": forms.AuthorisationRecordForm() if (
-            search.authorisation == Authorisation.PENDING and not search.results_withheld
-            and _may_record_authorisations(request)) else None,
-        "probe_available": probe_available(search=search),
-        "leads": [m for m in matches if m.band != Band.BELOW],
-        "below": [m for m in matches if m.band == Band.BELOW],
-    })
+    return search_detail_render(request, search)
 
 
 @require_GET
@@ -128,13 +123,14 @@ def face_crop(request, tenant_slug, face_uuid):
     try:
         face = search_selectors.face_crop_get(tenant=request.tenant, face_uuid=face_uuid)
         data = stored_file_read(name=face.crop.name)
-    except (Face.DoesNotExist, FileNotFoundError):
+        if "search" in request.GET:
+            # A crop shown with a search's results: recorded as a view of that search (who looked).
+            search = search_selectors.search_get(tenant=request.tenant, public_id=UUID(request.GET["search"]))
+            search_access_record(tenant=request.tenant, search=search, what=SearchAccess.What.CROP,
+                                 via=SearchAccess.Via.PAGE, actor=actor_of(request))
+    except (Face.DoesNotExist, FileNotFoundError, Search.DoesNotExist, ValueError):
         raise Http404 from None
     return picture_response(data)
-
-
-def _may_record_authorisations(request) -> bool:
-    return request.membership is not None and (request.membership.can_search or request.membership.can_manage)
 
 
 @require_POST
@@ -144,7 +140,7 @@ def search_authorisation_record(request, tenant_slug, search_id):
         search = search_selectors.search_get(tenant=request.tenant, public_id=search_id)
     except Search.DoesNotExist:
         raise Http404 from None
-    if not _may_record_authorisations(request):
+    if not may_record_authorisations(request):
         raise PermissionDenied(_("Your role does not record authorisations."))
     form = forms.AuthorisationRecordForm(request.POST)
     if form.is_valid():

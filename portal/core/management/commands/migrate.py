@@ -21,6 +21,10 @@ PRIVILEGES_WITHHELD = {
     "portal_secret": "ALL",
     # Sessions live in the cache (SESSION_ENGINE), never in this table.
     "django_session": "ALL",
+    # Append-only records (search/0004): verdicts on matches, disclosures, who looked.
+    "search_matchreview": "UPDATE, DELETE",
+    "search_disclosure": "UPDATE, DELETE",
+    "search_searchaccess": "UPDATE, DELETE",
 }
 # What only the platform's role may do. django-celery-beat's schedules: a row there makes the
 # worker run a task, so SQL on the tenants' connection must not add or change one. Beat reads and

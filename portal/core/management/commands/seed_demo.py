@@ -1,4 +1,6 @@
-"""The demo: two tenants with an owner and an investigator each, and a platform operator.
+"""The demo: two tenants with an owner and an investigator each, and a platform operator. The
+police tenant also has a second investigator; its owner and that investigator review matches, so
+the two-person confirmation of a lead can be tried (the investigator who searches cannot be second).
 
 Idempotent. Passwords come from DEMO_PASSWORD when set, otherwise one is made and kept in the
 data folder so that every run prints the same log-ins.
@@ -12,17 +14,20 @@ from django.core.management.base import BaseCommand
 from tenants.models import Tenant
 from portal.audit.services import Actor
 from portal.platform.two_factor import ENROLMENT_CODE_HOURS, enrolment_code_issue, totp_confirmed
-from tenants.services import member_add, operator_create, tenant_create
+from tenants.context import tenant_scope
+from tenants.services import member_add, member_review_set, operator_create, tenant_create
 
 DEMO_TENANTS = [
     {"slug": "metro-police", "name": "Metropolitan Police (demo)", "kind": Tenant.Kind.LAW_ENFORCEMENT,
      "home_country": "GB", "may_search_platform_index": True, "case_reference_required": True,
-     "members": [("owner@metro-police.example", "owner"), ("investigator@metro-police.example", "investigator")]},
+     "members": [("owner@metro-police.example", "owner"), ("investigator@metro-police.example", "investigator"),
+                 ("reviewer@metro-police.example", "investigator")]},
     {"slug": "northwind-retail", "name": "Northwind Retail (demo)", "kind": Tenant.Kind.RETAIL,
      "home_country": "FR", "may_search_platform_index": False, "case_reference_required": False,
      "members": [("owner@northwind.example", "owner"), ("investigator@northwind.example", "investigator")]},
 ]
 DEMO_OPERATOR = "operator@portal.example"
+DEMO_REVIEWERS = {"owner@metro-police.example", "reviewer@metro-police.example", "owner@northwind.example"}
 
 
 def demo_password() -> str:
@@ -45,11 +50,18 @@ class Command(BaseCommand):
             spec = dict(spec)
             members = spec.pop("members")
             tenant = Tenant.objects.filter(slug=spec["slug"]).first() or tenant_create(**spec)
+            owner = None
             for email, role in members:
                 membership, _ = member_add(tenant=tenant, email=email, role=role, password=password)
                 membership.user.set_password(password)
                 membership.user.save(update_fields=["password"])
-                logins.append((email, f"{role} of {tenant.name}", f"/t/{tenant.slug}/"))
+                owner = owner or membership
+                if email in DEMO_REVIEWERS:
+                    with tenant_scope(tenant):
+                        member_review_set(tenant=tenant, by=owner, membership=membership, may_review=True,
+                                          actor=Actor.system("seed_demo"))
+                reviews = ", reviews matches" if email in DEMO_REVIEWERS else ""
+                logins.append((email, f"{role} of {tenant.name}{reviews}", f"/t/{tenant.slug}/"))
         operator, _ = operator_create(email=DEMO_OPERATOR, password=password)
         operator.set_password(password)
         operator.save(update_fields=["password"])
@@ -57,7 +69,7 @@ class Command(BaseCommand):
 
         self.stdout.write(self.style.SUCCESS("Demo log-ins (all with the same password):"))
         for email, what, where in logins:
-            self.stdout.write(f"  {email:<38} {what:<45} {where}")
+            self.stdout.write(f"  {email:<38} {what:<62} {where}")
         self.stdout.write(f"  password: {password}")
         if not totp_confirmed(user=operator):
             code = enrolment_code_issue(user=operator, actor=Actor.system("seed_demo"))

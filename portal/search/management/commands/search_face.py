@@ -83,6 +83,9 @@ def _error(picture: str, code: str, message: str) -> dict:
 def _match(match) -> dict:
     image = match.face.image
     return {
+        "id": str(match.public_id),
+        # A search just run has no verdicts: every match is a lead for two people to confirm (#12).
+        "unconfirmed_lead": True,
         "rank": match.rank,
         "similarity": round(match.similarity, 4),
         "band": match.band,
@@ -108,7 +111,7 @@ def _text(report: dict) -> str:
     if "error" in report:
         return f"{report['picture']}: {report['error']['message']} ({report['error']['code']})"
     lines = [f"{report['picture']}: {len(report['matches'])} match(es), search {report['search_id']}, "
-             f"{report['timings_ms'].get('total', 0):.0f} ms"]
+             f"{report['timings_ms'].get('total', 0):.0f} ms; every match is an unconfirmed lead"]
     for match in report["matches"]:
         where = match["provenance"]
         source = where["source_domain"] or "upload"

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('search', '0003_public_ids'),
+        ('search', '0004_match_reviews'),
     ]
 
     operations = [
