@@ -137,6 +137,7 @@ def authorisation_record(*, tenant: Tenant, search: Search, granted: bool, autho
                      details={"authority": authority, "reference": reference, "date": on.isoformat()})
         if not granted:
             search_results_erase(search=search, reason="authorisation refused", now=now)
+            search.refresh_from_db()
     return search
 
 
@@ -167,14 +168,14 @@ def authorisations_overdue_erase(*, now: datetime | None = None) -> int:
     """Deletes the results of every urgent search whose 48 hours passed with no authorisation
     recorded. Runs every 15 minutes (CELERY_BEAT_SCHEDULE). Returns how many searches."""
     now = now or timezone.now()
-    overdue = Search.objects.filter(authorisation=Authorisation.PENDING, authorisation_due_at__lte=now)
+    overdue = {"authorisation": Authorisation.PENDING, "authorisation_due_at__lte": now}
     with dangerously_unscoped(reason="finding urgent searches past their 48 hours in every tenant"):
-        tenant_ids = sorted(set(overdue.values_list("tenant_id", flat=True)))
-        tenants = list(Tenant.objects.filter(pk__in=tenant_ids))
+        tenant_ids = set(Search.objects.filter(**overdue).values_list("tenant_id", flat=True))
+        tenants = list(Tenant.objects.filter(pk__in=tenant_ids).order_by("pk"))
     erased = 0
     for tenant in tenants:
         with tenant_scope(tenant):
-            for search in overdue.filter(tenant=tenant).select_for_update(skip_locked=True):
+            for search in Search.objects.filter(tenant=tenant, **overdue).select_for_update(skip_locked=True):
                 _overdue_erase(search=search, now=now)
                 erased += 1
     return erased

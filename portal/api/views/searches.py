@@ -68,7 +68,7 @@ class SearchListView(TenantApiView):
 
 
 class SearchAuthorisationView(TenantApiView):
-    required_scopes = {"POST": ApiKeyScope.SEARCH}
+    required_scopes = {"GET": ApiKeyScope.SEARCH}  # every method; POST is the only one it answers
     parser_classes = (BoundedJSONParser,)
     error_statuses = {"POST": (400, 404, 409)}
 
