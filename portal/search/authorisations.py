@@ -184,3 +184,17 @@ def authorisations_overdue_erase(*, now: datetime | None = None) -> int:
 def searches_with_a_lead():
     """An annotation: whether the search has a match at or above its threshold."""
     return Exists(SearchMatch.objects.filter(search=OuterRef("pk")).exclude(band="below"))
+
+
+def authorisation_overview(*, tenant: Tenant, limit: int = 200) -> dict[str, list[Search]]:
+    """For the tenant's compliance page: urgent searches awaiting their authorisation (soonest due
+    first) and searches whose results were deleted for want of one (latest first)."""
+    with tenant_scope(tenant):
+        searches = Search.objects.filter(tenant=tenant).only(
+            "public_id", "case_reference", "purpose", "actor_label", "created_at", "authorisation", "urgent",
+            "authorisation_due_at", "authorisation_reference", "results_erased_at", "tenant_id")
+        return {
+            "pending": list(searches.filter(authorisation=Authorisation.PENDING).order_by("authorisation_due_at")[:limit]),
+            "unauthorised": list(searches.filter(authorisation__in=[Authorisation.REFUSED, Authorisation.OVERDUE])
+                                 .order_by("-created_at")[:limit]),
+        }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.web.views import admin, audit, dashboard, gallery, review, search
+from portal.web.views import admin, audit, compliance, dashboard, gallery, review, search
 
 # Everything here sits under /t/<tenant_slug>/ and is scoped by TenantMiddleware.
 tenant_urlpatterns = [
@@ -32,6 +32,7 @@ tenant_urlpatterns = [
     path("admin/api-keys/", admin.api_keys, name="api_keys"),
     path("admin/api-keys/<uuid:api_key_id>/revoke/", admin.api_key_revoke_view, name="api_key_revoke"),
     path("admin/settings/", admin.tenant_settings, name="tenant_settings"),
+    path("compliance/", compliance.compliance, name="compliance"),
     path("audit/", audit.audit_log, name="audit_log"),
     path("audit/verify/", audit.audit_verify, name="audit_verify"),
 ]

@@ -8,7 +8,7 @@ from django.utils import timezone
 from portal.audit.services import Actor
 from portal.gallery.models import LegalBasis
 from portal.gallery.services import image_ingest
-from portal.search.authorisations import AuthorisationGiven
+from portal.search.authorisations import AuthorisationGiven, authorisations_overdue_erase
 from portal.search.models import Authorisation, Search
 from portal.search.services import search_run
 from tenants.context import tenant_scope
@@ -75,3 +75,19 @@ def test_the_decision_on_an_urgent_search_is_recorded_on_its_page(client, two_te
     # Another tenant: the same 404 as an absent search.
     client.force_login(two_tenants.b.owner)
     assert client.post(f"/t/retailer-b/searches/{urgent_search.public_id}/authorisation/", decision).status_code == 404
+
+
+def test_the_compliance_page_lists_pending_and_deleted_searches_for_owners_and_auditors(client, two_tenants,
+                                                                                       urgent_search):
+    client.force_login(two_tenants.a.investigator)
+    assert client.get("/t/agency-a/compliance/").status_code == 403
+    client.force_login(two_tenants.a.auditor)
+    page = client.get("/t/agency-a/compliance/").content.decode()
+    assert "C-2" in page and "left" in page and "Searches deleted without an authorisation" in page
+    with tenant_scope(two_tenants.a.tenant):
+        Search.objects.filter(pk=urgent_search.pk).update(authorisation_due_at=timezone.now())
+    authorisations_overdue_erase()
+    page = client.get("/t/agency-a/compliance/").content.decode()
+    assert "Not authorised within 48 hours" in page and "Urgent searches awaiting an authorisation <span class=\"count\">0" in page
+    client.force_login(two_tenants.b.owner)
+    assert "C-2" not in client.get("/t/retailer-b/compliance/").content.decode()
