@@ -112,6 +112,11 @@ class Tenant(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     case_reference_required = models.BooleanField(default=True)
     probe_retention_days = models.PositiveIntegerField(default=30)
+    # Stricter than the platform's floor for the tenant's kind, never looser (portal/search/floors.py).
+    search_min_threshold = models.FloatField(null=True, blank=True,
+                                             help_text="The tenant's own lowest lead threshold, if stricter.")
+    search_max_k = models.PositiveSmallIntegerField(null=True, blank=True,
+                                                    help_text="The tenant's own most matches per search, if fewer.")
     may_search_platform_index = models.BooleanField(
         default=False, help_text="Entitled to search the operator's platform index besides its own gallery."
     )

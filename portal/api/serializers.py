@@ -76,11 +76,14 @@ class _SearchParameters(serializers.Serializer):
                                            help_text="Required by tenants that require case references.")
     purpose = serializers.CharField(max_length=500, required=False, allow_blank=True, default="",
                                     help_text="Why the search is run; required where case references are.")
-    k = serializers.IntegerField(min_value=1, max_value=settings.SEARCH_MAX_K, default=settings.SEARCH_DEFAULT_K,
-                                 help_text="How many matches to return at most.")
+    k = serializers.IntegerField(min_value=1, max_value=settings.SEARCH_MAX_K, required=False, allow_null=True,
+                                 default=None,
+                                 help_text=f"How many matches to return at most; {settings.SEARCH_DEFAULT_K} when "
+                                           f"absent, or the tenant's limit if lower. More than the limit is a 400.")
     threshold = serializers.FloatField(min_value=0.0, max_value=1.0, required=False, allow_null=True, default=None,
                                        help_text="Similarity from which a match is a lead; the platform's "
-                                                 "calibrated default when absent.")
+                                                 "calibrated default when absent, raised to the floor for the "
+                                                 "tenant's kind. Below the floor is a 400 naming it.")
     face_index = serializers.IntegerField(min_value=0, max_value=1000, required=False, allow_null=True, default=None,
                                           help_text="Which face of the picture to search, as numbered by "
                                                     "POST /faces/detect (0 = largest); the largest when absent.")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal.platform import views
+from portal.platform import search_floors, views
 
 urlpatterns = [
     path("", views.dashboard, name="platform_dashboard"),
@@ -24,4 +24,5 @@ urlpatterns = [
     path("opt-outs/", views.opt_outs, name="platform_opt_outs"),
     path("opt-outs/<int:opt_out_id>/", views.opt_out_detail, name="platform_opt_out"),
     path("audit/", views.audit, name="platform_audit"),
+    path("search-floors/", search_floors.search_floors, name="platform_search_floors"),
 ]

@@ -5,10 +5,6 @@ from django.conf import settings
 from portal.search.models import Band
 
 
-def default_threshold() -> float:
-    return settings.SEARCH_MATCH_THRESHOLD
-
-
 def band_for(*, similarity: float, threshold: float) -> Band:
     if similarity < threshold:
         return Band.BELOW

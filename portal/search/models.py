@@ -199,3 +199,21 @@ class SearchAccess(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["search", "-created_at"], name="search_access_by_search")]
+
+
+class SearchFloor(models.Model):
+    """The platform's limits for one kind of tenant: the lowest lead threshold and the most matches
+    a search may ask for. A tenant may set stricter ones, never looser (portal/search/floors.py).
+    Written only by platform code (a trigger, search/0006)."""
+
+    kind = models.CharField(max_length=32, choices=Tenant.Kind.choices, unique=True)
+    min_threshold = models.FloatField(help_text="No search of this kind of tenant counts a lead below it.")
+    max_k = models.PositiveSmallIntegerField(help_text="The most matches one search may return.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: threshold ≥ {self.min_threshold}, k ≤ {self.max_k}"
+

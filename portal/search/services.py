@@ -19,7 +19,8 @@ from portal.faces.engine import DetectionResult, face_engine
 from portal.faces.imaging import EXTENSIONS
 from portal.gallery.gates import result_filters_apply
 from portal.search.authorisations import AuthorisationGiven, authorisation_fields, searches_with_a_lead
-from portal.search.bands import band_for, default_threshold
+from portal.search.bands import band_for
+from portal.search.floors import search_limits
 from portal.search.models import Search, SearchMatch
 from portal.search.selectors import tenant_faces_nearest
 from tenants.context import dangerously_unscoped, scope_atomic, scope_on_commit, tenant_scope
@@ -38,7 +39,8 @@ def search_detect_faces(*, data: bytes) -> DetectionResult:
     return face_engine().faces_detect(data=data)
 
 
-def _parameters_check(*, tenant: Tenant, case_reference: str, purpose: str, k: int, threshold: float | None) -> None:
+def _parameters_check(*, tenant: Tenant, case_reference: str, purpose: str, k: int | None,
+                      threshold: float | None) -> None:
     if tenant.case_reference_required and not case_reference:
         raise SearchInvalid(f"{tenant.name} requires a case reference for every search.", field="case_reference")
     if tenant.case_reference_required and not purpose:
@@ -47,26 +49,29 @@ def _parameters_check(*, tenant: Tenant, case_reference: str, purpose: str, k: i
         raise SearchInvalid("The case reference is longer than 100 characters.", field="case_reference")
     if len(purpose) > 500:
         raise SearchInvalid("The purpose is longer than 500 characters.", field="purpose")
-    if not 1 <= k <= settings.SEARCH_MAX_K:
+    if k is not None and not 1 <= k <= settings.SEARCH_MAX_K:
         raise SearchInvalid(f"k must be between 1 and {settings.SEARCH_MAX_K}.", field="k")
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise SearchInvalid("threshold is a similarity between 0 and 1.", field="threshold")
 
 
 def search_run(*, tenant: Tenant, actor: Actor, probe: bytes, case_reference: str = "", purpose: str = "",
-               k: int = settings.SEARCH_DEFAULT_K, threshold: float | None = None,
+               k: int | None = None, threshold: float | None = None,
                face_index: int | None = None, authorisation: AuthorisationGiven | None = None) -> Search:
     """Searches the probe's face (the largest, or the chosen one) among the faces the tenant may
     see: its own gallery, plus the platform index when entitled. Withheld faces never come back.
 
     Stores the search, its matches and the probe (until the tenant's retention ends) and audits
     it. A probe that cannot be searched raises and stores nothing. A law-enforcement tenant's
-    search needs an authorisation, or the urgent mark (portal/search/authorisations.py).
+    search needs an authorisation, or the urgent mark (portal/search/authorisations.py). A
+    threshold below the tenant's floor, or more matches than its limit, is refused
+    (portal/search/floors.py); left out, they are the calibrated defaults within those limits.
     """
     case_reference, purpose = case_reference.strip(), purpose.strip()
     _parameters_check(tenant=tenant, case_reference=case_reference, purpose=purpose, k=k, threshold=threshold)
+    limits = search_limits(tenant=tenant)
+    threshold, k = limits.threshold_for(threshold), limits.k_for(k)
     authorised = authorisation_fields(tenant=tenant, given=authorisation)
-    threshold = default_threshold() if threshold is None else threshold
 
     started = time.perf_counter()
     detection = search_detect_faces(data=probe)
@@ -85,6 +90,9 @@ def search_run(*, tenant: Tenant, actor: Actor, probe: bytes, case_reference: st
         dropped = result_filters_apply(tenant=tenant, face_ids=[n.face_id for n in neighbours],
                                        probe_embedding=face.embedding)
         neighbours = [n for n in neighbours if n.face_id not in dropped][:k]
+        if tenant.kind == Tenant.Kind.RETAIL:
+            # Retail tenants are never shown a face below their threshold (floors.py).
+            neighbours = [n for n in neighbours if n.similarity >= threshold]
         queried = time.perf_counter()
         leads = sum(n.similarity >= threshold for n in neighbours)
         retention_days = tenant.probe_retention_days

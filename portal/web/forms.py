@@ -167,6 +167,15 @@ class TenantSettingsForm(PortalForm):
         help_text="After this, the picture searched with is deleted; the search record and its matches stay.")
     two_person_review = forms.BooleanField(
         label=_("Two different people must confirm a match before it counts or can be exported"), required=False)
+    search_min_threshold = forms.FloatField(
+        label=_("Lowest lead threshold for your searches"), required=False, min_value=0.0, max_value=1.0,
+        widget=forms.NumberInput(attrs={"step": "0.01"}),
+        help_text=_("Empty: the platform's floor. You may set a stricter one, never a looser one."))
+    search_max_k = forms.IntegerField(
+        label=_("Most matches per search"), required=False, min_value=1,
+        help_text=_("Empty: the platform's limit. You may set a lower one, never a higher one."))
+
+    LIMIT_FIELDS = ("search_min_threshold", "search_max_k")
 
 
 class ApiKeyCreateForm(PortalForm):

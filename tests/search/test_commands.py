@@ -115,3 +115,15 @@ def test_bench_search_runs_on_a_tiny_size_and_drops_its_database(faces_dir):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database])
         assert cursor.fetchone() is None
+
+
+@pytest.mark.slow
+def test_similarity_calibrate_prints_the_distributions_behind_the_floors(db, faces_dir):
+    out = StringIO()
+    call_command("similarity_calibrate", str(faces_dir), "--json", stdout=out)
+    report = json.loads(out.getvalue())
+    assert report["identities"] >= 5 and report["genuine"]["pairs"] > 10 and report["impostor"]["pairs"] > 50
+    # The floors sit between the two distributions: every floor keeps out every impostor pair.
+    assert report["impostor"]["max"] < min(floor["min_threshold"] for floor in report["floors"].values())
+    assert report["floors"]["law_enforcement"]["genuine_pairs_leads"] == 1.0
+    assert all(floor["impostor_pairs_leads"] == 0 for floor in report["floors"].values())

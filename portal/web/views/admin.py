@@ -12,6 +12,7 @@ from portal.api.models import ApiKey
 from portal.api.selectors import api_key_get, api_keys_list
 from portal.api.services import api_key_create, api_key_revoke
 from portal.errors import DomainError, form_error_add
+from portal.search.floors import search_limits, tenant_search_limits_set
 from portal.web import forms
 from portal.web.views.common import actor_of
 from tenants import services as tenant_services
@@ -126,19 +127,28 @@ def tenant_settings(request, tenant_slug):
     tenant = request.tenant
     initial = {"case_reference_required": tenant.case_reference_required,
                "probe_retention_days": tenant.probe_retention_days,
-               "two_person_review": tenant.confirmations_required == 2}
+               "two_person_review": tenant.confirmations_required == 2,
+               "search_min_threshold": tenant.search_min_threshold, "search_max_k": tenant.search_max_k}
     form = forms.TenantSettingsForm(request.POST or None, initial=initial)
     # Law enforcement: on, and not switchable (EU AI Act Art. 14(5)).
     form.fields["two_person_review"].disabled = tenant.kind == tenant.Kind.LAW_ENFORCEMENT
+    limits = search_limits(tenant=tenant)
+    form.fields["search_min_threshold"].widget.attrs["min"] = limits.floor_threshold
+    form.fields["search_max_k"].widget.attrs["max"] = limits.floor_max_k
     if request.method == "POST" and form.is_valid():
+        settings_given = dict(form.cleaned_data)
+        limits_given = {name: settings_given.pop(name) for name in form.LIMIT_FIELDS}
         try:
-            tenant_services.tenant_settings_update(tenant=tenant, actor=actor_of(request), **form.cleaned_data)
+            tenant_search_limits_set(tenant=tenant, actor=actor_of(request), min_threshold=limits_given[
+                "search_min_threshold"], max_k=limits_given["search_max_k"])
+            tenant_services.tenant_settings_update(tenant=tenant, actor=actor_of(request), **settings_given)
         except DomainError as error:
             form_error_add(form, error)
         else:
             messages.success(request, "Settings saved.")
             return redirect("tenant_settings", tenant_slug=tenant.slug)
-    return render(request, "portal/settings.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "portal/settings.html", {"form": form, "limits": limits},
+                  status=400 if form.errors else 200)
 
 
 @never_cache  # shows a new key once: no cache may keep it
