@@ -21,12 +21,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils.translation import gettext as _
 
 from portal.audit.services import Actor, audit_record
 from portal.errors import DomainError
 from portal.search.models import MatchReview, Search, SearchMatch, Verdict
+from tenants.context import scope_connection
 from tenants.models import Membership, Tenant
 
 REASON_MAX = 2000
@@ -90,7 +91,7 @@ def searcher_user_id(*, search: Search) -> int | None:
     ran it (read in the tenant's scope; None for a key made by a command)."""
     if search.actor_user_id is not None or search.actor_api_key_id is None:
         return search.actor_user_id
-    with connection.cursor() as cursor:
+    with scope_connection().cursor() as cursor:
         cursor.execute("SELECT created_by_id FROM api_apikey WHERE id = %s AND tenant_id = %s",
                        [search.actor_api_key_id, search.tenant_id])
         row = cursor.fetchone()
@@ -111,7 +112,10 @@ def search_review_states(*, tenant: Tenant, search: Search, matches: list[Search
 
 def match_get(*, tenant: Tenant, search: Search, public_id) -> SearchMatch:
     """A match of the search; SearchMatch.DoesNotExist for another search's, another tenant's, or
-    one whose face was deleted (its matches went with it)."""
+    one whose face was deleted (its matches went with it), and for a search whose results are
+    withheld (an unauthorised urgent search, portal/search/authorisations.py)."""
+    if search.results_withheld:
+        raise SearchMatch.DoesNotExist
     return (SearchMatch.objects.filter(tenant=tenant, search=search)
             .select_related("face", "face__image", "face__subject").get(public_id=public_id))
 

@@ -18,6 +18,7 @@ from portal.search import selectors
 from portal.search.authorisations import (AuthorisationConflict, AuthorisationGiven, AuthorisationInvalid,
                                           authorisation_record, authorisations_overdue_erase)
 from portal.search.models import Authorisation, Search, SearchMatch
+from portal.search.reviews import match_get
 from portal.search.services import probes_purge, search_run
 from tenants.context import tenant_scope
 from tests.builders import AUTHORISED
@@ -156,6 +157,9 @@ def test_48_hours_without_a_decision_withholds_at_once_and_the_task_deletes(obam
     assert search.results_withheld
     with tenant_scope(tenant):
         assert list(selectors.search_matches(search=search)) == []
+        match_id = SearchMatch.objects.filter(search=search).values_list("public_id", flat=True).first()
+        with pytest.raises(SearchMatch.DoesNotExist):  # no verdict on it either: the page and API say 404
+            match_get(tenant=tenant, search=search, public_id=match_id)
     with pytest.raises(AuthorisationConflict, match="48 hours have passed"):
         authorisation_record(tenant=tenant, search=search, granted=True, authority="Crown Court", reference="LATE",
                              on=timezone.localdate(), actor=ACTOR)
