@@ -1,5 +1,6 @@
 """Settings. Everything that differs between machines comes from the environment (see .env.example)."""
 
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -105,11 +106,14 @@ TEMPLATES = [
 # The application connects as a role that owns no table, so row-level security binds it;
 # migrations and test-database creation run as the owner (DATABASE_OWNER_URL).
 EMBEDDED_SERVICES = not env.str("DATABASE_URL", default="")
+# `manage.py embedded_services` (status, stop, --help) never starts what it reports on or stops.
+EMBEDDED_AUTOSTART = sys.argv[1:2] != ["embedded_services"]
 if EMBEDDED_SERVICES:
     from portal.runtime import embedded
 
     _pg = embedded.postgres_ensure_running(
-        data_dir=VAR_DIR, port=env.int("EMBEDDED_PG_PORT", default=embedded.default_port(data_dir=VAR_DIR, base=54000))
+        data_dir=VAR_DIR, port=env.int("EMBEDDED_PG_PORT", default=embedded.default_port(data_dir=VAR_DIR, base=54000)),
+        start=EMBEDDED_AUTOSTART,
     )
     _database_url = _pg.url(role=embedded.APP_ROLE)
     _owner_url = _pg.url(role=embedded.OWNER_ROLE)
@@ -141,13 +145,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MINIMUM_PGVECTOR_VERSION = (0, 8, 0)
 
 # --- Celery: a real broker from REDIS_URL, or the embedded redis-server ----------------------
-if env.str("REDIS_URL", default=""):
+EMBEDDED_REDIS = not env.str("REDIS_URL", default="")
+if not EMBEDDED_REDIS:
     REDIS_URL = env.str("REDIS_URL")
 else:
     from portal.runtime import embedded
 
     REDIS_URL = embedded.redis_ensure_running(
-        data_dir=VAR_DIR, port=env.int("EMBEDDED_REDIS_PORT", default=embedded.default_port(data_dir=VAR_DIR, base=56000))
+        data_dir=VAR_DIR, port=env.int("EMBEDDED_REDIS_PORT", default=embedded.default_port(data_dir=VAR_DIR, base=56000)),
+        start=EMBEDDED_AUTOSTART,
     )
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None

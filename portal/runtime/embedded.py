@@ -81,6 +81,10 @@ def default_port(*, data_dir: Path, base: int) -> int:
     return base + int.from_bytes(digest[:2], "big") % 1000
 
 
+def port_open(port: int) -> bool:
+    return _port_open(port)
+
+
 def _port_open(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
@@ -108,8 +112,12 @@ def _psql(server: EmbeddedPostgres, sql: str, *, database: str = "postgres") -> 
     return result.stdout.strip()
 
 
-def postgres_ensure_running(*, data_dir: Path, port: int) -> EmbeddedPostgres:
+def postgres_ensure_running(*, data_dir: Path, port: int, start: bool = True) -> EmbeddedPostgres:
+    """The embedded server, started (and provisioned) unless it runs already; with start=False,
+    only where it would be."""
     server = EmbeddedPostgres(data_dir=data_dir.resolve(), port=port)
+    if not start:
+        return server
     with _lock(server.data_dir / "pg.lock"):
         user = _service_user()
         if not (server.pgdata / "PG_VERSION").exists():
@@ -189,7 +197,9 @@ def postgres_stop(*, data_dir: Path) -> bool:
     return True
 
 
-def redis_ensure_running(*, data_dir: Path, port: int) -> str:
+def redis_ensure_running(*, data_dir: Path, port: int, start: bool = True) -> str:
+    if not start:
+        return f"redis://127.0.0.1:{port}/0"
     redis_dir = data_dir.resolve() / "redis"
     with _lock(data_dir.resolve() / "redis.lock"):
         if not _port_open(port):

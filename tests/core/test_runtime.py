@@ -62,3 +62,17 @@ def test_a_claim_key_that_differs_from_the_databases_copy_is_a_clear_error(setti
     settings.RLS_CLAIM_KEY = "not the key migrate installed"
     [error] = rls_claim_key_matches(None, databases=["default"])
     assert error.id == "portal.E003" and "migrate" in error.hint
+
+
+def test_embedded_services_status_and_help_start_nothing(tmp_path):
+    """After `make stop`, asking for the status (or the help) used to start both servers again
+    (#14, item 10): the settings started them on import."""
+    ports = {"EMBEDDED_PG_PORT": "54997", "EMBEDDED_REDIS_PORT": "56997"}
+    env = {"PORTAL_VAR_DIR": str(tmp_path), **ports}
+    env.pop("DATABASE_URL", None)
+    for args in (["embedded_services", "status"], ["embedded_services", "--help"], ["embedded_services", "stop"]):
+        result = _manage(*args, **env, DATABASE_URL="", REDIS_URL="")
+        assert result.returncode == 0, result.stderr
+    status = _manage("embedded_services", "status", **env, DATABASE_URL="", REDIS_URL="").stdout
+    assert "127.0.0.1:54997 (embedded, stopped)" in status and ":56997/0 (embedded, stopped)" in status
+    assert not {"pgdata", "redis", "pg.lock", "redis.lock"} & {p.name for p in tmp_path.iterdir()}  # no server

@@ -127,3 +127,14 @@ def test_a_manifest_without_legal_basis_or_with_subjects_for_the_platform_is_a_u
         _import(manifest, "--tenant", "agency-a")
     with pytest.raises(CommandError, match="subjects"):
         _import(manifest, "--platform", "--legal-basis", "consent")
+
+
+def test_a_single_picture_is_imported_like_a_folder_of_one(two_tenants, faces_dir):
+    """It used to be read as a manifest and failed with a UTF-8 decode error (#14, item 10)."""
+    out, _ = _import(faces_dir / "obama_2.jpg", "--tenant", "agency-a", "--legal-basis", "law_enforcement",
+                     "--region", "GB")
+    assert "Imported 1 picture(s) with 1 face(s)" in out
+    with tenant_scope(two_tenants.a.tenant):
+        assert list(Image.objects.values_list("region", flat=True)) == ["GB"]
+    with pytest.raises(CommandError, match="A picture import needs --legal-basis"):
+        _import(faces_dir / "obama_2.jpg", "--tenant", "agency-a")

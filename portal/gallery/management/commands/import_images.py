@@ -71,7 +71,7 @@ class Command(BaseCommand):
             "CSV's folder), into a tenant's gallery or the platform index. Re-running skips what is there.")
 
     def add_arguments(self, parser):
-        parser.add_argument("source", help="A folder of pictures, or a CSV manifest.")
+        parser.add_argument("source", help="A folder of pictures, one picture, or a CSV manifest.")
         gallery = parser.add_mutually_exclusive_group(required=True)
         gallery.add_argument("--tenant", metavar="SLUG", help="Into this tenant's own gallery.")
         gallery.add_argument("--platform", action="store_true", help="Into the operator's platform index.")
@@ -88,15 +88,18 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1.")
         gallery = None if platform else self._tenant(tenant)
         path = Path(source)
-        if path.is_dir():
+        picture = path.is_file() and path.suffix.lower() in PICTURE_SUFFIXES
+        if path.is_dir() or picture:
             if not legal_basis:
-                raise CommandError("A folder import needs --legal-basis (one of " + ", ".join(LegalBasis.values) + ").")
-            entries = [Entry(path=p, name=str(p.relative_to(path)), legal_basis=legal_basis, source_url=source_url,
-                             region=region) for p in _pictures_in(path)]
+                raise CommandError(f"A {'picture' if picture else 'folder'} import needs --legal-basis (one of "
+                                   + ", ".join(LegalBasis.values) + ").")
+            pictures = [path] if picture else _pictures_in(path)
+            entries = [Entry(path=p, name=p.name if picture else str(p.relative_to(path)), legal_basis=legal_basis,
+                             source_url=source_url, region=region) for p in pictures]
         elif path.is_file():
             entries = _manifest_read(path=path, legal_basis=legal_basis, platform=platform)
         else:
-            raise CommandError(f"{source} is neither a folder nor a CSV manifest.")
+            raise CommandError(f"{source} is neither a folder, a picture nor a CSV manifest.")
 
         tally = Tally()
         subjects: dict[str, Subject] = {}
