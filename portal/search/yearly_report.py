@@ -307,3 +307,20 @@ def platform_report_csv(report: PlatformYearReport) -> str:
             for figure in _figure_rows(figures_data(row.figures, year=report.year))]
     rows += [[report.year, "all", *figure] for figure in _figure_rows(figures_data(report.totals, year=report.year))]
     return _csv(["year", "tenant", "section", "item", "value"], rows)
+
+
+def figures_labelled(figures: YearFigures) -> dict[str, list[tuple[str, int]]]:
+    """The figures with the words the pages show beside them, in the current language."""
+    from django.utils.dates import MONTHS_3
+
+    return {
+        "months": [(str(MONTHS_3[n]).title(), count) for n, count in enumerate(figures.by_month, start=1)],
+        "authorisation": [(str(label), figures.by_authorisation[value]) for value, label in Authorisation.choices],
+        "urgent": [(_("Authorised"), figures.urgent[Authorisation.GRANTED]),
+                   (_("Refused"), figures.urgent[Authorisation.REFUSED]),
+                   (_("Not authorised within 48 hours"), figures.urgent[Authorisation.OVERDUE]),
+                   (_("Still awaiting the decision"), figures.urgent[Authorisation.PENDING])],
+        "matches": [(_("Leads shown"), figures.leads_shown), (_("Confirmed"), figures.matches_confirmed),
+                    (_("Rejected"), figures.matches_rejected), (_("Inconclusive"), figures.matches_inconclusive)],
+        "exports": [(_("PDF"), figures.exports["pdf"]), (_("JSON"), figures.exports["json"])],
+    }
