@@ -33,9 +33,11 @@ def yearly_report(request):
         "labelled": figures_labelled(report.totals),
         "previous_year": year - 1 if year > FIRST_YEAR else None, "next_year": year + 1 if year < today.year else None,
         "chart": bar_chart_svg(rows=figures_labelled(report.totals)["months"],
-                               title=_("Searches per month in %(year)d, all tenants") % {"year": year}),
-        "tenants_chart": bar_chart_svg(rows=[(row.tenant.name[:18], row.figures.searches) for row in report.rows],
-                                       title=_("Searches per tenant in %(year)d") % {"year": year}, colour="#1b7f4b"),
+                               title=_("Searches per month in %(year)d, all tenants") % {"year": year},
+                               width=320, label_width=40, bar_height=18),
+        "tenants_chart": bar_chart_svg(rows=[(row.tenant.name[:15], row.figures.searches) for row in report.rows],
+                                       title=_("Searches per tenant in %(year)d") % {"year": year}, colour="#1b7f4b",
+                                       width=340, label_width=100, bar_height=18),
     })
 
 
