@@ -1,5 +1,5 @@
 """The yearly reports in a real browser: an auditor reaches the tenant's report from the
-navigation, changes the year with the keyboard alone and downloads the CSV; an operator opens the
+compliance page, changes the year with the keyboard alone and downloads the CSV; an operator opens the
 platform's. No Content-Security-Policy violation; screenshots at 1280 and 390 px."""
 
 import pytest
@@ -23,7 +23,8 @@ def test_an_auditor_reads_the_year_and_an_operator_reads_every_tenants(live_serv
     page, base = browser_page, live_server.url
     violations = _violations(page)
     log_in(page, base, yearly_world.two_tenants.a.auditor.email)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Yearly report").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Compliance").click()
+    page.get_by_role("link", name="Yearly report").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Yearly report")
 
     # The keyboard alone: the link to the year before, then the year chooser and its button.

@@ -58,9 +58,10 @@ def test_another_tenants_member_gets_404(client, two_tenants):
     assert client.get(PAGE).status_code == 404 and client.get(CSV).status_code == 404
 
 
-def test_the_link_is_in_the_navigation_of_owners_and_auditors_only(client, two_tenants):
+def test_the_dashboard_and_the_compliance_page_link_to_it_for_owners_and_auditors_only(client, two_tenants):
     client.force_login(two_tenants.a.auditor)
     assert f'href="{PAGE}"' in client.get("/t/agency-a/").content.decode()
+    assert f'href="{PAGE}"' in client.get("/t/agency-a/compliance/").content.decode()
     client.force_login(two_tenants.a.investigator)
     assert f'href="{PAGE}"' not in client.get("/t/agency-a/").content.decode()
 
