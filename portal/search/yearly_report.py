@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.utils import timezone
+from django.utils.dates import MONTHS_3
 from django.utils.translation import gettext as _
 
 from portal.errors import DomainError
@@ -311,8 +312,6 @@ def platform_report_csv(report: PlatformYearReport) -> str:
 
 def figures_labelled(figures: YearFigures) -> dict[str, list[tuple[str, int]]]:
     """The figures with the words the pages show beside them, in the current language."""
-    from django.utils.dates import MONTHS_3
-
     return {
         "months": [(str(MONTHS_3[n]).title(), count) for n, count in enumerate(figures.by_month, start=1)],
         "authorisation": [(str(label), figures.by_authorisation[value]) for value, label in Authorisation.choices],
