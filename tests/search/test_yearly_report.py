@@ -153,3 +153,18 @@ def test_a_bad_year_is_refused_with_a_clear_message(value, message):
     with pytest.raises(ReportInvalid) as refused:
         report_year_parse(value=value, today=date(2026, 11, 23))
     assert refused.value.message == message and refused.value.field == "year" and refused.value.status == 400
+
+
+def test_row_level_security_holds_the_tenants_report_even_without_its_filter(yearly_world):
+    """The statements filter by tenant; RLS is the wall behind that filter: run without it in A's
+    scope, they still see none of B's searches, matches, verdicts or disclosures."""
+    from django.utils import timezone
+
+    from portal.search.yearly_report import _figures
+
+    a, b = yearly_world.two_tenants.a.tenant, yearly_world.two_tenants.b.tenant
+    with tenant_scope(a):
+        figures = _figures(tenants=[a, b], year=2026, tenant_id=None, now=timezone.now())
+    assert figures[b.pk].searches == 0 and figures[b.pk].leads_shown == 0
+    assert figures[b.pk].exports["total"] == 0 and figures[b.pk].matches_confirmed == 0
+    assert figures[a.pk].searches == 6
