@@ -44,7 +44,7 @@ def test_an_auditor_reads_the_year_and_an_operator_reads_every_tenants(live_serv
     expect(page.get_by_role("heading", level=1)).to_have_text("Yearly report 2026")
     expect(page.locator(".stats li").first).to_contain_text("6")
     expect(page.get_by_role("img", name="Searches per month in 2026")).to_be_visible()
-    shoot(page, "29-yearly-report")
+    shoot(page, "report-01-tenant-yearly-report")
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
@@ -64,5 +64,5 @@ def test_an_auditor_reads_the_year_and_an_operator_reads_every_tenants(live_serv
     page.wait_for_url("**/platform/reports/yearly/?year=2026")
     expect(page.get_by_role("heading", level=1)).to_have_text("Yearly report 2026, all tenants")
     expect(page.locator(".report-tenants tfoot")).to_contain_text("All tenants")
-    shoot(page, "30-platform-yearly-report")
+    shoot(page, "report-02-platform-yearly-report")
     assert violations == []
