@@ -3,7 +3,7 @@ embeddings (fast), with real files for originals and crops so that file deletion
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -140,3 +140,125 @@ def search_with_leads(*, world, leads: int = 2) -> Search:
         SearchMatch.objects.filter(search=search).update(similarity=0.95, band="strong")
         search.refresh_from_db()
     return search
+
+
+def review_give(*, world, search, match, user, verdict="confirmed", reason="Same scar above the left eye."):
+    """A verdict by a member, through the review service (the rule and its refusals apply)."""
+    from portal.search.reviews import match_review_add
+    from tenants.context import tenant_scope
+    from tenants.models import Membership
+
+    with tenant_scope(world.tenant):
+        membership = Membership.objects.select_related("user").get(tenant=world.tenant, user=user)
+        return match_review_add(tenant=world.tenant, search=search, match=match, reviewer=membership,
+                                verdict=verdict, reason=reason, actor=Actor.of_user(user))
+
+
+def search_in_year(*, world, when, purpose="robbery suspect", leads=0, below=0, **fields) -> Search:
+    """A search of the world's investigator run at `when`, with `leads` matches at or above its
+    threshold and `below` under it, and any other Search fields (authorisation, urgent...)."""
+    gallery = Gallery(tenants=[world.tenant])
+    for _n in range(leads + below):
+        picture_add(gallery, tenant=world.tenant, region="GB")
+    search = search_add(tenant=world.tenant, face_ids=sorted(gallery.faces))
+    with dangerously_unscoped(reason="test searches"):
+        Search.objects.filter(pk=search.pk).update(actor_user=world.investigator, actor_label=world.investigator.email,
+                                                   purpose=purpose, created_at=when, **fields)
+        for match in SearchMatch.objects.filter(search=search).order_by("rank"):
+            lead = match.rank <= leads
+            SearchMatch.objects.filter(pk=match.pk).update(similarity=0.95 if lead else 0.5,
+                                                           band="strong" if lead else "below")
+        search.refresh_from_db()
+    return search
+
+
+@dataclass
+class YearlyWorld:
+    """What `yearly_world` built, and the figures each report must show."""
+
+    two_tenants: object
+    searches: dict
+    expected_a: dict
+    expected_b: dict
+
+
+def _at(*args) -> datetime:
+    return timezone.make_aware(datetime(*args))
+
+
+@pytest.fixture
+def yearly_world(two_tenants) -> YearlyWorld:
+    """Searches of 2025 and 2026 in both tenants, with verdicts given and evidence packs exported
+    through the services, and the 2026 figures they make (the yearly report)."""
+    from portal.search.evidence import evidence_pack_export
+    from tenants.context import tenant_scope
+
+    a, b = two_tenants.a, two_tenants.b
+    reviewers_allow(tenant=a.tenant, users=[a.owner, a.admin])
+    reviewers_allow(tenant=b.tenant, users=[b.owner, b.admin])
+    granted = {"authorisation": "granted", "authorisation_authority": "Crown Court",
+               "authorisation_reference": "AUTH-1", "authorisation_date": date(2026, 1, 1)}
+    s = {
+        "s1": search_in_year(world=a, when=_at(2026, 3, 10, 12), purpose="Robbery suspect", leads=2, below=1, **granted),
+        "s2": search_in_year(world=a, when=_at(2026, 3, 20), purpose="  robbery   SUSPECT ", leads=1, urgent=True,
+                             authorisation="pending", authorisation_due_at=timezone.now() + timedelta(hours=47)),
+        "s3": search_in_year(world=a, when=_at(2026, 7, 1), purpose="Missing person", leads=1, urgent=True, **granted),
+        "s4": search_in_year(world=a, when=_at(2026, 8, 1), purpose="missing person", leads=1, urgent=True,
+                             authorisation="pending", authorisation_due_at=_at(2026, 8, 3)),
+        "s5": search_in_year(world=a, when=_at(2026, 9, 1), purpose="Missing person", urgent=True,
+                             authorisation="refused", results_erased_at=_at(2026, 9, 2)),
+        "s6": search_in_year(world=a, when=_at(2025, 12, 31, 23, 59, 59, 999999), leads=1, **granted),
+        "s7": search_in_year(world=a, when=_at(2026, 1, 1), purpose="", **granted),
+        "b1": search_in_year(world=b, when=_at(2026, 5, 5), purpose="shoplifting", leads=1),
+        "b2": search_in_year(world=b, when=_at(2026, 6, 6), purpose="Shoplifting"),
+    }
+    with tenant_scope(a.tenant):
+        m1, m2, _below = SearchMatch.objects.filter(search=s["s1"]).order_by("rank")
+        [m4] = SearchMatch.objects.filter(search=s["s2"])
+        [m5] = SearchMatch.objects.filter(search=s["s3"])
+    with tenant_scope(b.tenant):
+        [mb] = SearchMatch.objects.filter(search=s["b1"])
+    review_give(world=a, search=s["s1"], match=m1, user=a.owner)
+    review_give(world=a, search=s["s1"], match=m1, user=a.admin)
+    review_give(world=a, search=s["s1"], match=m2, user=a.owner)
+    review_give(world=a, search=s["s1"], match=m2, user=a.admin, verdict="rejected", reason="Different ears.")
+    review_give(world=a, search=s["s2"], match=m4, user=a.admin, verdict="inconclusive", reason="")
+    review_give(world=a, search=s["s3"], match=m5, user=a.owner)
+    review_give(world=b, search=s["b1"], match=mb, user=b.owner)
+    review_give(world=b, search=s["b1"], match=mb, user=b.admin)
+    for world, search, match, formats in ((a, s["s1"], m1, ("pdf", "json")), (b, s["b1"], mb, ("json",))):
+        with tenant_scope(world.tenant):
+            for export_format in formats:
+                evidence_pack_export(tenant=world.tenant, search=search, match=match, format=export_format, via="page",
+                                     actor=Actor.of_user(world.investigator))
+    expected_a = {
+        "searches": {"total": 6, "by_month": [1, 0, 2, 0, 0, 0, 1, 1, 1, 0, 0, 0],
+                     "by_purpose": [("Missing person", 3), ("Robbery suspect", 2), ("", 1)],
+                     "by_authorisation": {"not_required": 0, "granted": 3, "pending": 1, "refused": 1, "overdue": 1},
+                     "results_erased": 1},
+        "matches": {"leads_shown": 5, "confirmed": 1, "rejected": 1, "inconclusive": 1},
+        "urgent_searches": {"total": 4, "granted": 1, "refused": 1, "overdue": 1, "pending": 1},
+        "evidence_pack_exports": {"total": 2, "pdf": 1, "json": 1},
+    }
+    expected_b = {
+        "searches": {"total": 2, "by_month": [0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0],
+                     "by_purpose": [("Shoplifting", 2)],
+                     "by_authorisation": {"not_required": 2, "granted": 0, "pending": 0, "refused": 0, "overdue": 0},
+                     "results_erased": 0},
+        "matches": {"leads_shown": 1, "confirmed": 1, "rejected": 0, "inconclusive": 0},
+        "urgent_searches": {"total": 0, "granted": 0, "refused": 0, "overdue": 0, "pending": 0},
+        "evidence_pack_exports": {"total": 1, "pdf": 0, "json": 1},
+    }
+    return YearlyWorld(two_tenants=two_tenants, searches=s, expected_a=expected_a, expected_b=expected_b)
+
+
+def report_figures(data: dict) -> dict:
+    """A report's JSON figures in the shape of YearlyWorld's expectations (months as a list,
+    purposes as pairs), for comparing."""
+    searches = data["searches"]
+    return {
+        "searches": {**searches, "by_month": list(searches["by_month"].values()),
+                     "by_purpose": [(p["purpose"], p["searches"]) for p in searches["by_purpose"]]},
+        "matches": data["matches"], "urgent_searches": data["urgent_searches"],
+        "evidence_pack_exports": data["evidence_pack_exports"],
+    }

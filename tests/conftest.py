@@ -14,7 +14,7 @@ from django.test import TransactionTestCase
 from portal.runtime.database import owner_connection
 from tenants.models import Membership, Tenant, User
 from tenants.context import PLATFORM_ALIAS
-from tests.builders import world_gallery  # noqa: F401  (a fixture: a gallery across tenants and the platform index)
+from tests.builders import world_gallery, yearly_world  # noqa: F401  (fixtures: a gallery across tenants and the platform index; a year of searches)
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
 

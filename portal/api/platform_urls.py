@@ -3,6 +3,7 @@
 from django.urls import path
 
 from portal.api.views import platform as api
+from portal.api.views.reports import PlatformYearlyReportView
 
 urlpatterns = [
     path("schema/", api.PlatformSchemaView.as_view(), name="platform_api_schema"),
@@ -12,4 +13,5 @@ urlpatterns = [
     path("orders/<int:order_id>/activate/", api.OrderActivateView.as_view(), name="platform_api_order_activate"),
     path("orders/<int:order_id>/certificate/", api.OrderCertificateView.as_view(),
          name="platform_api_order_certificate"),
+    path("reports/yearly", PlatformYearlyReportView.as_view(), name="platform_api_reports_yearly"),
 ]

@@ -7,6 +7,7 @@ from portal.api.views.gallery import (FaceCropView, ImageDetailView, ImageListVi
 from portal.api.views.health import HealthView
 from portal.api.views.not_found import api_not_found
 from portal.api.views.searches import FacesDetectView, SearchAuthorisationView, SearchDetailView, SearchListView
+from portal.api.views.reports import YearlyReportView
 from portal.api.views.reviews import MatchEvidenceView, MatchReviewsView
 
 
@@ -33,6 +34,7 @@ urlpatterns = [
     path("images", ImageListView.as_view(), name="images"),
     path("images/<uuid:image_id>", ImageDetailView.as_view(), name="image"),
     path("audit", AuditListView.as_view(), name="audit"),
+    path("reports/yearly", YearlyReportView.as_view(), name="reports-yearly"),
     # Anything else under /api/v1/ answers in the API's error shape, not with an HTML page.
     re_path(r"^[\s\S]*$", api_not_found),  # [\s\S], not ".": a path with a newline is an API 404 too
 ]

@@ -7,9 +7,10 @@ from django.utils.safestring import SafeString, mark_safe
 
 
 def bar_chart_svg(*, rows: list[tuple[str, int]], title: str, width: int = 560, bar_height: int = 22,
-                  colour: str = "#1f5fbf", value_suffix: str = "") -> SafeString:
-    """Horizontal bars, one per (label, value), labelled and scaled to the largest value."""
-    label_width, gap, top = 120, 8, 4
+                  colour: str = "#1f5fbf", value_suffix: str = "", label_width: int = 120) -> SafeString:
+    """Horizontal bars, one per (label, value), labelled and scaled to the largest value. A
+    narrower chart (`width`, short labels in a narrower `label_width`) stays legible on a phone."""
+    gap, top = 8, 4
     height = top + len(rows) * (bar_height + gap) or bar_height
     largest = max((value for _, value in rows), default=0) or 1
     room = width - label_width - 70

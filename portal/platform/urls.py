@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal.platform import search_floors, views
+from portal.platform import report_views, search_floors, views
 
 urlpatterns = [
     path("", views.dashboard, name="platform_dashboard"),
@@ -25,4 +25,6 @@ urlpatterns = [
     path("opt-outs/<int:opt_out_id>/", views.opt_out_detail, name="platform_opt_out"),
     path("audit/", views.audit, name="platform_audit"),
     path("search-floors/", search_floors.search_floors, name="platform_search_floors"),
+    path("reports/yearly/", report_views.yearly_report, name="platform_yearly_report"),
+    path("reports/yearly.csv", report_views.yearly_report_csv, name="platform_yearly_report_csv"),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.web.views import admin, audit, compliance, dashboard, gallery, review, search
+from portal.web.views import admin, audit, compliance, dashboard, gallery, reports, review, search
 
 # Everything here sits under /t/<tenant_slug>/ and is scoped by TenantMiddleware.
 tenant_urlpatterns = [
@@ -35,4 +35,6 @@ tenant_urlpatterns = [
     path("compliance/", compliance.compliance, name="compliance"),
     path("audit/", audit.audit_log, name="audit_log"),
     path("audit/verify/", audit.audit_verify, name="audit_verify"),
+    path("reports/yearly/", reports.yearly_report_page, name="yearly_report"),
+    path("reports/yearly.csv", reports.yearly_report_csv, name="yearly_report_csv"),
 ]
