@@ -256,7 +256,11 @@ def order_progress(request, order_id):
 @platform_view
 @require_POST
 def order_activate(request, order_id):
+    """Irreversible across every tenant: the operator types the order's reference to confirm."""
     order = _get_or_404(compliance_selectors.order_get, order_id=order_id)
+    if request.POST.get("confirm_reference", "").strip() != order.reference:
+        messages.error(request, f"Not activated: type the order's reference, {order.reference}, to confirm.")
+        return redirect("platform_order", order_id=order.pk)
     try:
         order = order_services.order_activate(order=order, actor=_actor(request))
     except DomainError as error:

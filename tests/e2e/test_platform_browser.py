@@ -80,6 +80,7 @@ def test_operator_files_activates_and_follows_an_order_to_its_certificate(
 
     log = tmp_path / "worker.log"
     with Worker(log=log, broker=broker, batch_size=1) as worker:
+        page.get_by_label("Order reference").fill("SAN-2026-041")
         page.get_by_role("button", name=re.compile("^Activate")).click()
         expect(page.locator("#order-progress .badge")).not_to_have_text("Draft")
         progress = page.get_by_role("progressbar", name="Deletion progress")

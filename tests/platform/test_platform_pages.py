@@ -105,7 +105,15 @@ def test_order_lifecycle_through_the_pages(staff_client, world_gallery, enforce_
     detail = staff_client.get(f"/platform/orders/{order.pk}/").content.decode()
     assert "Preview" in detail and "Platform index" in detail and "Agency A" in detail
 
-    assert staff_client.post(f"/platform/orders/{order.pk}/activate/").status_code == 302
+    # Irreversible: without the reference typed, or with another, nothing happens (#14, item 3).
+    for typed in ({}, {"confirm_reference": "SAN-2026-002"}):
+        refused = staff_client.post(f"/platform/orders/{order.pk}/activate/", typed, follow=True)
+        assert "Not activated: type the order" in refused.content.decode()
+        order.refresh_from_db()
+        assert order.status == RegulatoryOrder.Status.DRAFT
+    assert "type the order's reference" in detail and 'name="confirm_reference"' in detail
+    assert staff_client.post(f"/platform/orders/{order.pk}/activate/",
+                             {"confirm_reference": " SAN-2026-001 "}).status_code == 302
     order.refresh_from_db()
     assert order.status == RegulatoryOrder.Status.ACTIVE
     progress = staff_client.get(f"/platform/orders/{order.pk}/progress/").content.decode()
