@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from portal.audit.services import Actor
 from portal.gallery import gates
 from portal.gallery.gates import IngestRefused
 from portal.gallery.models import Face, Image, LegalBasis, Subject
@@ -106,6 +107,7 @@ def test_a_picture_refused_by_a_gate_is_reported_and_skipped(two_tenants, faces_
     out, err = _import(manifest, "--tenant", "retailer-b")
     assert "Imported 1 picture(s) with 1 face(s); 0 already there; 1 refused; 0 failed." in out
     assert "REFUSED obama_1.jpg: The source platform banned.example" in err and "ORDER-42" in err
+    assert "(order " not in err  # the reference as the gate gives it, not labelled "order" twice
     with tenant_scope(two_tenants.b.tenant):
         assert list(Image.objects.values_list("source_domain", flat=True)) == ["fine.example"]
 
@@ -127,6 +129,20 @@ def test_a_manifest_without_legal_basis_or_with_subjects_for_the_platform_is_a_u
         _import(manifest, "--tenant", "agency-a")
     with pytest.raises(CommandError, match="subjects"):
         _import(manifest, "--platform", "--legal-basis", "consent")
+
+
+def test_an_orders_refusal_names_its_reference_once(two_tenants, faces_dir):
+    """It used to read "... order DEC-1. (order DEC-1)" (#14, item 4)."""
+    from portal.compliance.models import RegulatoryOrder
+    from portal.compliance.orders import order_activate, order_create
+    from tests.builders import order_fields
+
+    order_activate(order=order_create(**order_fields(kind=RegulatoryOrder.Kind.REGIONAL, regions=["FR"],
+                                                     reference="DEC-1")), actor=Actor.system("test"))
+    _, err = _import(faces_dir / "obama_2.jpg", "--tenant", "agency-a", "--legal-basis", "law_enforcement",
+                     "--region", "FR")
+    refused = [line for line in err.splitlines() if line.startswith("REFUSED")]
+    assert len(refused) == 1 and refused[0].count("DEC-1") == 1, refused
 
 
 def test_a_single_picture_is_imported_like_a_folder_of_one(two_tenants, faces_dir):

@@ -215,3 +215,19 @@ def test_every_picture_picker_offers_exactly_the_types_the_engine_reads(client, 
         assert offered, page.request["PATH_INFO"]
         for match in offered:
             assert set("".join(match).split(",")) == accepted
+
+
+def test_matches_deleted_after_the_search_are_named_not_left_as_gaps(client, two_tenants):
+    """It showed "Match #2, #4, #5" with no word about #1 and #3 (#14, item 4)."""
+    from tests.builders import Gallery, picture_add, search_add
+
+    tenant = two_tenants.a.tenant
+    gallery = Gallery(tenants=[tenant])
+    for _ in range(5):
+        picture_add(gallery, tenant=tenant, region="GB")
+    search = search_add(tenant=tenant, face_ids=sorted(gallery.faces))
+    with tenant_scope(tenant):
+        search.matches.filter(rank__in=[1, 3]).delete()
+    client.force_login(two_tenants.a.investigator)
+    page = client.get(f"/t/agency-a/searches/{search.public_id}/").content.decode()
+    assert "Matches #1, #3 of this search were deleted after it ran" in page

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from portal.search.yearly_report import report_data, yearly_report
+from portal.search.yearly_report import report_data
 from tests.builders import report_figures
 
 pytestmark = pytest.mark.django_db

@@ -57,6 +57,9 @@ def search_detail_render(request, search: Search, *, status: int = 200, error: s
             search.authorisation == Authorisation.PENDING and not search.results_withheld
             and may_record_authorisations(request)) else None,
         "probe_available": probe_available(search=search),
+        # Ranks keep their place when a match is deleted later (an erasure, an order): name the gaps.
+        "missing_ranks": sorted(set(range(1, max((m.rank for m in matches), default=0) + 1))
+                                - {m.rank for m in matches}),
         "leads": [m for m in matches if m.band != Band.BELOW],
         "below": [m for m in matches if m.band == Band.BELOW],
         "error": error if error_match is None else "",

@@ -183,8 +183,9 @@ class Command(BaseCommand):
                         )
                 except IngestRefused as refusal:
                     tally.refused += 1
-                    reference = f" (order {refusal.reference})" if refusal.reference else ""
-                    self._report(f"REFUSED {entry.name}: {refusal.message}{reference}")
+                    # The reference once: an order's refusal names it already ("... order X.").
+                    named = not refusal.reference or refusal.reference in refusal.message
+                    self._report(f"REFUSED {entry.name}: {refusal.message}" + ("" if named else f" ({refusal.reference})"))
                     continue
                 except DomainError as error:  # a bad picture, provenance, region or manifest line
                     self._fail(tally, entry, error.message)
