@@ -7,11 +7,13 @@ from datetime import datetime
 
 import numpy as np
 from django.conf import settings
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from portal.gallery.gates import search_exclusions_sql
 from portal.gallery.models import Face
-from portal.search.models import Authorisation, Search, SearchMatch
+from portal.search.models import Authorisation, Band, Search, SearchMatch
 from tenants.models import Tenant
 from tenants.context import scope_connection
 
@@ -70,7 +72,15 @@ def searches_list(*, tenant: Tenant, case_reference: str | None = None, created_
         searches = searches.filter(created_at__lt=created_to)
     if actor_user_id is not None:
         searches = searches.filter(actor_user_id=actor_user_id)
-    return searches
+    return searches.annotate(leads_count=_leads_count())
+
+
+def _leads_count():
+    """The search's matches at or above its threshold, as a sub-select: PostgreSQL evaluates it for
+    the rows of the page only, after the sort and the limit."""
+    leads = (SearchMatch.objects.filter(search=OuterRef("pk")).exclude(band=Band.BELOW)
+             .order_by().values("search").annotate(n=Count("*")).values("n"))
+    return Coalesce(Subquery(leads), 0)
 
 
 def search_matches(*, search: Search):

@@ -231,3 +231,19 @@ def test_matches_deleted_after_the_search_are_named_not_left_as_gaps(client, two
     client.force_login(two_tenants.a.investigator)
     page = client.get(f"/t/agency-a/searches/{search.public_id}/").content.decode()
     assert "Matches #1, #3 of this search were deleted after it ran" in page
+
+
+def test_history_shows_each_searchs_lead_count(client, two_tenants):
+    """History gave no lead count per search (#14, item 9)."""
+    from tests.builders import Gallery, picture_add, search_add
+
+    tenant = two_tenants.a.tenant
+    gallery = Gallery(tenants=[tenant])
+    for _ in range(3):
+        picture_add(gallery, tenant=tenant, region="GB")
+    search = search_add(tenant=tenant, face_ids=sorted(gallery.faces))
+    with tenant_scope(tenant):
+        search.matches.filter(rank__in=[1, 2]).update(band="strong", similarity=0.95)
+    client.force_login(two_tenants.a.investigator)
+    page = client.get("/t/agency-a/searches/").content.decode()
+    assert '<td data-label="Leads">2</td>' in page
