@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -73,9 +74,12 @@ def image_decode(*, data: bytes, max_bytes: int, max_pixels: int) -> DecodedImag
         try:
             image = Image.open(io.BytesIO(data), formats=[image_format])
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+            # Pillow refuses above its own limit too: name the one limit that applies, once.
+            declared = re.search(r"\((\d+) pixels\)", str(err))
+            size = f"{int(declared.group(1)):,} pixels" if declared else "more pixels than the decoder reads"
+            limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
             raise ImageTooLarge(
-                f"The picture declares too many pixels for the decoder ({err}); "
-                f"the pixel limit is {max_pixels} pixels."
+                f"The picture is too large: {size}; the limit is {limit:,} pixels. Scale it down and try again."
             ) from err
         except Exception as err:
             raise CorruptImage(
@@ -86,8 +90,8 @@ def image_decode(*, data: bytes, max_bytes: int, max_pixels: int) -> DecodedImag
         width, height = image.size
         if width * height > max_pixels:
             raise ImageTooLarge(
-                f"The picture is {width}x{height} = {width * height} pixels; "
-                f"the pixel limit is {max_pixels} pixels."
+                f"The picture is too large: {width:,} × {height:,} = {width * height:,} pixels; the limit is "
+                f"{max_pixels:,} pixels. Scale it down and try again."
             )
         if width <= 0 or height <= 0:
             raise CorruptImage(f"The picture declares an empty size {width}x{height}.")

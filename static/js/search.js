@@ -59,11 +59,23 @@
     hint.hidden = result.faces.length < 2;
   }
 
+  // The preview is decoded only once the server has accepted the picture: a huge one (refused in
+  // a tenth of a second) would otherwise freeze the browser for seconds, and a bad one would
+  // leave a broken-image strip.
+  function previewShow() {
+    img.src = objectUrl;
+    preview.hidden = false;
+  }
+
+  function previewHide() {
+    preview.hidden = true;
+    img.removeAttribute("src");
+  }
+
   function show(file) {
     if (objectUrl) URL.revokeObjectURL(objectUrl);
     objectUrl = URL.createObjectURL(file);
-    img.src = objectUrl;
-    preview.hidden = false;
+    previewHide();
     clearBoxes();
     faceIndex.value = "";
     submit.disabled = true;
@@ -82,6 +94,7 @@
         say((answer.body.error && answer.body.error.message) || "This picture cannot be searched.", true);
         return;
       }
+      previewShow();
       var count = answer.body.faces.length;
       drawBoxes(answer.body);
       say(count === 1 ? "One face found; it will be searched." :
@@ -90,6 +103,7 @@
     }).catch(function () {
       if (mine !== request) return;
       // Detection is a convenience: the search itself still checks the picture.
+      previewShow();
       say("Could not check the picture now; the largest face will be searched.");
       submit.disabled = false;
     });

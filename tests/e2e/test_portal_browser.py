@@ -153,3 +153,27 @@ def test_skip_link_is_the_first_stop_for_the_keyboard(live_server, browser_page,
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"
     expect(page.locator(".skip-link")).to_be_visible()
+
+
+def test_a_picture_too_large_is_refused_before_the_browser_decodes_it(live_server, browser_page, two_tenants,
+                                                                     faces_dir):
+    """A 15,000 × 15,000 picture froze the browser for seconds decoding its preview although the
+    server refused it at once, and a broken-image strip stayed after a bad file (#14, item 8)."""
+    from tests.faces.test_imaging import _png_bomb
+
+    page = browser_page
+    log_in(page, live_server.url, two_tenants.a.investigator.email)
+    page.goto(f"{live_server.url}/t/agency-a/search/")
+    page.get_by_label("Probe picture").set_input_files(
+        {"name": "huge.png", "mimeType": "image/png", "buffer": _png_bomb(width=15000, height=15000)})
+    expect(page.locator("#picture-status")).to_have_text(
+        "The picture is too large: 225,000,000 pixels; the limit is 40,000,000 pixels. Scale it down and try again.")
+    expect(page.locator("[data-preview]")).to_be_hidden()
+    assert page.locator("[data-preview-img]").get_attribute("src") is None
+    page.get_by_label("Probe picture").set_input_files(
+        {"name": "broken.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff" + b"not a picture"})
+    expect(page.locator("#picture-status")).to_contain_text("cannot be read")
+    expect(page.locator("[data-preview]")).to_be_hidden()
+    page.get_by_label("Probe picture").set_input_files(str(faces_dir / "obama_2.jpg"))
+    expect(page.locator("#picture-status")).to_contain_text("One face found")
+    expect(page.locator("[data-preview]")).to_be_visible()
