@@ -247,3 +247,24 @@ def test_history_shows_each_searchs_lead_count(client, two_tenants):
     client.force_login(two_tenants.a.investigator)
     page = client.get("/t/agency-a/searches/").content.decode()
     assert '<td data-label="Leads">2</td>' in page
+
+
+def test_similarity_bars_run_over_the_calibrated_range_with_both_thresholds_marked(client, two_tenants):
+    """A different person at 0.85 drew a bar nearly as full as a lead at 0.95 (#14, item 7)."""
+    from portal.web.templatetags.similarity import similarity_position
+    from tests.builders import Gallery, picture_add, search_add
+
+    assert [similarity_position(v) for v in (0.5, 0.70, 0.85, 0.90, 0.95, 1.0)] == \
+        ["0.0", "0.0", "50.0", "66.7", "83.3", "100.0"]
+    tenant = two_tenants.a.tenant
+    gallery = Gallery(tenants=[tenant])
+    for _ in range(2):
+        picture_add(gallery, tenant=tenant, region="GB")
+    search = search_add(tenant=tenant, face_ids=sorted(gallery.faces))
+    with tenant_scope(tenant):
+        search.matches.filter(rank=1).update(band="strong", similarity=0.95)
+        search.matches.filter(rank=2).update(band="below", similarity=0.85)
+    client.force_login(two_tenants.a.investigator)
+    page = client.get(f"/t/agency-a/searches/{search.public_id}/").content.decode()
+    assert 'style="width: 83.3%"' in page and 'style="width: 50.0%"' in page
+    assert 'style="left: 66.7%"' in page and 'class="strong-mark" style="left: 76.7%"' in page
