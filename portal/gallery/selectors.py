@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.db.models import Count
 
-from portal.gallery.models import Image, Subject
+from portal.gallery.models import Face, Image, Subject
 from tenants.models import Tenant
 
 
@@ -30,3 +30,8 @@ def subject_get(*, tenant: Tenant, public_id) -> Subject:
 
 def subjects_list(*, tenant: Tenant):
     return Subject.objects.filter(tenant=tenant).annotate(picture_count=Count("images")).order_by("label", "id")
+
+
+def gallery_is_empty(*, tenant: Tenant) -> bool:
+    """No face in the tenant's own gallery yet: a new tenant's first hour."""
+    return not Face.objects.filter(tenant=tenant).exists()

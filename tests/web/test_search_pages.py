@@ -268,3 +268,16 @@ def test_similarity_bars_run_over_the_calibrated_range_with_both_thresholds_mark
     page = client.get(f"/t/agency-a/searches/{search.public_id}/").content.decode()
     assert 'style="width: 83.3%"' in page and 'style="width: 50.0%"' in page
     assert 'style="left: 66.7%"' in page and 'class="strong-mark" style="left: 76.7%"' in page
+
+
+def test_an_empty_gallery_leads_the_user_to_enrol_first(client, two_tenants, faces_dir):
+    """A new tenant's overview and search page said nothing about what to do first (#14, item 12)."""
+    client.force_login(two_tenants.b.investigator)
+    for path in ("/t/retailer-b/", "/t/retailer-b/search/"):
+        page = client.get(path).content.decode()
+        assert "Your gallery is empty" in page and "every search would find nothing" in page
+    client.force_login(two_tenants.a.investigator)  # entitled to the platform index
+    assert "Searches already cover the operator's platform index" in client.get("/t/agency-a/").content.decode()
+    image_ingest(tenant=two_tenants.a.tenant, data=(faces_dir / "obama_1.jpg").read_bytes(),
+                 actor=Actor.system("test"), legal_basis=LegalBasis.LAW_ENFORCEMENT)
+    assert "Your gallery is empty" not in client.get("/t/agency-a/search/").content.decode()

@@ -23,4 +23,5 @@ def tenant_dashboard(request, tenant_slug):
                "recent_searches": search_selectors.searches_list(tenant=tenant)[:5]}
     if membership.can_search:
         context["subject_count"] = gallery_selectors.subjects_list(tenant=tenant).count()
+        context["gallery_empty"] = gallery_selectors.gallery_is_empty(tenant=tenant)
     return render(request, "portal/dashboard.html", context)

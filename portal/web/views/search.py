@@ -14,6 +14,7 @@ from portal.errors import DomainError, domain_error_body, error_body, form_error
 from portal.faces.errors import FaceEngineError
 from portal.dates import day_end, day_start
 from portal.gallery.models import Face
+from portal.gallery import selectors as gallery_selectors
 from portal.search import selectors as search_selectors
 from portal.search.access import search_access_record
 from portal.search.authorisations import authorisation_record
@@ -51,7 +52,8 @@ def search_new(request, tenant_slug):
             return redirect("search_detail", tenant_slug=tenant.slug, search_id=search.public_id)
     elif request.method == "POST":
         status = 400
-    return render(request, "portal/search_new.html", {"form": form}, status=status)
+    return render(request, "portal/search_new.html", {
+        "form": form, "gallery_empty": gallery_selectors.gallery_is_empty(tenant=tenant)}, status=status)
 
 
 @membership_required(allowed="can_search")
