@@ -122,3 +122,11 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, two_tenants, f
     shoot(page, "14-auditor-403")
     page.goto(f"{live_server.url}/t/retailer-b/")
     shoot(page, "15-other-tenant-404")
+
+
+def test_screenshot_of_a_new_tenants_first_page(live_server, browser_page, two_tenants):
+    page = browser_page
+    log_in(page, live_server.url, two_tenants.b.investigator.email)
+    expect(page.get_by_role("heading", name="Your gallery is empty")).to_be_visible()
+    page.get_by_role("link", name="Enrol pictures").focus()
+    shoot(page, "00-new-tenant-empty-gallery")
