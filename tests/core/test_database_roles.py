@@ -155,6 +155,27 @@ def test_a_tenant_changes_only_its_own_settings_in_its_own_scope(two_tenants):
     assert a.probe_retention_days == 7
 
 
+def test_a_tenants_search_limits_are_its_own_to_tighten_and_no_one_elses(two_tenants):
+    """tenants/0012 lets a tenant set its own search limits in its signed scope: not another
+    tenant's, and not with a setting an injected query forges."""
+    from django.db import transaction
+
+    from tenants.context import tenant_scope
+
+    a, b = two_tenants.a.tenant, two_tenants.b.tenant
+    with tenant_scope(a), connection.cursor() as cursor:
+        cursor.execute("UPDATE tenants_tenant SET search_min_threshold = 0.95, search_max_k = 5 WHERE id = %s", [a.pk])
+        with pytest.raises(Exception, match="changed only by platform code"), transaction.atomic():
+            cursor.execute("UPDATE tenants_tenant SET search_min_threshold = 0.5 WHERE id = %s", [b.pk])
+    with _app_connect() as app:
+        app.execute("SELECT set_config('portal.tenant_id', %s, false)", [str(b.pk)])
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app.execute("UPDATE tenants_tenant SET search_min_threshold = 0.5 WHERE id = %s", [b.pk])
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.search_min_threshold, a.search_max_k, b.search_min_threshold) == (0.95, 5, None)
+
+
 def test_the_platforms_tables_are_written_only_by_platform_code(two_tenants):
     """An injected query cannot file, change or withdraw an order (the worker would act on it),
     plant a file for the worker to delete, or touch opt-outs and staff tokens."""
