@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of every answer: the switch's cookie, else the browser's Accept-Language (en, fr).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Before the CSRF check: non-operators get the same 404 from the platform area for every method.
     "portal.platform.middleware.PlatformConcealMiddleware",
@@ -216,7 +218,16 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 
 # --- Internationalisation and static files ------------------------------------------------
-LANGUAGE_CODE = "en-gb"
+# English and French (the first regulator is France's CNIL). Every string goes through gettext;
+# locale/fr holds the translation and its compiled .mo (`make messages` refreshes it; README).
+# The language switch posts to /i18n/setlang/, which keeps the choice in a cookie for a year.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+# Dates and numbers as each language writes them (portal/formats/<lang>/formats.py).
+FORMAT_MODULE_PATH = ["portal.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -16,6 +16,8 @@ urlpatterns = [
     path("accounts/reset/<uidb64>/<token>/", accounts.PasswordResetConfirmView.as_view(),
          name="password_reset_confirm"),
     path("accounts/", include("django.contrib.auth.urls")),
+    # POST /i18n/setlang/ (the language switch of every layout).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("invitations/<str:token>/", invitations.invitation_accept, name="invitation_accept"),
     path("t/<slug:tenant_slug>/", include(web_urls.tenant_urlpatterns)),
     path("platform/", include("portal.platform.urls")),
