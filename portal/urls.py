@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from portal.web import urls as web_urls
 from portal.web.views import accounts, dashboard, invitations
@@ -18,6 +19,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     # POST /i18n/setlang/ (the language switch of every layout).
     path("i18n/", include("django.conf.urls.i18n")),
+    # The translations of the scripts' few sentences (static/js), as gettext() in the browser.
+    path("i18n/js/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("invitations/<str:token>/", invitations.invitation_accept, name="invitation_accept"),
     path("t/<slug:tenant_slug>/", include(web_urls.tenant_urlpatterns)),
     path("platform/", include("portal.platform.urls")),

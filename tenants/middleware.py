@@ -16,6 +16,7 @@ from django.urls import Resolver404, resolve
 
 from tenants.context import rls_user, tenant_scope
 from tenants.selectors import membership_for_tenant_slug
+from django.utils.translation import gettext as _
 
 
 class TenantMiddleware:
@@ -52,7 +53,7 @@ def membership_required(*, allowed: str):
             if request.membership is None:
                 raise Http404
             if not getattr(request.membership, allowed):
-                raise PermissionDenied(f"Your role ({request.membership.get_role_display()}) does not allow this page.")
+                raise PermissionDenied(_("Your role (%(role)s) does not allow this page.") % {"role": request.membership.get_role_display()})
             return view(request, *args, **kwargs)
 
         return wrapped

@@ -9,6 +9,7 @@ from django.utils.crypto import salted_hmac
 from tenants.context import dangerously_unscoped
 from tenants.credentials import credential_stamp_new, password_matches, password_store, password_usable
 from tenants.managers import TenantScopedManager
+from django.utils.translation import gettext_lazy as _
 
 
 class UserManager(BaseUserManager):
@@ -35,11 +36,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=150, blank=True)
-    is_staff = models.BooleanField(default=False, help_text="Platform operator: may use the platform area.")
+    is_staff = models.BooleanField(default=False, help_text=_("Platform operator: may use the platform area."))
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
     credential_stamp = models.CharField(max_length=32, default=credential_stamp_new, editable=False,
-                                        help_text="Changes with the password; sessions and reset links depend on it.")
+                                        help_text=_("Changes with the password; sessions and reset links depend on it."))
 
     objects = UserManager()
 
@@ -97,32 +98,32 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 class Tenant(models.Model):
     class Kind(models.TextChoices):
-        LAW_ENFORCEMENT = "law_enforcement", "Law enforcement"
-        RETAIL = "retail", "Retail"
-        OTHER = "other", "Other"
+        LAW_ENFORCEMENT = "law_enforcement", _("Law enforcement")
+        RETAIL = "retail", _("Retail")
+        OTHER = "other", _("Other")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
 
     slug = models.SlugField(max_length=63, unique=True)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.OTHER)
-    home_country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2.")
+    home_country = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2."))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     case_reference_required = models.BooleanField(default=True)
     probe_retention_days = models.PositiveIntegerField(default=30)
     # Stricter than the platform's floor for the tenant's kind, never looser (portal/search/floors.py).
     search_min_threshold = models.FloatField(null=True, blank=True,
-                                             help_text="The tenant's own lowest lead threshold, if stricter.")
+                                             help_text=_("The tenant's own lowest lead threshold, if stricter."))
     search_max_k = models.PositiveSmallIntegerField(null=True, blank=True,
-                                                    help_text="The tenant's own most matches per search, if fewer.")
+                                                    help_text=_("The tenant's own most matches per search, if fewer."))
     may_search_platform_index = models.BooleanField(
-        default=False, help_text="Entitled to search the operator's platform index besides its own gallery."
+        default=False, help_text=_("Entitled to search the operator's platform index besides its own gallery.")
     )
     two_person_review = models.BooleanField(
         default=True, db_default=True,
-        help_text="A match is confirmed only by two people (always, for law enforcement).")
+        help_text=_("A match is confirmed only by two people (always, for law enforcement)."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -155,18 +156,18 @@ class UserMembershipManager(models.Manager):
 
 class Membership(models.Model):
     class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        ADMIN = "admin", "Admin"
-        INVESTIGATOR = "investigator", "Investigator"
-        AUDITOR = "auditor", "Auditor"
+        OWNER = "owner", _("Owner")
+        ADMIN = "admin", _("Admin")
+        INVESTIGATOR = "investigator", _("Investigator")
+        AUDITOR = "auditor", _("Auditor")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
-                                 help_text="How the object is named outside: URLs, API bodies, exports.")
+                                 help_text=_("How the object is named outside: URLs, API bodies, exports."))
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices)
     may_review = models.BooleanField(default=False, db_default=False,
-                                     help_text="May give verdicts on matches; set by an owner.")
+                                     help_text=_("May give verdicts on matches; set by an owner."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantScopedManager()

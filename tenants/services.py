@@ -19,6 +19,7 @@ from portal.audit.services import Actor, audit_record
 from portal.errors import DomainError
 from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Invitation, Membership, Tenant, User
+from django.utils.translation import gettext as _
 
 
 def tenant_create(*, slug: str, name: str, kind: str, home_country: str, **fields) -> Tenant:
@@ -90,9 +91,9 @@ def _check_may_touch(*, by: Membership, membership: Membership | None, role: str
     if by.role == Membership.Role.OWNER:
         return
     if role == Membership.Role.OWNER:
-        raise MembershipChangeRefused("Only an owner can make someone an owner.")
+        raise MembershipChangeRefused(_("Only an owner can make someone an owner."))
     if membership is not None and membership.role == Membership.Role.OWNER:
-        raise MembershipChangeRefused("Only an owner can change or remove an owner.")
+        raise MembershipChangeRefused(_("Only an owner can change or remove an owner."))
 
 
 INVITATION_DAYS = 7
@@ -116,13 +117,13 @@ def member_invite(*, tenant: Tenant, by: Membership, email: str, role: str, acto
     turns the link's token into an absolute URL. An earlier pending invitation of the same
     address to this tenant is replaced."""
     if role not in Membership.Role.values:
-        raise MembershipChangeRefused("Unknown role.", field="role")
+        raise MembershipChangeRefused(_("Unknown role."), field="role")
     _check_may_touch(by=by, membership=None, role=role)
     email = email.strip().lower()
     token = secrets.token_urlsafe(32)
     with tenant_scope(tenant), transaction.atomic():
         if Membership.objects.filter(tenant=tenant, user__email=email).exists():
-            raise MembershipChangeRefused(f"{email} is already a member; change their role in the list instead.",
+            raise MembershipChangeRefused(_("%(email)s is already a member; change their role in the list instead.") % {"email": email},
                                           field="email")
         Invitation.objects.filter(tenant=tenant, email=email, accepted_at__isnull=True).delete()
         invitation = Invitation.objects.create(
@@ -132,17 +133,15 @@ def member_invite(*, tenant: Tenant, by: Membership, email: str, role: str, acto
                      target_id=invitation.public_id, details={"email": email, "role": role})
         link = accept_url(token)
         transaction.on_commit(lambda: send_mail(
-            f"You are invited to {tenant.name} on the face search portal",
-            f"{by.user.email} invites you to join {tenant.name} as {invitation.get_role_display().lower()}.\n\n"
-            f"Open this link within {INVITATION_DAYS} days to accept:\n{link}\n\n"
-            "If you did not expect this, ignore this e-mail; nothing happens unless you accept.",
+            _("You are invited to %(name)s on the face search portal") % {"name": tenant.name},
+            _("%(email)s invites you to join %(name)s as %(role)s.\n\nOpen this link within %(days)s days to accept:\n%(link)s\n\nIf you did not expect this, ignore this e-mail; nothing happens unless you accept.") % {"email": by.user.email, "name": tenant.name, "role": invitation.get_role_display().lower(), "days": INVITATION_DAYS, "link": link},
             None, [email]))
     return invitation
 
 
 def invitation_revoke(*, tenant: Tenant, invitation: Invitation, actor: Actor) -> None:
     with tenant_scope(tenant), transaction.atomic():
-        deleted, _ = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).delete()
+        deleted, _by_model = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).delete()
         if deleted:
             audit_record(action="member.invite_revoke", actor=actor, tenant=tenant, target_type="invitation",
                          target_id=invitation.public_id, details={"email": invitation.email})
@@ -155,7 +154,7 @@ def invitation_by_token(*, token: str) -> Invitation:
         invitation = Invitation.objects.select_related("tenant").filter(
             token_hash=_token_hash(token), accepted_at__isnull=True, expires_at__gt=timezone.now()).first()
     if invitation is None or not invitation.tenant.is_active:
-        raise InvitationInvalid("This invitation is not valid: it was used, revoked or has expired. Ask for a new one.")
+        raise InvitationInvalid(_("This invitation is not valid: it was used, revoked or has expired. Ask for a new one."))
     return invitation
 
 
@@ -163,13 +162,13 @@ def invitation_accept(*, token: str, user: User, actor: Actor) -> Membership:
     """The signed-in user accepts an invitation sent to their own address."""
     invitation = invitation_by_token(token=token)
     if user.email.lower() != invitation.email:
-        raise InvitationInvalid("This invitation is for another address. Sign out and open the link again.")
+        raise InvitationInvalid(_("This invitation is for another address. Sign out and open the link again."))
     tenant = invitation.tenant
     with tenant_scope(tenant), transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if invitation.accepted_at is not None:
-            raise InvitationInvalid("This invitation was used already.")
-        membership, _ = Membership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": invitation.role})
+            raise InvitationInvalid(_("This invitation was used already."))
+        membership, _created = Membership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": invitation.role})
         invitation.accepted_at = timezone.now()
         invitation.save(update_fields=["accepted_at"])
         audit_record(action="member.join", actor=actor, tenant=tenant, target_type="membership",
@@ -181,7 +180,7 @@ def invitation_accept_new_account(*, token: str, full_name: str, password: str, 
     """A person without an account accepts: the account is made with the password they chose."""
     invitation = invitation_by_token(token=token)
     if User.objects.filter(email=invitation.email).exists():
-        raise InvitationInvalid("An account with this address exists: sign in to accept.")
+        raise InvitationInvalid(_("An account with this address exists: sign in to accept."))
     with transaction.atomic():
         user = User.objects.create_user(email=invitation.email, password=password, full_name=full_name.strip()[:150])
         return invitation_accept(token=token, user=user, actor=Actor.of_user(user, ip_address=ip_address))
@@ -190,11 +189,11 @@ def invitation_accept_new_account(*, token: str, full_name: str, password: str, 
 @transaction.atomic
 def member_role_change(*, tenant: Tenant, by: Membership, membership: Membership, role: str, actor: Actor) -> Membership:
     if role not in Membership.Role.values:
-        raise MembershipChangeRefused("Unknown role.")
+        raise MembershipChangeRefused(_("Unknown role."))
     _check_may_touch(by=by, membership=membership, role=role)
     owners = _owners_locked(tenant=tenant)
     if membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER and len(owners) <= 1:
-        raise MembershipChangeRefused("This is the last owner: make someone else an owner first.")
+        raise MembershipChangeRefused(_("This is the last owner: make someone else an owner first."))
     previous = membership.role
     if previous != role:
         membership.role = role
@@ -209,7 +208,7 @@ def member_remove(*, tenant: Tenant, by: Membership, membership: Membership, act
     _check_may_touch(by=by, membership=membership, role=None)
     owners = _owners_locked(tenant=tenant)
     if membership.role == Membership.Role.OWNER and len(owners) <= 1:
-        raise MembershipChangeRefused("This is the last owner and cannot be removed.")
+        raise MembershipChangeRefused(_("This is the last owner and cannot be removed."))
     details = {"email": membership.user.email, "role": membership.role}
     membership_id = membership.public_id
     membership.delete()
@@ -223,9 +222,9 @@ def member_review_set(*, tenant: Tenant, by: Membership, membership: Membership,
     """Gives or takes a member's permission to review matches. Only an owner decides who verifies
     leads (EU AI Act Art. 14(5): people with the necessary competence and authority)."""
     if by.role != Membership.Role.OWNER:
-        raise MembershipChangeRefused("Only an owner decides who may review matches.", status=403)
+        raise MembershipChangeRefused(_("Only an owner decides who may review matches."), status=403)
     if may_review and membership.role == Membership.Role.AUDITOR:
-        raise MembershipChangeRefused("Auditors check the reviews; they cannot review matches themselves.")
+        raise MembershipChangeRefused(_("Auditors check the reviews; they cannot review matches themselves."))
     if membership.may_review != may_review:
         membership.may_review = may_review
         membership.save(update_fields=["may_review"])
@@ -239,7 +238,7 @@ def tenant_settings_update(*, tenant: Tenant, case_reference_required: bool, pro
                            actor: Actor, two_person_review: bool | None = None) -> Tenant:
     changes = {}
     if two_person_review is False and tenant.kind == Tenant.Kind.LAW_ENFORCEMENT:
-        raise MembershipChangeRefused("Law-enforcement tenants always need two people to confirm a match.",
+        raise MembershipChangeRefused(_("Law-enforcement tenants always need two people to confirm a match."),
                                       code="two_person_review_required")
     if two_person_review is not None and tenant.two_person_review != two_person_review:
         changes["two_person_review"] = [tenant.two_person_review, two_person_review]

@@ -5,6 +5,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
 from portal.api.services import api_key_authenticate
+from django.utils.translation import gettext as _
 
 KEYWORD = "Api-Key"
 
@@ -17,16 +18,16 @@ class ApiKeyAuthentication(BaseAuthentication):
         if not header:
             return None
         if header[0].decode("latin-1").lower() != KEYWORD.lower():
-            raise exceptions.AuthenticationFailed(f'Send the key as "Authorization: {KEYWORD} <key>".')
+            raise exceptions.AuthenticationFailed(_('Send the key as "Authorization: %(KEYWORD)s <key>".') % {"KEYWORD": KEYWORD})
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed(f'Send the key as "Authorization: {KEYWORD} <key>".')
+            raise exceptions.AuthenticationFailed(_('Send the key as "Authorization: %(KEYWORD)s <key>".') % {"KEYWORD": KEYWORD})
         try:
             raw_key = header[1].decode("ascii")
         except UnicodeDecodeError:
-            raise exceptions.AuthenticationFailed("The API key is not valid.") from None
+            raise exceptions.AuthenticationFailed(_("The API key is not valid.")) from None
         api_key = api_key_authenticate(raw_key=raw_key)
         if api_key is None:
-            raise exceptions.AuthenticationFailed("The API key is not valid, or it was revoked.")
+            raise exceptions.AuthenticationFailed(_("The API key is not valid, or it was revoked."))
         return (None, api_key)
 
     def authenticate_header(self, request):

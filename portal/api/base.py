@@ -46,6 +46,7 @@ from portal.audit.services import Actor
 from portal.errors import error_body
 from tenants.context import tenant_scope
 from tenants.models import Tenant
+from django.utils.translation import gettext as _, gettext_lazy
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class PortalApiView(ABC, APIView):
     pagination_class = StableCursorPagination  # used by page(); the schema reads it too
     permission_classes: tuple = ()
     throttle_classes: tuple = ()
-    not_authenticated_message = "Authentication is required."
+    not_authenticated_message = gettext_lazy("Authentication is required.")
     credential_name = "caller"  # in "This <credential> lacks the ... scope."
 
     # --- what each kind of caller decides -------------------------------------------------------
@@ -177,7 +178,7 @@ class PortalApiView(ABC, APIView):
         except Exception:
             # Anything the error handler does not know is a bug: log it, answer in the one shape.
             logger.exception("API request failed: %s %s", self.request.method, self.request.path)
-            return Response(error_body(code="server_error", message="The server failed to answer this request."),
+            return Response(error_body(code="server_error", message=_("The server failed to answer this request.")),
                             status=500)
 
     def _request_size_check(self, request) -> None:
@@ -186,7 +187,7 @@ class PortalApiView(ABC, APIView):
         except ValueError:
             length = 0
         if length > settings.API_MAX_REQUEST_BYTES:
-            raise RequestTooLarge(f"The request body is larger than {settings.API_MAX_REQUEST_BYTES} bytes.")
+            raise RequestTooLarge(_("The request body is larger than %(limit)s bytes.") % {"limit": settings.API_MAX_REQUEST_BYTES})
 
     def _handle(self, request, *args, **kwargs):
         method = request.method.lower()
@@ -199,8 +200,8 @@ class PortalApiView(ABC, APIView):
 
     def _handle_idempotent(self, handler, key: str, request, *args, **kwargs):
         if not IDEMPOTENCY_KEY_PATTERN.fullmatch(key):
-            raise ApiError(f"{IDEMPOTENCY_HEADER} must be 1 to 255 visible ASCII characters (a UUID will do).",
-                           code="invalid", fields={IDEMPOTENCY_HEADER: ["Not a valid key."]})
+            raise ApiError(_("%(header)s must be 1 to 255 visible ASCII characters (a UUID will do).") % {"header": IDEMPOTENCY_HEADER},
+                           code="invalid", fields={IDEMPOTENCY_HEADER: [_("Not a valid key.")]})
         fingerprint = request_fingerprint(request)
         not_before = timezone.now() - timedelta(hours=settings.API_IDEMPOTENCY_HOURS)
         owner = self.idempotency_owner()
@@ -209,8 +210,7 @@ class PortalApiView(ABC, APIView):
         if record is not None:
             if record.fingerprint != fingerprint:
                 raise IdempotencyKeyReused(
-                    f"This {IDEMPOTENCY_HEADER} was used for a different request in the last "
-                    f"{settings.API_IDEMPOTENCY_HOURS} hours; use a new key for a new request.")
+                    _("This %(header)s was used for a different request in the last %(hours)s hours; use a new key for a new request.") % {"header": IDEMPOTENCY_HEADER, "hours": settings.API_IDEMPOTENCY_HOURS})
             return Response(record.response_body, status=record.response_status,
                             headers={"Idempotent-Replayed": "true"})
         response = handler(request, *args, **kwargs)
@@ -224,8 +224,7 @@ class PortalApiView(ABC, APIView):
             except IntegrityError:
                 # A concurrent request with the same key committed first; this one's work rolls
                 # back (the exception leaves the caller's context), so nothing is stored twice.
-                raise IdempotencyConflict(f"Another request with this {IDEMPOTENCY_HEADER} was processed at "
-                                          "the same time; retry to get its response.") from None
+                raise IdempotencyConflict(_("Another request with this %(header)s was processed at the same time; retry to get its response.") % {"header": IDEMPOTENCY_HEADER}) from None
         return response
 
 
@@ -233,7 +232,7 @@ class TenantApiView(PortalApiView):
     """A tenant's endpoint: an API key, the key's scopes, limits per key and per tenant, and the
     handler inside the key's tenant scope."""
 
-    not_authenticated_message = 'Send an API key: "Authorization: Api-Key <key>".'
+    not_authenticated_message = gettext_lazy('Send an API key: "Authorization: Api-Key <key>".')
     credential_name = "API key"
 
     def get_authenticators(self):
@@ -241,7 +240,7 @@ class TenantApiView(PortalApiView):
 
     def caller_admit(self, request) -> None:
         if not request.auth.tenant.is_active:
-            raise ApiError("This tenant is suspended; its API keys do not work.", code="tenant_suspended",
+            raise ApiError(_("This tenant is suspended; its API keys do not work."), code="tenant_suspended",
                            status_code=403)
 
     def caller_context(self, request):

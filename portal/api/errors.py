@@ -20,6 +20,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from portal.errors import DomainError, domain_error_body, error_body
+from django.utils.translation import gettext as _, gettext_lazy
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ class ApiError(exceptions.APIException):
 
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "invalid"
-    default_detail = "The request is not valid."
+    default_detail = gettext_lazy("The request is not valid.")
 
     def __init__(self, message: str | None = None, *, code: str | None = None, status_code: int | None = None,
                  fields: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None) -> None:
@@ -101,13 +102,13 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
                          fields=exc.fields, headers=exc.headers)
     if isinstance(exc, exceptions.ValidationError):
         fields = _field_errors(exc.detail)
-        return _response(status_code=400, code="invalid", message="The request has invalid fields: "
-                         + "; ".join(f"{name}: {' '.join(messages)}" for name, messages in fields.items()),
+        return _response(status_code=400, code="invalid", message=_("The request has invalid fields: %(fields)s") % {
+                             "fields": "; ".join(f"{name}: {' '.join(messages)}" for name, messages in fields.items())},
                          fields=fields)
     if isinstance(exc, exceptions.Throttled):
         wait = max(1, math.ceil(exc.wait or 1))
         return _response(status_code=429, code="rate_limited",
-                         message=f"Rate limit passed; retry in {wait} second(s).",
+                         message=_("Rate limit passed; retry in %(wait)s second(s).") % {"wait": wait},
                          headers={"Retry-After": str(wait)})
     if isinstance(exc, exceptions.APIException):
         code = next((name for cls, name in _DRF_CODES if isinstance(exc, cls)), "error")
@@ -119,11 +120,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         return _response(status_code=exc.status_code, code=code, message=" ".join(_messages(exc.detail)),
                          headers=headers)
     if isinstance(exc, (Http404, ObjectDoesNotExist)):
-        return _response(status_code=404, code="not_found", message="Not found.")
+        return _response(status_code=404, code="not_found", message=_("Not found."))
     if isinstance(exc, PermissionDenied):
-        return _response(status_code=403, code="permission_denied", message=str(exc) or "Not allowed.")
+        return _response(status_code=403, code="permission_denied", message=str(exc) or _("Not allowed."))
     if isinstance(exc, RequestDataTooBig):
-        return _response(status_code=413, code="request_too_large", message="The request body is too large.")
+        return _response(status_code=413, code="request_too_large", message=_("The request body is too large."))
     if isinstance(exc, DomainError):
         if exc.status >= 500:
             logger.exception("%s failed", type(exc).__name__, exc_info=exc)

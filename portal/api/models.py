@@ -12,14 +12,15 @@ from django.db import models
 
 from tenants.managers import TenantScopedManager
 from tenants.models import Tenant
+from django.utils.translation import gettext_lazy as _
 
 
 class ApiKeyScope(models.TextChoices):
-    SEARCH = "search", "Run searches and read their results"
-    GALLERY_READ = "gallery:read", "Read subjects and images"
-    GALLERY_WRITE = "gallery:write", "Create, enrol, change and delete subjects and images"
-    AUDIT_READ = "audit:read", "Read the tenant's audit log"
-    REVIEW = "review", "Give verdicts on matches, as the member who made the key"
+    SEARCH = "search", _("Run searches and read their results")
+    GALLERY_READ = "gallery:read", _("Read subjects and images")
+    GALLERY_WRITE = "gallery:write", _("Create, enrol, change and delete subjects and images")
+    AUDIT_READ = "audit:read", _("Read the tenant's audit log")
+    REVIEW = "review", _("Give verdicts on matches, as the member who made the key")
 
 
 class ApiKey(models.Model):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
+from django.utils.translation import gettext as _
 
 _DB_ID_MAX = 2**63 - 1
 
@@ -30,7 +31,7 @@ class StableCursorPagination(CursorPagination):
         except ValueError:
             size = 0
         if not 1 <= size <= self.max_page_size:
-            raise ValidationError({self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]})
+            raise ValidationError({self.page_size_query_param: [_("A whole number from 1 to %(max_page_size)s.") % {"max_page_size": self.max_page_size}]})
         return size
 
     def decode_cursor(self, request):
@@ -40,8 +41,8 @@ class StableCursorPagination(CursorPagination):
             cursor = False
         if cursor is False or (cursor is not None and cursor.position is not None
                                and not self._position_valid(cursor.position)):
-            raise ValidationError({self.cursor_query_param: ["Not a cursor this API gave out; use the next or "
-                                                             "previous link of a list."]})
+            raise ValidationError({self.cursor_query_param: [_("Not a cursor this API gave out; use the next or "
+                                                             "previous link of a list.")]})
         return cursor
 
     @staticmethod

@@ -3,6 +3,7 @@
 from rest_framework.permissions import BasePermission
 
 from portal.api.errors import ScopeMissing
+from django.utils.translation import gettext as _
 
 
 class ScopeRequired(BasePermission):
@@ -15,5 +16,5 @@ class ScopeRequired(BasePermission):
         choices = (needed,) if isinstance(needed, str) else tuple(needed)
         if not any(view.caller_has_scope(request, scope) for scope in choices):
             names = " or ".join(f'"{scope}"' for scope in choices)
-            raise ScopeMissing(f"This {view.credential_name} lacks the {names} scope.")
+            raise ScopeMissing(_("This %(credential_name)s lacks the %(names)s scope.") % {"credential_name": view.credential_name, "names": names})
         return True

@@ -8,6 +8,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from tenants.secrets import STAFF_TOKEN, secret_owner
 from portal.platform.models import StaffApiToken
 from tenants.context import dangerously_unscoped
+from django.utils.translation import gettext as _
 
 KEYWORD = "Bearer"
 
@@ -20,17 +21,17 @@ class StaffTokenAuthentication(BaseAuthentication):
         if not header or header[0].decode("latin-1").lower() != KEYWORD.lower():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed(f'Send the token as "Authorization: {KEYWORD} <token>".')
+            raise exceptions.AuthenticationFailed(_('Send the token as "Authorization: %(KEYWORD)s <token>".') % {"KEYWORD": KEYWORD})
         secret = header[1].decode("latin-1")
         parts = secret.split("_")
         if len(parts) < 3 or parts[0] != "pst":
-            raise exceptions.AuthenticationFailed("The platform token is not valid.")
+            raise exceptions.AuthenticationFailed(_("The platform token is not valid."))
         owner = secret_owner(kind=STAFF_TOKEN, prefix=parts[1], raw_secret=secret)
         token = owner and StaffApiToken.objects.select_related("user").filter(pk=owner[0], revoked_at__isnull=True).first()
         if not token:
-            raise exceptions.AuthenticationFailed("The platform token is not valid, or it was revoked.")
+            raise exceptions.AuthenticationFailed(_("The platform token is not valid, or it was revoked."))
         if not (token.user.is_active and token.user.is_staff):
-            raise exceptions.AuthenticationFailed("The token's user is no longer a platform operator.")
+            raise exceptions.AuthenticationFailed(_("The token's user is no longer a platform operator."))
         with dangerously_unscoped(reason="recording a platform token's use"):
             StaffApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         return (token.user, token)

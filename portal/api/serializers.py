@@ -17,6 +17,7 @@ from portal.gallery.models import LegalBasis
 from portal.gallery.regions import RegionEvidence
 from portal.api.serializers_oversight import ReviewStateSerializer, SearchAuthorisationSerializer
 from portal.search.models import Band, Search
+from django.utils.translation import gettext_lazy as _
 
 _DATA_URL = re.compile(r"^data:[\w/+.-]+;base64,", re.IGNORECASE)
 
@@ -38,7 +39,7 @@ class ErrorSerializer(serializers.Serializer):
 @extend_schema_field({"type": "string", "format": "byte",
                       "description": "The picture (JPEG, PNG or WebP), base64-encoded; a data: URL prefix is allowed."})
 class Base64PictureField(serializers.Field):
-    default_error_messages = {"invalid": "Not valid base64.", "empty": "The picture is empty."}
+    default_error_messages = {"invalid": _("Not valid base64."), "empty": _("The picture is empty.")}
 
     def to_internal_value(self, data) -> bytes:
         if not isinstance(data, str):

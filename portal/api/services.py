@@ -23,6 +23,7 @@ from portal.audit.services import Actor, audit_record
 from portal.errors import DomainError
 from tenants.context import dangerously_unscoped, scope_atomic, scope_connection, tenant_scope
 from tenants.models import Tenant
+from django.utils.translation import gettext as _
 
 KEY_PREFIX = "fsk_"
 _PREFIX_LENGTH = 8
@@ -47,10 +48,10 @@ def _prefix_of(raw_key: str) -> str | None:
 def _scopes_clean(scopes: Iterable[str]) -> list[str]:
     scopes = list(dict.fromkeys(scopes))
     if not scopes:
-        raise ApiKeyInvalid("Choose at least one scope.", field="scopes")
+        raise ApiKeyInvalid(_("Choose at least one scope."), field="scopes")
     unknown = [scope for scope in scopes if scope not in ApiKeyScope.values]
     if unknown:
-        raise ApiKeyInvalid(f"Unknown scope(s) {', '.join(unknown)}; choose from {', '.join(ApiKeyScope.values)}.",
+        raise ApiKeyInvalid(_("Unknown scope(s) %(unknown)s; choose from %(known)s.") % {"unknown": ', '.join(unknown), "known": ', '.join(ApiKeyScope.values)},
                             field="scopes")
     return scopes
 
@@ -59,9 +60,9 @@ def api_key_create(*, tenant: Tenant, name: str, scopes: Iterable[str], actor: A
     """Makes a key for the tenant. Returns it with the raw key, which is never stored: show it once."""
     name = name.strip()
     if not name:
-        raise ApiKeyInvalid("A key needs a name.", field="name")
+        raise ApiKeyInvalid(_("A key needs a name."), field="name")
     if len(name) > 100:
-        raise ApiKeyInvalid("The name is longer than 100 characters.", field="name")
+        raise ApiKeyInvalid(_("The name is longer than 100 characters."), field="name")
     scopes = _scopes_clean(scopes)
     with tenant_scope(tenant):
         for attempt in range(3):
@@ -144,7 +145,7 @@ def tenant_api_settings_set(*, tenant: Tenant, rate_limit_per_key: str = "", rat
             except ValueError as err:
                 raise ApiKeyInvalid(str(err), field=field) from err
     with tenant_scope(tenant):
-        api_settings, _ = TenantApiSettings.objects.update_or_create(
+        api_settings, _created = TenantApiSettings.objects.update_or_create(
             tenant=tenant, defaults={"rate_limit_per_key": rate_limit_per_key,
                                      "rate_limit_per_tenant": rate_limit_per_tenant})
         audit_record(action="api_settings.update", actor=actor, tenant=tenant, target_type="tenant",
@@ -177,7 +178,7 @@ def idempotency_records_expire(*, tenant: Tenant | None = None, older_than=None)
     scope = tenant_scope(tenant) if tenant is not None else dangerously_unscoped(
         reason="expiring stored API responses of every tenant")
     with scope:
-        deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=older_than).delete()
+        deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lt=older_than).delete()
     return deleted
 
 

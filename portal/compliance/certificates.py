@@ -12,6 +12,7 @@ from portal.compliance.models import OrderFileDeletion, OrderTenantProgress, Reg
 from portal.gallery.signals import copies_dangling_count
 from tenants.context import dangerously_unscoped
 from tenants.models import Tenant
+from django.utils.translation import gettext as _
 
 Status = RegulatoryOrder.Status
 Kind = RegulatoryOrder.Kind
@@ -23,7 +24,7 @@ def order_verify(*, order: RegulatoryOrder, actor: Actor) -> RegulatoryOrder:
     with dangerously_unscoped(reason="verifying an order across tenants"):
         order = RegulatoryOrder.objects.select_for_update().get(pk=order.pk)
         if order.status not in {Status.COMPLETED, Status.VERIFIED}:
-            raise OrderStateError("Only a completed order can be verified.")
+            raise OrderStateError(_("Only a completed order can be verified."))
         remaining = coverage.coverage_totals(coverage.coverage_count(order=order))
         tracked = OrderFileDeletion.objects.filter(order=order)
         pending = tracked.filter(deleted_at__isnull=True).count()

@@ -22,6 +22,7 @@ from portal.compliance.orders import coverage_withhold
 from portal.gallery.maintenance import faces_deleted_note
 from portal.gallery.signals import faces_deleted, gallery_erased
 from tenants.context import dangerously_unscoped, scope_connection, scope_on_commit
+from django.utils.translation import gettext as _
 
 Status = RegulatoryOrder.Status
 Kind = RegulatoryOrder.Kind
@@ -40,7 +41,7 @@ def _tally_persist(*, order: RegulatoryOrder, tally: _Tally) -> None:
     """Adds a batch's counts to the order and its per-gallery rows, in the batch's transaction."""
     order = RegulatoryOrder.objects.select_for_update().get(pk=order.pk)
     for tenant_id, counts in tally.by_gallery.items():
-        progress, _ = OrderTenantProgress.objects.select_for_update().get_or_create(order=order, tenant_id=tenant_id)
+        progress, _created = OrderTenantProgress.objects.select_for_update().get_or_create(order=order, tenant_id=tenant_id)
         progress.deleted = {k: progress.deleted.get(k, 0) + counts.get(k, 0) for k in {*progress.deleted, *counts}}
         progress.save(update_fields=["deleted"])
         for kind, n in counts.items():
@@ -177,7 +178,7 @@ def order_enforce(*, order: RegulatoryOrder, actor: Actor | None = None, batch_s
     with dangerously_unscoped(reason="order enforcement"):
         order = RegulatoryOrder.objects.select_for_update().get(pk=order.pk)
         if order.status == Status.DRAFT:
-            raise OrderStateError("A draft order is not in force; activate it first.")
+            raise OrderStateError(_("A draft order is not in force; activate it first."))
         first_run = order.enforcement_started_at is None
         if order.status != Status.EXECUTING:
             order.status = Status.EXECUTING

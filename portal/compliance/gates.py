@@ -12,6 +12,7 @@ from portal.gallery.gates import (IngestRefused, register_ingest_gate, register_
                                   register_search_exclusion)
 from tenants.models import Tenant
 from tenants.context import scope_connection
+from django.utils.translation import gettext as _
 
 Status = RegulatoryOrder.Status
 Kind = RegulatoryOrder.Kind
@@ -74,7 +75,7 @@ def order_ingest_gate(*, tenant: Tenant | None, region: str | None, source_domai
             if row:
                 order = next(o for o in orders if o.pk == row[0])
                 who = "shows a person covered" if order.kind == Kind.SUBJECT else "is covered"
-                raise IngestRefused(f"The picture {who} by {order.authority} order {order.reference}.",
+                raise IngestRefused(_("The picture %(who)s by %(authority)s order %(reference)s.") % {"who": who, "authority": order.authority, "reference": order.reference},
                                     reference=order.reference)
         if embeddings:
             cursor.execute(
@@ -84,7 +85,7 @@ def order_ingest_gate(*, tenant: Tenant | None, region: str | None, source_domai
                 [OptOut.Status.REJECTED, [np.asarray(e, dtype=np.float32) for e in embeddings]])
             row = cursor.fetchone()
             if row:
-                raise IngestRefused("The picture shows a person who opted out of the platform.",
+                raise IngestRefused(_("The picture shows a person who opted out of the platform."),
                                     reference=f"opt-out {str(row[0])[:8]}")
 
 

@@ -10,6 +10,7 @@ from portal.gallery.models import EMBEDDING_DIMENSIONS
 from portal.sealing import SealedTextField
 from tenants.managers import TenantScopedManager
 from tenants.models import Tenant
+from django.utils.translation import gettext_lazy as _
 
 
 class RegulatoryOrder(models.Model):
@@ -20,30 +21,30 @@ class RegulatoryOrder(models.Model):
     """
 
     class Kind(models.TextChoices):
-        REGIONAL = "regional", "Regional (people in a country or subdivision)"
-        SOURCE = "source", "Source platform (pictures collected from domains)"
-        SUBJECT = "subject", "Subject erasure (pictures of one person)"
-        OFFBOARDING = "offboarding", "Tenant offboarding"
+        REGIONAL = "regional", _("Regional (people in a country or subdivision)")
+        SOURCE = "source", _("Source platform (pictures collected from domains)")
+        SUBJECT = "subject", _("Subject erasure (pictures of one person)")
+        OFFBOARDING = "offboarding", _("Tenant offboarding")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        ACTIVE = "active", "Active (withheld, awaiting deletion)"
-        EXECUTING = "executing", "Executing (deleting)"
-        COMPLETED = "completed", "Completed (deleted, awaiting verification)"
-        VERIFIED = "verified", "Verified"
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("Active (withheld, awaiting deletion)")
+        EXECUTING = "executing", _("Executing (deleting)")
+        COMPLETED = "completed", _("Completed (deleted, awaiting verification)")
+        VERIFIED = "verified", _("Verified")
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    authority = models.CharField(max_length=200, help_text="Who issued it, e.g. CNIL.")
-    reference = models.CharField(max_length=100, unique=True, help_text="The authority's decision number.")
+    authority = models.CharField(max_length=200, help_text=_("Who issued it, e.g. CNIL."))
+    reference = models.CharField(max_length=100, unique=True, help_text=_("The authority's decision number."))
     description = models.TextField(blank=True)
     # What it covers, by kind.
     regions = ArrayField(models.CharField(max_length=6), default=list, blank=True)
     include_unknown_region = models.BooleanField(default=False)
     domains = ArrayField(models.CharField(max_length=253), default=list, blank=True)
-    match_threshold = models.FloatField(null=True, blank=True, help_text="Similarity from which a face is the subject.")
+    match_threshold = models.FloatField(null=True, blank=True, help_text=_("Similarity from which a face is the subject."))
     offboard_tenant_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     # Where it applies.
-    scope_all = models.BooleanField(default=True, help_text="Every tenant and the platform index.")
+    scope_all = models.BooleanField(default=True, help_text=_("Every tenant and the platform index."))
     scope_tenant_ids = ArrayField(models.BigIntegerField(), default=list, blank=True)
     scope_platform_index = models.BooleanField(default=True)
 
@@ -124,22 +125,22 @@ class OptOut(models.Model):
     kept, with their consent, so that future pictures of them are refused and filtered."""
 
     class Status(models.TextChoices):
-        RECEIVED = "received", "Received (suppressing; erasure awaits review)"
-        ENFORCING = "enforcing", "Erasing"
-        COMPLETED = "completed", "Erased and suppressed"
-        REJECTED = "rejected", "Rejected"
+        RECEIVED = "received", _("Received (suppressing; erasure awaits review)")
+        ENFORCING = "enforcing", _("Erasing")
+        COMPLETED = "completed", _("Erased and suppressed")
+        REJECTED = "rejected", _("Rejected")
 
     class Channel(models.TextChoices):
-        OPERATOR = "operator", "Entered by the operator's staff"
-        PUBLIC_FORM = "public_form", "Public opt-out form"
+        OPERATOR = "operator", _("Entered by the operator's staff")
+        PUBLIC_FORM = "public_form", _("Public opt-out form")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # The requester's identity is sealed at rest (portal.sealing): SQL run as the application reads
     # only ciphertext. Lengths are enforced by the forms and opt_out_create().
     full_name = SealedTextField(purpose="compliance_optout.full_name", blank=True)
-    contact = SealedTextField(purpose="compliance_optout.contact", help_text="E-mail or postal address for the reply.")
-    region = models.CharField(max_length=6, blank=True, help_text="Where the person lives (ISO 3166).")
-    consent_given_at = models.DateTimeField(help_text="Consent to keep the suppression embeddings.")
+    contact = SealedTextField(purpose="compliance_optout.contact", help_text=_("E-mail or postal address for the reply."))
+    region = models.CharField(max_length=6, blank=True, help_text=_("Where the person lives (ISO 3166)."))
+    consent_given_at = models.DateTimeField(help_text=_("Consent to keep the suppression embeddings."))
     channel = models.CharField(max_length=16, choices=Channel.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     match_threshold = models.FloatField()

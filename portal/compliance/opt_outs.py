@@ -13,6 +13,7 @@ from portal.compliance.models import OptOut, OptOutEmbedding, RegulatoryOrder
 from portal.compliance.orders import DEFAULT_SUBJECT_THRESHOLD, order_activate, order_create, reference_embeddings_of
 from portal.gallery.regions import InvalidRegion, region_normalise
 from tenants.context import dangerously_unscoped, scope_atomic
+from django.utils.translation import gettext as _
 
 Status = RegulatoryOrder.Status
 Kind = RegulatoryOrder.Kind
@@ -26,11 +27,11 @@ def opt_out_create(*, pictures: list[bytes], contact: str, consent: bool, channe
     request is erased at once (order_from_opt_out); a public-form request waits for an operator
     to confirm it, since erasure cannot be undone and the requester is not yet verified."""
     if not consent:
-        raise OrderInvalid("Consent to keep the suppression data is required.", field="consent")
+        raise OrderInvalid(_("Consent to keep the suppression data is required."), field="consent")
     if not contact.strip():
-        raise OrderInvalid("A contact address is required for the reply.", field="contact")
+        raise OrderInvalid(_("A contact address is required for the reply."), field="contact")
     if channel not in OptOut.Channel.values:
-        raise OrderInvalid("Unknown channel.", field="channel")
+        raise OrderInvalid(_("Unknown channel."), field="channel")
     if region:
         try:
             region = region_normalise(code=region)
@@ -56,7 +57,7 @@ def opt_out_confirm(*, opt_out: OptOut, actor: Actor) -> RegulatoryOrder:
     with scope_atomic():
         opt_out = OptOut.objects.select_for_update().get(pk=opt_out.pk)
         if opt_out.status != OptOut.Status.RECEIVED:
-            raise OrderStateError(f"The opt-out is {opt_out.get_status_display().lower()}.")
+            raise OrderStateError(_("The opt-out is %(status)s.") % {"status": opt_out.get_status_display().lower()})
         today = timezone.localdate()
         order = order_create(
             actor=actor, kind=Kind.SUBJECT, authority="Data subject (opt-out request)",
@@ -76,7 +77,7 @@ def opt_out_reject(*, opt_out: OptOut, actor: Actor, reason: str) -> OptOut:
     with scope_atomic():
         opt_out = OptOut.objects.select_for_update().get(pk=opt_out.pk)
         if opt_out.status != OptOut.Status.RECEIVED:
-            raise OrderStateError(f"The opt-out is {opt_out.get_status_display().lower()}.")
+            raise OrderStateError(_("The opt-out is %(status)s.") % {"status": opt_out.get_status_display().lower()})
         opt_out.status = OptOut.Status.REJECTED
         opt_out.notes = (opt_out.notes + "\n" if opt_out.notes else "") + f"Rejected: {reason}"
         opt_out.save(update_fields=["status", "notes"])

@@ -25,6 +25,7 @@ from portal.faces.errors import FaceEngineError
 from portal.gallery.regions import InvalidRegion, domain_from_url, region_normalise
 from tenants.context import dangerously_unscoped, scope_atomic, scope_connection
 from tenants.models import Tenant, User
+from django.utils.translation import gettext as _, ngettext
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def reference_embeddings_of(*, pictures: list[bytes], field: str) -> list[tuple[
     """The largest face of each picture, with the picture's SHA-256 (FaceEngineError subclasses
     propagate, e.g. NoFaceFound). Subject orders and opt-outs keep these, never the pictures."""
     if not pictures:
-        raise OrderInvalid("At least one picture of the person is needed.", field=field)
+        raise OrderInvalid(_("At least one picture of the person is needed."), field=field)
     found = []
     for data in pictures:
         try:
@@ -60,15 +61,15 @@ def order_create(*, actor: Actor, kind: str, authority: str, reference: str, rec
                  opt_out: OptOut | None = None) -> RegulatoryOrder:
     """Files an order as a draft. Nothing is withheld until order_activate()."""
     if kind not in Kind.values:
-        raise OrderInvalid(f"kind must be one of {', '.join(Kind.values)}.", field="kind")
+        raise OrderInvalid(_("kind must be one of %(kinds)s.") % {"kinds": ', '.join(Kind.values)}, field="kind")
     if not authority.strip():
-        raise OrderInvalid("The issuing authority is required.", field="authority")
+        raise OrderInvalid(_("The issuing authority is required."), field="authority")
     if not reference.strip():
-        raise OrderInvalid("The authority's reference is required.", field="reference")
+        raise OrderInvalid(_("The authority's reference is required."), field="reference")
     if RegulatoryOrder.objects.filter(reference=reference.strip()).exists():
-        raise OrderInvalid(f"An order with reference {reference.strip()!r} exists already.", field="reference")
+        raise OrderInvalid(_("An order with reference %(reference)s exists already.") % {"reference": repr(reference.strip())}, field="reference")
     if deadline < received_on:
-        raise OrderInvalid("The deadline is before the order was received.", field="deadline")
+        raise OrderInvalid(_("The deadline is before the order was received."), field="deadline")
     order = RegulatoryOrder(
         kind=kind, authority=authority.strip()[:200], reference=reference.strip()[:100], description=description,
         received_on=received_on, effective_at=effective_at, deadline=deadline, created_by_id=actor.user_id,
@@ -76,7 +77,7 @@ def order_create(*, actor: Actor, kind: str, authority: str, reference: str, rec
         scope_tenant_ids=[] if scope_all else sorted(t.pk for t in scope_tenants or []), opt_out=opt_out,
     )
     if not scope_all and not order.scope_tenant_ids and not order.scope_platform_index:
-        raise OrderInvalid("Choose at least one tenant or the platform index.", field="scope_tenants")
+        raise OrderInvalid(_("Choose at least one tenant or the platform index."), field="scope_tenants")
     embeddings: list[tuple[np.ndarray, str]] = []
     if kind == Kind.REGIONAL:
         try:
@@ -85,7 +86,7 @@ def order_create(*, actor: Actor, kind: str, authority: str, reference: str, rec
             raise OrderInvalid(str(error), field="regions") from error
         order.include_unknown_region = include_unknown_region
         if not order.regions and not include_unknown_region:
-            raise OrderInvalid("A regional order needs at least one region.", field="regions")
+            raise OrderInvalid(_("A regional order needs at least one region."), field="regions")
     elif kind == Kind.SOURCE:
         normalised = []
         for raw in domains or []:
@@ -93,15 +94,15 @@ def order_create(*, actor: Actor, kind: str, authority: str, reference: str, rec
                 continue
             domain = domain_from_url(url=raw)
             if domain is None:
-                raise OrderInvalid(f"{raw!r} is not a domain.", field="domains")
+                raise OrderInvalid(_("%(raw)s is not a domain.") % {"raw": repr(raw)}, field="domains")
             normalised.append(domain)
         order.domains = sorted(set(normalised))
         if not order.domains:
-            raise OrderInvalid("A source order needs at least one domain.", field="domains")
+            raise OrderInvalid(_("A source order needs at least one domain."), field="domains")
     elif kind == Kind.SUBJECT:
         threshold = DEFAULT_SUBJECT_THRESHOLD if match_threshold is None else float(match_threshold)
         if not 0.5 <= threshold <= 1.0:
-            raise OrderInvalid("The match threshold is a similarity between 0.5 and 1.", field="match_threshold")
+            raise OrderInvalid(_("The match threshold is a similarity between 0.5 and 1."), field="match_threshold")
         order.match_threshold = threshold
         if reference_embeddings is not None:
             embeddings = [(np.asarray(e, dtype=np.float32), "") for e in reference_embeddings]
@@ -110,7 +111,7 @@ def order_create(*, actor: Actor, kind: str, authority: str, reference: str, rec
     elif kind == Kind.OFFBOARDING:
         order.offboard_tenant_ids = sorted({t.pk for t in offboard_tenants or []})
         if not order.offboard_tenant_ids:
-            raise OrderInvalid("Choose the tenants to offboard.", field="offboard_tenants")
+            raise OrderInvalid(_("Choose the tenants to offboard."), field="offboard_tenants")
         order.scope_all, order.scope_tenant_ids = False, list(order.offboard_tenant_ids)
         order.scope_platform_index = False
     # The face engine (reference pictures) runs first, outside any transaction; then the writes.
@@ -132,7 +133,7 @@ def order_delete_draft(*, order: RegulatoryOrder, actor: Actor) -> None:
     with scope_atomic():
         order = RegulatoryOrder.objects.select_for_update().get(pk=order.pk)
         if order.status != Status.DRAFT:
-            raise OrderStateError("Only a draft can be withdrawn; an order in force stays on record.")
+            raise OrderStateError(_("Only a draft can be withdrawn; an order in force stays on record."))
         audit_record(action="order.withdraw", actor=actor, target_type="order", target_id=order.pk,
                      details={"reference": order.reference})
         order.delete()
@@ -169,7 +170,7 @@ def order_activate(*, order: RegulatoryOrder, actor: Actor, record_coverage: boo
     with dangerously_unscoped(reason="order activation withholds across tenants"):
         order = RegulatoryOrder.objects.select_for_update().get(pk=order.pk)
         if order.status != Status.DRAFT:
-            raise OrderStateError(f"The order is {order.get_status_display().lower()}, not a draft.")
+            raise OrderStateError(_("The order is %(status)s, not a draft.") % {"status": order.get_status_display().lower()})
         details = {"reference": order.reference}
         if order.kind == Kind.SUBJECT:
             details["faces_withheld"], details["images_withheld"] = coverage_withhold(order=order)
@@ -201,7 +202,7 @@ def order_coverage_record(*, order: RegulatoryOrder) -> RegulatoryOrder:
         counts = coverage.coverage_count(order=order)
         order = RegulatoryOrder.objects.select_for_update().get(pk=order.pk)
         for tenant_id, covered in counts.items():
-            progress, _ = OrderTenantProgress.objects.get_or_create(order=order, tenant_id=tenant_id)
+            progress, _created = OrderTenantProgress.objects.get_or_create(order=order, tenant_id=tenant_id)
             progress.covered = covered
             progress.save(update_fields=["covered"])
         order.covered = coverage.coverage_totals(counts)
@@ -246,12 +247,18 @@ def order_deadlines_warn(*, within_days: int = 14) -> list[RegulatoryOrder]:
     recipients = list(User.objects.filter(is_staff=True, is_active=True).values_list("email", flat=True))
     for order in due:
         days = (order.deadline - today).days
-        text = (f"Order {order.authority} {order.reference} ({order.get_status_display()}) is due "
-                + (f"in {days} day(s)" if days >= 0 else f"{-days} day(s) ago") + f", on {order.deadline}.")
+        names = {"order": f"{order.authority} {order.reference}", "status": order.get_status_display(),
+                 "days": abs(days), "deadline": order.deadline.isoformat()}
+        if days >= 0:
+            text = ngettext("Order %(order)s (%(status)s) is due in %(days)s day, on %(deadline)s.",
+                            "Order %(order)s (%(status)s) is due in %(days)s days, on %(deadline)s.", days) % names
+        else:
+            text = ngettext("Order %(order)s (%(status)s) was due %(days)s day ago, on %(deadline)s.",
+                            "Order %(order)s (%(status)s) was due %(days)s days ago, on %(deadline)s.", -days) % names
         logger.warning(text)
         audit_record(action="order.deadline_warning", actor=Actor.system("deadline warnings"), target_type="order",
                      target_id=order.pk, details={"deadline": order.deadline.isoformat(), "days_left": days})
         if recipients:
-            send_mail(f"Deadline: {order.reference}", text, None, recipients, fail_silently=True)
+            send_mail(_("Deadline: %(reference)s") % {"reference": order.reference}, text, None, recipients, fail_silently=True)
         RegulatoryOrder.objects.filter(pk=order.pk).update(deadline_warned_on=today)
     return due

@@ -20,6 +20,7 @@ import numpy as np
 from portal.faces.errors import FaceEngineError, NoFaceFound
 from portal.faces.imaging import DecodedImage, crop_jpeg, image_decode, image_scaled
 from portal.faces.weights import weights_install
+from django.utils.translation import gettext as _
 
 ENGINE_NAME = "deepface"
 
@@ -80,8 +81,8 @@ class DetectionResult:
     def largest(self) -> DetectedFace:
         if not self.faces:
             raise NoFaceFound(
-                "No face was found in the picture. Use a photo where the face is clearly "
-                "visible, facing the camera and at least about 80 pixels wide."
+                _("No face was found in the picture. Use a photo where the face is clearly "
+                "visible, facing the camera and at least about 80 pixels wide.")
             )
         return self.faces[0]
 
@@ -126,8 +127,7 @@ class FaceEngine:
             raise
         except Exception as err:
             raise FaceEngineError(
-                f"The face engine ({self.engine}) failed on this picture: "
-                f"{type(err).__name__}: {err}"
+                _("The face engine (%(engine)s) failed on this picture: %(kind)s: %(err)s") % {"engine": self.engine, "kind": type(err).__name__, "err": err}
             ) from err
 
         faces = [

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
 from portal.faces.errors import CorruptImage, ImageTooLarge, UnsupportedImageType
+from django.utils.translation import gettext as _
 
 JPEG = "JPEG"
 PNG = "PNG"
@@ -58,10 +59,10 @@ def image_format_sniff(*, data: bytes) -> str | None:
 
 def image_decode(*, data: bytes, max_bytes: int, max_pixels: int) -> DecodedImage:
     if len(data) == 0:
-        raise CorruptImage("The picture is empty (0 bytes).")
+        raise CorruptImage(_("The picture is empty (0 bytes)."))
     if len(data) > max_bytes:
         raise ImageTooLarge(
-            f"The picture is {len(data)} bytes; the byte limit is {max_bytes} bytes."
+            _("The picture is %(size)s bytes; the byte limit is %(max_bytes)s bytes.") % {"size": len(data), "max_bytes": max_bytes}
         )
 
     image_format = image_format_sniff(data=data)
@@ -79,22 +80,21 @@ def image_decode(*, data: bytes, max_bytes: int, max_pixels: int) -> DecodedImag
             size = f"{int(declared.group(1)):,} pixels" if declared else "more pixels than the decoder reads"
             limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
             raise ImageTooLarge(
-                f"The picture is too large: {size}; the limit is {limit:,} pixels. Scale it down and try again."
+                _("The picture is too large: %(size)s; the limit is %(limit)s pixels. Scale it down and try again.") % {"size": size, "limit": format(limit, ',')}
             ) from err
         except Exception as err:
             raise CorruptImage(
-                f"The picture looks like {image_format} but cannot be read: {err}"
+                _("The picture looks like %(image_format)s but cannot be read: %(err)s") % {"image_format": image_format, "err": err}
             ) from err
 
     with image:
         width, height = image.size
         if width * height > max_pixels:
             raise ImageTooLarge(
-                f"The picture is too large: {width:,} × {height:,} = {width * height:,} pixels; the limit is "
-                f"{max_pixels:,} pixels. Scale it down and try again."
+                _("The picture is too large: %(width)s × %(height)s = %(pixels)s pixels; the limit is %(max_pixels)s pixels. Scale it down and try again.") % {"width": format(width, ','), "height": format(height, ','), "pixels": format(width * height, ','), "max_pixels": format(max_pixels, ',')}
             )
         if width <= 0 or height <= 0:
-            raise CorruptImage(f"The picture declares an empty size {width}x{height}.")
+            raise CorruptImage(_("The picture declares an empty size %(width)sx%(height)s.") % {"width": width, "height": height})
 
         try:
             image.load()
@@ -102,7 +102,7 @@ def image_decode(*, data: bytes, max_bytes: int, max_pixels: int) -> DecodedImag
             raise
         except Exception as err:
             # Truncated files land here: Pillow refuses them unless LOAD_TRUNCATED_IMAGES is set.
-            raise CorruptImage(f"The {image_format} picture is truncated or damaged: {err}") from err
+            raise CorruptImage(_("The %(image_format)s picture is truncated or damaged: %(err)s") % {"image_format": image_format, "err": err}) from err
 
         gps = image_gps_read(image=image)
         try:
@@ -136,7 +136,7 @@ def image_rgb_array(*, image: Image.Image) -> np.ndarray:
     try:
         return np.array(image.convert("RGB"), dtype=np.uint8)
     except Exception as err:
-        raise CorruptImage(f"The picture's colour mode {mode} cannot be converted: {err}") from err
+        raise CorruptImage(_("The picture's colour mode %(mode)s cannot be converted: %(err)s") % {"mode": mode, "err": err}) from err
 
 
 def _composite_on_white(*, image: Image.Image) -> np.ndarray:

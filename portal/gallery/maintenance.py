@@ -105,7 +105,7 @@ def face_index_maintain(*, min_deleted: int = 10_000, force: bool = False) -> di
     """VACUUM ANALYZE the face tables after large deletions (pgvector repairs the HNSW graph
     during vacuum), and REINDEX the HNSW index when more than a quarter of it was deleted.
     Runs as the table owner on its own autocommit connection: VACUUM needs both."""
-    state, _ = MaintenanceState.objects.get_or_create(pk=1)
+    state, _created = MaintenanceState.objects.get_or_create(pk=1)
     if not force and state.faces_deleted_since < min_deleted:
         return {"ran": False, "faces_deleted_since": state.faces_deleted_since}
     reindexed = False

@@ -14,6 +14,7 @@ from pgvector.django import HnswIndex, VectorField
 from portal.gallery.regions import RegionEvidence
 from tenants.managers import TenantScopedManager
 from tenants.models import Tenant
+from django.utils.translation import gettext_lazy as _
 
 EMBEDDING_DIMENSIONS = 128
 
@@ -23,10 +24,10 @@ class Subject(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="subjects")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
-                                 help_text="How the object is named outside: URLs, API bodies, exports.")
+                                 help_text=_("How the object is named outside: URLs, API bodies, exports."))
     label = models.CharField(max_length=200)
     notes = models.TextField(blank=True)
-    reference = models.CharField(max_length=100, blank=True, help_text="The tenant's own record number.")
+    reference = models.CharField(max_length=100, blank=True, help_text=_("The tenant's own record number."))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -43,12 +44,12 @@ class Subject(models.Model):
 class LegalBasis(models.TextChoices):
     """Why the operator or tenant may hold the picture (recorded at ingest, shown as provenance)."""
 
-    CONSENT = "consent", "Consent of the person"
-    LAW_ENFORCEMENT = "law_enforcement", "Law-enforcement duty (custody, warrant)"
-    LEGITIMATE_INTEREST = "legitimate_interest", "Legitimate interest"
-    PUBLIC_RECORD = "public_record", "Public record"
-    CONTRACT = "contract", "Contract with the data holder"
-    OTHER = "other", "Other (see notes)"
+    CONSENT = "consent", _("Consent of the person")
+    LAW_ENFORCEMENT = "law_enforcement", _("Law-enforcement duty (custody, warrant)")
+    LEGITIMATE_INTEREST = "legitimate_interest", _("Legitimate interest")
+    PUBLIC_RECORD = "public_record", _("Public record")
+    CONTRACT = "contract", _("Contract with the data holder")
+    OTHER = "other", _("Other (see notes)")
 
 
 def _image_path(image, filename):
@@ -60,9 +61,9 @@ class Image(models.Model):
     """One ingested picture and where it came from."""
 
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="images",
-                               help_text="Empty for the operator's platform index.")
+                               help_text=_("Empty for the operator's platform index."))
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
-                                 help_text="How the object is named outside: URLs, API bodies, exports.")
+                                 help_text=_("How the object is named outside: URLs, API bodies, exports."))
     file = models.FileField(upload_to=_image_path, max_length=300)
     sha256 = models.CharField(max_length=64)
     width = models.PositiveIntegerField()
@@ -70,14 +71,14 @@ class Image(models.Model):
     format = models.CharField(max_length=8)
     source_url = models.URLField(max_length=2000, blank=True)
     source_domain = models.CharField(max_length=253, blank=True, db_index=True)
-    region = models.CharField(max_length=6, null=True, blank=True, db_index=True, help_text="ISO 3166 code, e.g. FR or US-IL.")
+    region = models.CharField(max_length=6, null=True, blank=True, db_index=True, help_text=_("ISO 3166 code, e.g. FR or US-IL."))
     region_evidence = models.CharField(max_length=16, choices=RegionEvidence.choices, default=RegionEvidence.UNKNOWN)
     legal_basis = models.CharField(max_length=32, choices=LegalBasis.choices)
     collected_at = models.DateTimeField(null=True, blank=True)
     subject = models.ForeignKey(Subject, null=True, blank=True, on_delete=models.SET_NULL, related_name="images")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
-    withheld = models.BooleanField(default=False, help_text="Covered by a regulatory order: never searchable again.")
+    withheld = models.BooleanField(default=False, help_text=_("Covered by a regulatory order: never searchable again."))
 
     objects = TenantScopedManager()
 

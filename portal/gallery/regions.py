@@ -24,6 +24,7 @@ from django.db import models
 
 from portal.errors import DomainError
 from portal.gallery.gps import GPS_MAX_DISTANCE_KM, preload_gps_data, region_from_gps
+from django.utils.translation import gettext_lazy as _
 
 __all__ = [
     "GPS_MAX_DISTANCE_KM",
@@ -50,11 +51,11 @@ class InvalidRegion(DomainError):
 class RegionEvidence(models.TextChoices):
     # Plain (untranslated) labels: gettext_lazy labels would need configured
     # settings as soon as they are rendered, and these tests run without Django.
-    DECLARED = "declared", "Declared at import"
-    EXIF_GPS = "exif_gps", "EXIF GPS position"
-    SOURCE_DOMAIN = "source_domain", "Source URL country domain"
-    TENANT_HOME = "tenant_home", "Tenant home country"
-    UNKNOWN = "unknown", "Unknown"
+    DECLARED = "declared", _("Declared at import")
+    EXIF_GPS = "exif_gps", _("EXIF GPS position")
+    SOURCE_DOMAIN = "source_domain", _("Source URL country domain")
+    TENANT_HOME = "tenant_home", _("Tenant home country")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 # --------------------------------------------------------------------------- #

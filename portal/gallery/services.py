@@ -22,6 +22,7 @@ from portal.gallery.regions import domain_from_url, region_resolve
 from portal.gallery.signals import faces_deleted
 from tenants.context import dangerously_unscoped, scope_atomic, scope_on_commit, tenant_scope
 from tenants.models import Tenant
+from django.utils.translation import gettext as _
 
 
 
@@ -49,15 +50,15 @@ def gallery_scope(*, tenant: Tenant | None):
 
 def _provenance_check(*, tenant: Tenant | None, legal_basis: str, source_url: str, subject: Subject | None) -> str:
     if legal_basis not in LegalBasis.values:
-        raise IngestInvalid(f"legal_basis must be one of {', '.join(LegalBasis.values)}, not {legal_basis!r}.",
+        raise IngestInvalid(_("legal_basis must be one of %(choices)s, not %(legal_basis)s.") % {"choices": ', '.join(LegalBasis.values), "legal_basis": repr(legal_basis)},
                             field="legal_basis")
     source_domain = ""
     if source_url:
         source_domain = domain_from_url(url=source_url) or ""
         if not source_domain:
-            raise IngestInvalid(f"source_url {source_url!r} is not a web address.", field="source_url")
+            raise IngestInvalid(_("source_url %(source_url)s is not a web address.") % {"source_url": repr(source_url)}, field="source_url")
     if subject is not None and (tenant is None or subject.tenant_id != tenant.pk):
-        raise IngestInvalid("The subject belongs to another gallery.", field="subject")
+        raise IngestInvalid(_("The subject belongs to another gallery."), field="subject")
     return source_domain
 
 
@@ -79,7 +80,7 @@ def image_ingest(*, tenant: Tenant | None, data: bytes, actor: Actor, legal_basi
 
     detection = detection or face_engine().faces_detect(data=data)
     if not detection.faces:
-        raise NoFaceFound("No face was found in the picture, so there is nothing to add to the gallery.")
+        raise NoFaceFound(_("No face was found in the picture, so there is nothing to add to the gallery."))
     picture = detection.image
     resolved_region, evidence = region_resolve(
         declared=region, gps=picture.gps, source_url=source_url or None,
@@ -152,7 +153,7 @@ def image_delete(*, tenant: Tenant | None, image: Image, actor: Actor) -> None:
 def subject_create(*, tenant: Tenant, label: str, actor: Actor, notes: str = "", reference: str = "") -> Subject:
     label = label.strip()
     if not label:
-        raise IngestInvalid("A subject needs a label.", field="label")
+        raise IngestInvalid(_("A subject needs a label."), field="label")
     with tenant_scope(tenant):
         subject = Subject.objects.create(tenant=tenant, label=label[:200], notes=notes, reference=reference[:100],
                                          created_by_id=actor.user_id)
@@ -166,7 +167,7 @@ def subject_update(*, tenant: Tenant, subject: Subject, actor: Actor, label: str
         subject = Subject.objects.get(pk=subject.pk)
         if label is not None:
             if not label.strip():
-                raise IngestInvalid("A subject needs a label.", field="label")
+                raise IngestInvalid(_("A subject needs a label."), field="label")
             subject.label = label.strip()[:200]
         if notes is not None:
             subject.notes = notes

@@ -11,6 +11,7 @@ API's token authentication, which answers 401 without a valid platform token).
 from django.http import Http404, JsonResponse
 
 from portal.errors import error_body
+from django.utils.translation import gettext as _
 
 PAGES = "/platform/"
 API = "/api/v1/platform/"
@@ -33,5 +34,5 @@ class PlatformConcealMiddleware:
             raise Http404
         if path.startswith(API) and user.is_authenticated and not operator:
             # In the API's error shape, as the API answers any other unknown path.
-            return JsonResponse(error_body(code="not_found", message="Not found."), status=404)
+            return JsonResponse(error_body(code="not_found", message=_("Not found.")), status=404)
         return None

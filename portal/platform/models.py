@@ -4,11 +4,12 @@ from django.db import models
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.platform.sealing import SealBroken, is_sealed, seal, unseal
+from django.utils.translation import gettext_lazy as _
 
 
 class PlatformScope(models.TextChoices):
-    ORDERS_READ = "orders:read", "Read regulatory orders, previews, progress and certificates"
-    ORDERS_WRITE = "orders:write", "File and activate regulatory orders"
+    ORDERS_READ = "orders:read", _("Read regulatory orders, previews, progress and certificates")
+    ORDERS_WRITE = "orders:write", _("File and activate regulatory orders")
 
 
 def _all_scopes() -> list[str]:

@@ -14,6 +14,7 @@ from portal.platform.models import PlatformScope, StaffApiToken
 from tenants.context import dangerously_unscoped, scope_atomic
 from tenants.models import Tenant
 from tenants.services import tenant_create
+from django.utils.translation import gettext as _
 
 
 class PlatformActionInvalid(DomainError):
@@ -45,9 +46,9 @@ def platform_tenant_update(*, actor: Actor, tenant: Tenant, status: str | None =
             changes[name] = {"from": getattr(tenant, name), "to": value}
             setattr(tenant, name, value)
     if status is not None and status not in Tenant.Status.values:
-        raise PlatformActionInvalid("Unknown status.", field="status")
+        raise PlatformActionInvalid(_("Unknown status."), field="status")
     if probe_retention_days is not None and not 1 <= probe_retention_days <= 3650:
-        raise PlatformActionInvalid("Retention is between 1 and 3650 days.", field="probe_retention_days")
+        raise PlatformActionInvalid(_("Retention is between 1 and 3650 days."), field="probe_retention_days")
     if not changes:
         return tenant
     with dangerously_unscoped(reason="platform tenant administration"):
@@ -65,11 +66,11 @@ def staff_token_create(*, user, name: str, actor: Actor,
     """A platform API token for a staff user, with the scopes given (all by default); returns
     (token, secret) and the secret is shown once."""
     if not user.is_staff:
-        raise PlatformActionInvalid("Only platform operators get platform API tokens.", field="user")
+        raise PlatformActionInvalid(_("Only platform operators get platform API tokens."), field="user")
     scopes = list(dict.fromkeys(scopes if scopes is not None else PlatformScope.values))
     unknown = [scope for scope in scopes if scope not in PlatformScope.values]
     if not scopes or unknown:
-        raise PlatformActionInvalid(f"Choose scopes among {', '.join(PlatformScope.values)}.", field="scopes")
+        raise PlatformActionInvalid(_("Choose scopes among %(scopes)s.") % {"scopes": ', '.join(PlatformScope.values)}, field="scopes")
     prefix = secrets.token_hex(4)
     secret = f"pst_{prefix}_{secrets.token_urlsafe(24)}"
     with scope_atomic():

@@ -29,6 +29,7 @@ from portal.errors import DomainError
 from portal.platform.models import SealedTOTPDevice, StaffEnrolmentCode
 from portal.platform.sealing import backup_code_digest
 from portal.sealing import keyed_digest
+from django.utils.translation import gettext as _
 
 DEVICE_NAME = "platform"
 BACKUP_DEVICE_NAME = "backup"
@@ -54,9 +55,9 @@ def enrolment_code_issue(*, user, actor: Actor, issued_by=None) -> str:
     """A one-time code for the user's first two-factor set-up; earlier unused ones stop working.
     Returns it to be handed over once: four groups of four letters and digits, e.g. ABCD-2345-EFGH-6789."""
     if not (user.is_staff and user.is_active):
-        raise EnrolmentRefused(f"{user.email} is not an active platform operator.", field="user")
+        raise EnrolmentRefused(_("%(email)s is not an active platform operator.") % {"email": user.email}, field="user")
     if totp_confirmed(user=user):
-        raise EnrolmentRefused(f"{user.email} already has a two-factor device.", field="user")
+        raise EnrolmentRefused(_("%(email)s already has a two-factor device.") % {"email": user.email}, field="user")
     raw = b32encode(secrets.token_bytes(10)).decode()  # 80 bits, 16 characters
     code = "-".join(raw[i:i + 4] for i in range(0, 16, 4))
     with transaction.atomic():

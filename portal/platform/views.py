@@ -34,6 +34,7 @@ from portal.platform.forms import (AuditFilterForm, EnrolmentCodeForm, OptOutFor
                                    TokenForm, VerifyForm)
 from tenants.context import dangerously_unscoped
 from tenants.models import Tenant
+from django.utils.translation import gettext as _
 
 
 def _actor(request) -> Actor:
@@ -87,17 +88,17 @@ def two_factor_enrol(request):
         if request.method == "POST" and code_form.is_valid():
             if two_factor.enrolment_code_accept(request=request, code=code_form.cleaned_data["enrolment_code"]):
                 return redirect("platform_2fa_enrol")
-            code_form.add_error("enrolment_code", "That code is not valid, was used, or has expired; ask another "
-                                                  "operator for a new one.")
+            code_form.add_error("enrolment_code", _("That code is not valid, was used, or has expired; ask another "
+                                                  "operator for a new one."))
         return render(request, "platform/two_factor_enrol.html", {"code_form": code_form})
     device = two_factor.totp_device_pending(user=request.user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if two_factor.totp_enrol_confirm(request=request, device=device, token=form.cleaned_data["token"]):
-            messages.success(request, "Two-factor log-in is set up.")
+            messages.success(request, _("Two-factor log-in is set up."))
             return _backup_codes_page(request, codes=two_factor.backup_codes_issue(user=request.user,
                                                                                    actor=_actor(request)))
-        form.add_error("token", "That code does not match; check the time on your phone and try the next code.")
+        form.add_error("token", _("That code does not match; check the time on your phone and try the next code."))
     return render(request, "platform/two_factor_enrol.html", {
         "form": form, "otpauth_uri": device.config_url, "qr_svg": two_factor.qr_svg(data=device.config_url)})
 
@@ -114,7 +115,7 @@ def two_factor_verify(request):
     if request.method == "POST" and form.is_valid():
         if two_factor.two_factor_verify(request=request, token=form.cleaned_data["token"]):
             return redirect(next_url)
-        form.add_error("token", "That code is not valid.")
+        form.add_error("token", _("That code is not valid."))
     return render(request, "platform/two_factor_verify.html", {"form": form, "next": next_url})
 
 
@@ -162,9 +163,9 @@ def dashboard(request):
     statuses = compliance_selectors.orders_by_status()
     return render(request, "platform/dashboard.html", {
         "counts": selectors.platform_counts(),
-        "regions_chart": charts.bar_chart_svg(rows=regions, title="Searchable faces by region"),
+        "regions_chart": charts.bar_chart_svg(rows=regions, title=_("Searchable faces by region")),
         "status_chart": charts.bar_chart_svg(rows=[(label.split(" (")[0], n) for _, label, n in statuses],
-                                             title="Orders by status", colour="#1b7f4b"),
+                                             title=_("Orders by status"), colour="#1b7f4b"),
         "orders_due": compliance_selectors.orders_due(),
     })
 
@@ -182,7 +183,7 @@ def tenants(request):
             for field, errors in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            messages.success(request, f"Tenant {tenant.name} created.")
+            messages.success(request, _("Tenant %(name)s created.") % {"name": tenant.name})
             return redirect("platform_tenant", tenant_id=tenant.pk)
     return render(request, "platform/tenants.html", {"tenants": selectors.tenants_list(), "form": form})
 
@@ -200,11 +201,11 @@ def tenant_detail(request, tenant_id):
         if action in {"suspend", "reactivate"}:
             status = Tenant.Status.SUSPENDED if action == "suspend" else Tenant.Status.ACTIVE
             services.platform_tenant_update(actor=_actor(request), tenant=tenant, status=status)
-            messages.success(request, f"{tenant.name} is {tenant.get_status_display().lower()}.")
+            messages.success(request, _("%(name)s is %(status)s.") % {"name": tenant.name, "status": tenant.get_status_display().lower()})
             return redirect("platform_tenant", tenant_id=tenant.pk)
         if form.is_valid():
             services.platform_tenant_update(actor=_actor(request), tenant=tenant, **form.cleaned_data)
-            messages.success(request, "Entitlements saved.")
+            messages.success(request, _("Entitlements saved."))
             return redirect("platform_tenant", tenant_id=tenant.pk)
     return render(request, "platform/tenant_detail.html", {"tenant": tenant, "form": form})
 
@@ -229,7 +230,7 @@ def order_new(request):
         except DomainError as error:
             form_error_add(form, error)
         else:
-            messages.success(request, "Order filed as a draft. Check the preview, then activate it.")
+            messages.success(request, _("Order filed as a draft. Check the preview, then activate it."))
             return redirect("platform_order", order_id=order.pk)
     return render(request, "platform/order_new.html", {"form": form})
 
@@ -259,7 +260,7 @@ def order_activate(request, order_id):
     """Irreversible across every tenant: the operator types the order's reference to confirm."""
     order = _get_or_404(compliance_selectors.order_get, order_id=order_id)
     if request.POST.get("confirm_reference", "").strip() != order.reference:
-        messages.error(request, f"Not activated: type the order's reference, {order.reference}, to confirm.")
+        messages.error(request, _("Not activated: type the order's reference, %(reference)s, to confirm.") % {"reference": order.reference})
         return redirect("platform_order", order_id=order.pk)
     try:
         order = order_services.order_activate(order=order, actor=_actor(request))
@@ -267,7 +268,7 @@ def order_activate(request, order_id):
         messages.error(request, error.message)
     else:
         _enforcement_enqueue(order)
-        messages.success(request, "The order is in force: everything it covers is withheld, and deletion has started.")
+        messages.success(request, _("The order is in force: everything it covers is withheld, and deletion has started."))
     return redirect("platform_order", order_id=order.pk)
 
 
@@ -277,10 +278,10 @@ def order_enforce(request, order_id):
     """Restarts enforcement (e.g. after a worker outage); the task resumes where it stopped."""
     order = _get_or_404(compliance_selectors.order_get, order_id=order_id)
     if order.status == RegulatoryOrder.Status.DRAFT:
-        messages.error(request, "Activate the order first.")
+        messages.error(request, _("Activate the order first."))
     else:
         _enforcement_enqueue(order)
-        messages.success(request, "Enforcement queued.")
+        messages.success(request, _("Enforcement queued."))
     return redirect("platform_order", order_id=order.pk)
 
 
@@ -293,7 +294,7 @@ def order_withdraw(request, order_id):
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("platform_order", order_id=order.pk)
-    messages.success(request, "Draft withdrawn.")
+    messages.success(request, _("Draft withdrawn."))
     return redirect("platform_orders")
 
 
@@ -333,7 +334,7 @@ def opt_outs(request):
             form_error_add(form, error)
         else:
             _enforcement_enqueue(order)
-            messages.success(request, "Opt-out recorded; the person's pictures are withheld and being erased.")
+            messages.success(request, _("Opt-out recorded; the person's pictures are withheld and being erased."))
             return redirect("platform_opt_out", opt_out_id=opt_out.pk)
     return render(request, "platform/opt_outs.html", {"opt_outs": compliance_selectors.opt_outs_list(), "form": form})
 
@@ -346,11 +347,11 @@ def opt_out_detail(request, opt_out_id):
         try:
             if request.POST.get("action") == "confirm":
                 _enforcement_enqueue(opt_out_services.opt_out_confirm(opt_out=opt_out, actor=_actor(request)))
-                messages.success(request, "Confirmed: erasure has started.")
+                messages.success(request, _("Confirmed: erasure has started."))
             elif request.POST.get("action") == "reject":
                 opt_out_services.opt_out_reject(opt_out=opt_out, actor=_actor(request),
                                         reason=request.POST.get("reason", "").strip() or "not given")
-                messages.success(request, "Rejected; the suppression template was deleted.")
+                messages.success(request, _("Rejected; the suppression template was deleted."))
         except DomainError as error:
             messages.error(request, error.message)
         return redirect("platform_opt_out", opt_out_id=opt_out.pk)
@@ -392,7 +393,7 @@ def public_opt_out(request):
             opt_out = opt_out_services.opt_out_create(
                 pictures=data["pictures"], contact=data["contact"], consent=data["consent"], region=data["region"],
                 full_name=data["full_name"], channel=OptOut.Channel.PUBLIC_FORM,
-                actor=Actor(label="public opt-out form", ip_address=request.META.get("REMOTE_ADDR")))
+                actor=Actor(label=_("public opt-out form"), ip_address=request.META.get("REMOTE_ADDR")))
         except DomainError as error:
             form_error_add(form, error)
         else:

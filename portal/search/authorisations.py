@@ -30,6 +30,7 @@ from portal.search import signals
 from portal.search.models import Authorisation, Search, SearchMatch
 from tenants.context import dangerously_unscoped, scope_on_commit, tenant_scope
 from tenants.models import Tenant
+from django.utils.translation import gettext as _
 
 URGENT_HOURS = 48
 
@@ -63,21 +64,21 @@ class AuthorisationGiven:
 
 def _details_check(*, authority: str, reference: str, on: date | None, not_before: date | None, today: date) -> None:
     if not authority:
-        raise AuthorisationInvalid("Name the authority that decided (a court or an administrative authority).",
+        raise AuthorisationInvalid(_("Name the authority that decided (a court or an administrative authority)."),
                                    field="authorisation_authority")
     if len(authority) > 200:
-        raise AuthorisationInvalid("The authority is longer than 200 characters.", field="authorisation_authority")
+        raise AuthorisationInvalid(_("The authority is longer than 200 characters."), field="authorisation_authority")
     if not reference:
-        raise AuthorisationInvalid("Give the authorisation's reference.", field="authorisation_reference")
+        raise AuthorisationInvalid(_("Give the authorisation's reference."), field="authorisation_reference")
     if len(reference) > 100:
-        raise AuthorisationInvalid("The authorisation's reference is longer than 100 characters.",
+        raise AuthorisationInvalid(_("The authorisation's reference is longer than 100 characters."),
                                    field="authorisation_reference")
     if on is None:
-        raise AuthorisationInvalid("Give the date of the decision.", field="authorisation_date")
+        raise AuthorisationInvalid(_("Give the date of the decision."), field="authorisation_date")
     if on > today:
-        raise AuthorisationInvalid(f"The decision's date, {on}, is in the future.", field="authorisation_date")
+        raise AuthorisationInvalid(_("The decision's date, %(on)s, is in the future.") % {"on": on}, field="authorisation_date")
     if not_before is not None and on < not_before:
-        raise AuthorisationInvalid(f"The decision's date, {on}, is before the search ({not_before}).",
+        raise AuthorisationInvalid(_("The decision's date, %(on)s, is before the search (%(not_before)s).") % {"on": on, "not_before": not_before},
                                    field="authorisation_date")
 
 
@@ -90,19 +91,17 @@ def authorisation_fields(*, tenant: Tenant, given: AuthorisationGiven | None,
     authority, reference = given.authority.strip(), given.reference.strip()
     law_enforcement = tenant.kind == Tenant.Kind.LAW_ENFORCEMENT
     if given.urgent and given.stated:
-        raise AuthorisationInvalid("A search is either urgent (authorisation to follow within 48 hours) or "
-                                   "authorised in advance, not both.", field="urgent")
+        raise AuthorisationInvalid(_("A search is either urgent (authorisation to follow within 48 hours) or "
+                                   "authorised in advance, not both."), field="urgent")
     if given.urgent:
         if not law_enforcement:
-            raise AuthorisationInvalid("Only law-enforcement searches are marked urgent.", field="urgent")
+            raise AuthorisationInvalid(_("Only law-enforcement searches are marked urgent."), field="urgent")
         return {"authorisation": Authorisation.PENDING, "urgent": True,
                 "authorisation_due_at": now + timedelta(hours=URGENT_HOURS)}
     if not given.stated:
         if law_enforcement:
             raise AuthorisationInvalid(
-                f"{tenant.name} is a law-enforcement tenant: give the authority, reference and date of the "
-                f"authorisation granted for this search, or mark it urgent and record the authorisation "
-                f"within {URGENT_HOURS} hours (EU AI Act Art. 26(10)).", field="authorisation_reference")
+                _("%(name)s is a law-enforcement tenant: give the authority, reference and date of the authorisation granted for this search, or mark it urgent and record the authorisation within %(hours)s hours (EU AI Act Art. 26(10)).") % {"name": tenant.name, "hours": URGENT_HOURS}, field="authorisation_reference")
         return {"authorisation": Authorisation.NOT_REQUIRED}
     _details_check(authority=authority, reference=reference, on=given.date, not_before=None,
                    today=timezone.localdate(now))
@@ -119,12 +118,10 @@ def authorisation_record(*, tenant: Tenant, search: Search, granted: bool, autho
         search = Search.objects.select_for_update().get(pk=search.pk)
         if search.authorisation != Authorisation.PENDING:
             raise AuthorisationConflict(
-                f"This search's authorisation is {search.get_authorisation_display().lower()}; only an urgent "
-                f"search awaiting one can have it recorded.")
+                _("This search's authorisation is %(status)s; only an urgent search awaiting one can have it recorded.") % {"status": search.get_authorisation_display().lower()})
         if search.authorisation_due_at <= now:
             # Its results are withheld already (Search.results_withheld) and the beat task deletes them.
-            raise AuthorisationConflict(f"The {URGENT_HOURS} hours have passed without an authorisation: the "
-                                        "search's results are withheld and being deleted.")
+            raise AuthorisationConflict(_("The %(hours)s hours have passed without an authorisation: the search's results are withheld and being deleted.") % {"hours": URGENT_HOURS})
         _details_check(authority=authority, reference=reference, on=on,
                        not_before=timezone.localdate(search.created_at), today=timezone.localdate(now))
         search.authorisation = Authorisation.GRANTED if granted else Authorisation.REFUSED
@@ -145,7 +142,7 @@ def search_results_erase(*, search: Search, reason: str, now: datetime | None = 
     """Deletes a search's matches, probe picture and embedding, in the caller's tenant scope and
     transaction, keeping the search's record. Returns what went, as audited."""
     now = now or timezone.now()
-    matches, _ = SearchMatch.objects.filter(search=search).delete()
+    matches, _by_model = SearchMatch.objects.filter(search=search).delete()
     probe_name = search.probe.name
     if probe_name:
         scope_on_commit(lambda: search.probe.storage.delete(probe_name))

@@ -17,7 +17,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from portal.audit.models import AuditEvent
 from portal.audit.services import Actor, audit_record
@@ -30,7 +30,7 @@ from portal.search.models import Authorisation, Disclosure, Search, SearchAccess
 from portal.search.reviews import ReviewState, match_review_state
 from tenants.models import Tenant
 
-NOTICE = _lazy("A face search result is an investigative lead, not an identification. This match was verified and "
+NOTICE = gettext_lazy("A face search result is an investigative lead, not an identification. This match was verified and "
           "confirmed by the reviewers named here (EU AI Act, Art. 14(5)); it still needs corroboration by other "
           "evidence before any action is taken.")
 

@@ -72,7 +72,7 @@ def evidence_pdf_render(*, data: dict, probe: bytes | None, crop: bytes | None) 
     search, match, review, export = data["search"], data["match"], data["review"], data["export"]
     provenance = match["provenance"]
     out = BytesIO()
-    document = SimpleDocTemplate(out, pagesize=A4, title=f"Evidence pack {export['id']}",
+    document = SimpleDocTemplate(out, pagesize=A4, title=_("Evidence pack %(value)s") % {"value": export['id']},
                                  author=data["tenant"]["name"], leftMargin=20 * mm, rightMargin=20 * mm)
     story = [
         Paragraph(_text(_("Evidence pack · %(tenant)s") % {"tenant": data["tenant"]["name"]}), styles["Title"]),

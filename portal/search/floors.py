@@ -25,6 +25,7 @@ from portal.errors import DomainError
 from portal.search.models import SearchFloor
 from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Tenant
+from django.utils.translation import gettext as _
 
 # The floors' first values (search/0006); they also stand in while a kind has no row.
 FLOOR_DEFAULTS = {Tenant.Kind.LAW_ENFORCEMENT: (0.90, 50), Tenant.Kind.RETAIL: (0.93, 10),
@@ -55,16 +56,14 @@ class SearchLimits:
             return max(settings.SEARCH_MATCH_THRESHOLD, self.min_threshold)
         if asked < self.min_threshold:
             raise LimitInvalid(
-                f"threshold {asked:g} is below the floor of {self.min_threshold:g} {self._whose(self.floor_threshold)}; "
-                f"ask for {self.min_threshold:g} or more.", field="threshold")
+                _("threshold %(asked)s is below the floor of %(min_threshold)s %(whose)s; ask for %(min_threshold)s or more.") % {"asked": format(asked, 'g'), "min_threshold": format(self.min_threshold, 'g'), "whose": self._whose(self.floor_threshold)}, field="threshold")
         return asked
 
     def k_for(self, asked: int | None) -> int:
         if asked is None:
             return min(settings.SEARCH_DEFAULT_K, self.max_k)
         if asked > self.max_k:
-            raise LimitInvalid(f"k {asked} is above the limit of {self.max_k} matches "
-                               f"{self._whose_k()}; ask for {self.max_k} or fewer.", field="k")
+            raise LimitInvalid(_("k %(asked)s is above the limit of %(max_k)s matches %(whose)s; ask for %(max_k)s or fewer.") % {"asked": asked, "max_k": self.max_k, "whose": self._whose_k()}, field="k")
         return asked
 
     def _whose(self, floor: float) -> str:
@@ -97,15 +96,15 @@ def floor_set(*, kind: str, min_threshold: float, max_k: int, actor: Actor) -> S
     """The platform's floor for a kind of tenant; audited in the platform's chain. Tenants'
     stricter values of their own stay; looser ones stop counting (the stricter one applies)."""
     if kind not in Tenant.Kind.values:
-        raise LimitInvalid(f"Unknown kind of tenant {kind!r}.", field="kind")
+        raise LimitInvalid(_("Unknown kind of tenant %(kind)s.") % {"kind": repr(kind)}, field="kind")
     low, high = FLOOR_THRESHOLD_RANGE
     if not low <= min_threshold <= high:
-        raise LimitInvalid(f"A floor threshold is between {low} and {high}.", field="min_threshold")
+        raise LimitInvalid(_("A floor threshold is between %(low)s and %(high)s.") % {"low": low, "high": high}, field="min_threshold")
     if not 1 <= max_k <= settings.SEARCH_MAX_K:
-        raise LimitInvalid(f"The most matches is between 1 and {settings.SEARCH_MAX_K}.", field="max_k")
+        raise LimitInvalid(_("The most matches is between 1 and %(max_k)s.") % {"max_k": settings.SEARCH_MAX_K}, field="max_k")
     with dangerously_unscoped(reason="the platform's search floors"):
         before = floors()[kind]
-        floor, _ = SearchFloor.objects.update_or_create(kind=kind, defaults={"min_threshold": min_threshold,
+        floor, _created = SearchFloor.objects.update_or_create(kind=kind, defaults={"min_threshold": min_threshold,
                                                                               "max_k": max_k})
         audit_record(action="search.floor_set", actor=actor, target_type="search_floor", target_id=kind,
                      details={"min_threshold": [before[0], min_threshold], "max_k": [before[1], max_k]})
@@ -117,11 +116,9 @@ def tenant_search_limits_set(*, tenant: Tenant, min_threshold: float | None, max
     """A tenant's own limits, stricter than its floor or none (None); audited."""
     floor_threshold, floor_max_k = floors()[tenant.kind]
     if min_threshold is not None and not floor_threshold <= min_threshold <= 1.0:
-        raise LimitInvalid(f"Your threshold can be stricter than the platform's floor ({floor_threshold:g}), "
-                           f"not looser: between {floor_threshold:g} and 1.", field="search_min_threshold")
+        raise LimitInvalid(_("Your threshold can be stricter than the platform's floor (%(floor_threshold)s), not looser: between %(floor_threshold)s and 1.") % {"floor_threshold": format(floor_threshold, 'g')}, field="search_min_threshold")
     if max_k is not None and not 1 <= max_k <= floor_max_k:
-        raise LimitInvalid(f"Your limit can be lower than the platform's ({floor_max_k}), not higher: "
-                           f"between 1 and {floor_max_k}.", field="search_max_k")
+        raise LimitInvalid(_("Your limit can be lower than the platform's (%(floor_max_k)s), not higher: between 1 and %(floor_max_k)s.") % {"floor_max_k": floor_max_k}, field="search_max_k")
     changes = {name: [getattr(tenant, name), value]
                for name, value in (("search_min_threshold", min_threshold), ("search_max_k", max_k))
                if getattr(tenant, name) != value}

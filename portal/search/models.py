@@ -15,9 +15,9 @@ from tenants.models import Tenant
 class Band(models.TextChoices):
     """How strong a lead a match is; calibrated for the engine (see portal/search/bands.py)."""
 
-    STRONG = "strong", "Strong lead"
-    POSSIBLE = "possible", "Possible lead"
-    BELOW = "below", "Below threshold"
+    STRONG = "strong", _("Strong lead")
+    POSSIBLE = "possible", _("Possible lead")
+    BELOW = "below", _("Below threshold")
 
 
 class Authorisation(models.TextChoices):
@@ -29,9 +29,9 @@ class Authorisation(models.TextChoices):
 
 
 class SearchStatus(models.TextChoices):
-    COMPLETED = "completed", "Completed"
-    NO_FACE = "no_face", "No face in the probe"
-    FAILED = "failed", "Failed"
+    COMPLETED = "completed", _("Completed")
+    NO_FACE = "no_face", _("No face in the probe")
+    FAILED = "failed", _("Failed")
 
 
 class Search(models.Model):
@@ -41,14 +41,14 @@ class Search(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="searches")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
-                                 help_text="How the object is named outside: URLs, API bodies, exports.")
+                                 help_text=_("How the object is named outside: URLs, API bodies, exports."))
     actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor_api_key_id = models.BigIntegerField(null=True, blank=True)
-    actor_label = models.CharField(max_length=200, help_text="Who ran it, as shown in the audit log.")
+    actor_label = models.CharField(max_length=200, help_text=_("Who ran it, as shown in the audit log."))
     case_reference = models.CharField(max_length=100, blank=True, db_index=True)
     purpose = models.CharField(max_length=500, blank=True)
     probe = models.FileField(upload_to="probes/%Y/%m/", max_length=300, blank=True,
-                             help_text="Kept for the tenant's retention period, then purged.")
+                             help_text=_("Kept for the tenant's retention period, then purged."))
     probe_sha256 = models.CharField(max_length=64)
     probe_embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
     probe_face_box = models.JSONField(null=True, blank=True)
@@ -57,17 +57,17 @@ class Search(models.Model):
     # EU AI Act Art. 26(10): a law-enforcement tenant's search is authorised in advance, or is
     # urgent and authorised within 48 hours (portal/search/authorisations.py).
     authorisation = models.CharField(max_length=16, choices=Authorisation.choices, default=Authorisation.NOT_REQUIRED)
-    urgent = models.BooleanField(default=False, help_text="Run before an authorisation, which is due within 48 hours.")
+    urgent = models.BooleanField(default=False, help_text=_("Run before an authorisation, which is due within 48 hours."))
     authorisation_authority = models.CharField(max_length=200, blank=True)
     authorisation_reference = models.CharField(max_length=100, blank=True)
     authorisation_date = models.DateField(null=True, blank=True)
     authorisation_recorded_at = models.DateTimeField(null=True, blank=True)
     authorisation_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     results_erased_at = models.DateTimeField(
-        null=True, blank=True, help_text="When its matches, probe and embedding were deleted (refused or overdue "
-                                         "authorisation); the record that the search happened stays.")
+        null=True, blank=True, help_text=_("When its matches, probe and embedding were deleted (refused or overdue "
+                                         "authorisation); the record that the search happened stays."))
     k = models.PositiveSmallIntegerField()
-    threshold = models.FloatField(help_text="Similarity from which a match is a lead.")
+    threshold = models.FloatField(help_text=_("Similarity from which a match is a lead."))
     include_platform_index = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=Status.choices)
     timings_ms = models.JSONField(default=dict)
@@ -97,7 +97,7 @@ class SearchMatch(models.Model):
     search = models.ForeignKey(Search, on_delete=models.CASCADE, related_name="matches")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
-                                 help_text="How the object is named outside: URLs, API bodies, exports.")
+                                 help_text=_("How the object is named outside: URLs, API bodies, exports."))
     face = models.ForeignKey(Face, on_delete=models.CASCADE, related_name="matches")
     rank = models.PositiveSmallIntegerField()
     similarity = models.FloatField()
@@ -131,10 +131,10 @@ class MatchReview(models.Model):
     match = models.ForeignKey(SearchMatch, on_delete=models.DO_NOTHING, db_constraint=False, related_name="reviews")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False,
                                  related_name="+")
-    reviewer_label = models.CharField(max_length=200, help_text="The reviewer's name and e-mail when they reviewed.")
+    reviewer_label = models.CharField(max_length=200, help_text=_("The reviewer's name and e-mail when they reviewed."))
     verdict = models.CharField(max_length=16, choices=Verdict.choices)
     reason = models.TextField(max_length=2000, blank=True)
-    audit_position = models.BigIntegerField(help_text="Position of the verdict's event in the tenant's audit chain.")
+    audit_position = models.BigIntegerField(help_text=_("Position of the verdict's event in the tenant's audit chain."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantScopedManager()
@@ -149,14 +149,14 @@ class Disclosure(models.Model):
     Kept for the data-subject work (who received a person's data); append-only like verdicts."""
 
     class Format(models.TextChoices):
-        PDF = "pdf", "PDF"
-        JSON = "json", "JSON"
+        PDF = "pdf", _("PDF")
+        JSON = "json", _("JSON")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     search = models.ForeignKey(Search, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     match_public_ids = ArrayField(models.UUIDField())
-    face_uuids = ArrayField(models.UUIDField(), help_text="The faces disclosed; kept after a face is erased.")
+    face_uuids = ArrayField(models.UUIDField(), help_text=_("The faces disclosed; kept after a face is erased."))
     format = models.CharField(max_length=8, choices=Format.choices)
     actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
                                    db_constraint=False, related_name="+")
@@ -207,8 +207,8 @@ class SearchFloor(models.Model):
     Written only by platform code (a trigger, search/0006)."""
 
     kind = models.CharField(max_length=32, choices=Tenant.Kind.choices, unique=True)
-    min_threshold = models.FloatField(help_text="No search of this kind of tenant counts a lead below it.")
-    max_k = models.PositiveSmallIntegerField(help_text="The most matches one search may return.")
+    min_threshold = models.FloatField(help_text=_("No search of this kind of tenant counts a lead below it."))
+    max_k = models.PositiveSmallIntegerField(help_text=_("The most matches one search may return."))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

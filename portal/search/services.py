@@ -25,6 +25,7 @@ from portal.search.models import Search, SearchMatch
 from portal.search.selectors import tenant_faces_nearest
 from tenants.context import dangerously_unscoped, scope_atomic, scope_on_commit, tenant_scope
 from tenants.models import Tenant
+from django.utils.translation import gettext as _
 
 # Fetched beyond k so that faces dropped by result filters (opt-outs) still leave k matches.
 _FILTER_HEADROOM = 10
@@ -42,17 +43,17 @@ def search_detect_faces(*, data: bytes) -> DetectionResult:
 def _parameters_check(*, tenant: Tenant, case_reference: str, purpose: str, k: int | None,
                       threshold: float | None) -> None:
     if tenant.case_reference_required and not case_reference:
-        raise SearchInvalid(f"{tenant.name} requires a case reference for every search.", field="case_reference")
+        raise SearchInvalid(_("%(name)s requires a case reference for every search.") % {"name": tenant.name}, field="case_reference")
     if tenant.case_reference_required and not purpose:
-        raise SearchInvalid(f"{tenant.name} requires the purpose of every search.", field="purpose")
+        raise SearchInvalid(_("%(name)s requires the purpose of every search.") % {"name": tenant.name}, field="purpose")
     if len(case_reference) > 100:
-        raise SearchInvalid("The case reference is longer than 100 characters.", field="case_reference")
+        raise SearchInvalid(_("The case reference is longer than 100 characters."), field="case_reference")
     if len(purpose) > 500:
-        raise SearchInvalid("The purpose is longer than 500 characters.", field="purpose")
+        raise SearchInvalid(_("The purpose is longer than 500 characters."), field="purpose")
     if k is not None and not 1 <= k <= settings.SEARCH_MAX_K:
-        raise SearchInvalid(f"k must be between 1 and {settings.SEARCH_MAX_K}.", field="k")
+        raise SearchInvalid(_("k must be between 1 and %(max_k)s.") % {"max_k": settings.SEARCH_MAX_K}, field="k")
     if threshold is not None and not 0.0 <= threshold <= 1.0:
-        raise SearchInvalid("threshold is a similarity between 0 and 1.", field="threshold")
+        raise SearchInvalid(_("threshold is a similarity between 0 and 1."), field="threshold")
 
 
 def search_run(*, tenant: Tenant, actor: Actor, probe: bytes, case_reference: str = "", purpose: str = "",
@@ -81,8 +82,7 @@ def search_run(*, tenant: Tenant, actor: Actor, probe: bytes, case_reference: st
     elif 0 <= face_index < len(detection.faces):
         face = detection.faces[face_index]
     else:
-        raise SearchInvalid(f"face_index {face_index} does not exist: the picture has {len(detection.faces)} "
-                            f"face(s), numbered from 0, largest first.", field="face_index")
+        raise SearchInvalid(_("face_index %(face_index)s does not exist: the picture has %(faces)s face(s), numbered from 0, largest first.") % {"face_index": face_index, "faces": len(detection.faces)}, field="face_index")
 
     with tenant_scope(tenant):
         neighbours = tenant_faces_nearest(tenant=tenant, embedding=face.embedding, k=k + _FILTER_HEADROOM,

@@ -19,13 +19,13 @@ class PortalForm(forms.Form):
 
 class SearchForm(PortalForm):
     picture = forms.FileField(
-        label="Probe picture", help_text="JPEG, PNG or WebP, up to 20 MB. The largest face is used unless you pick another.",
+        label=_("Probe picture"), help_text=_("JPEG, PNG or WebP, up to 20 MB. The largest face is used unless you pick another."),
         widget=forms.ClearableFileInput(attrs={"accept": PICTURE_ACCEPT}),
     )
-    case_reference = forms.CharField(label="Case reference", max_length=100, required=False)
-    purpose = forms.CharField(label="Purpose", max_length=500, required=False,
+    case_reference = forms.CharField(label=_("Case reference"), max_length=100, required=False)
+    purpose = forms.CharField(label=_("Purpose"), max_length=500, required=False,
                               widget=forms.Textarea(attrs={"rows": 2}),
-                              help_text="Why this search is needed; it is kept in the audit log.")
+                              help_text=_("Why this search is needed; it is kept in the audit log."))
     face_index = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
     # Law-enforcement tenants only (EU AI Act Art. 26(10), portal/search/authorisations.py).
     authorisation_authority = forms.CharField(label=_("Authorising authority"), max_length=200, required=False,
@@ -45,7 +45,7 @@ class SearchForm(PortalForm):
         if tenant.case_reference_required:
             self.fields["case_reference"].required = True
             self.fields["purpose"].required = True
-            self.fields["case_reference"].help_text = "Required by your organisation for every search."
+            self.fields["case_reference"].help_text = _("Required by your organisation for every search.")
         if tenant.kind != Tenant.Kind.LAW_ENFORCEMENT:
             for name in self.AUTHORISATION_FIELDS:
                 del self.fields[name]
@@ -70,11 +70,11 @@ class AuthorisationRecordForm(PortalForm):
 
 
 class SearchFilterForm(PortalForm):
-    created_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    created_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    case_reference = forms.CharField(label="Case reference", max_length=100, required=False)
+    created_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    created_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    case_reference = forms.CharField(label=_("Case reference"), max_length=100, required=False)
     # Members are named by their membership's public id: a user id is a platform-wide number.
-    user = forms.ChoiceField(label="Run by", required=False)
+    user = forms.ChoiceField(label=_("Run by"), required=False)
 
     def __init__(self, *args, members, **kwargs):
         super().__init__(*args, **kwargs)
@@ -87,10 +87,10 @@ class SearchFilterForm(PortalForm):
 
 
 class SubjectForm(PortalForm):
-    label = forms.CharField(label="Name or label", max_length=200)
-    reference = forms.CharField(label="Your reference", max_length=100, required=False,
-                                help_text="Your own record number, if any.")
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    label = forms.CharField(label=_("Name or label"), max_length=200)
+    reference = forms.CharField(label=_("Your reference"), max_length=100, required=False,
+                                help_text=_("Your own record number, if any."))
+    notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -111,29 +111,29 @@ class MultipleFileField(forms.FileField):
 
 
 class EnrolForm(PortalForm):
-    pictures = MultipleFileField(label="Picture files", help_text="Choose one or many; each is checked and enrolled on its own.")
-    legal_basis = forms.ChoiceField(label="Legal basis", choices=[("", "Choose the legal basis…"), *LegalBasis.choices],
-                                    help_text="Why your organisation may hold these pictures; shown with every match.")
-    source_url = forms.URLField(label="Source address", required=False, max_length=2000, assume_scheme="https",
-                                help_text="Where the pictures come from, if they have an address.")
-    region = forms.CharField(label="Region", required=False, max_length=6,
-                             help_text="ISO 3166 code, e.g. GB or US-IL. Left empty: taken from the picture or your organisation.")
-    collected_at = forms.DateTimeField(label="Collected on", required=False,
+    pictures = MultipleFileField(label=_("Picture files"), help_text=_("Choose one or many; each is checked and enrolled on its own."))
+    legal_basis = forms.ChoiceField(label=_("Legal basis"), choices=[("", "Choose the legal basis…"), *LegalBasis.choices],
+                                    help_text=_("Why your organisation may hold these pictures; shown with every match."))
+    source_url = forms.URLField(label=_("Source address"), required=False, max_length=2000, assume_scheme="https",
+                                help_text=_("Where the pictures come from, if they have an address."))
+    region = forms.CharField(label=_("Region"), required=False, max_length=6,
+                             help_text=_("ISO 3166 code, e.g. GB or US-IL. Left empty: taken from the picture or your organisation."))
+    collected_at = forms.DateTimeField(label=_("Collected on"), required=False,
                                        widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class MemberInviteForm(PortalForm):
-    email = forms.EmailField(label="E-mail address")
-    role = forms.ChoiceField(label="Role", choices=Membership.Role.choices, initial=Membership.Role.INVESTIGATOR)
+    email = forms.EmailField(label=_("E-mail address"))
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices, initial=Membership.Role.INVESTIGATOR)
 
 
 class InvitationAccountForm(PortalForm):
     """A new person's account, made when they accept an invitation: they choose the password."""
 
-    full_name = forms.CharField(label="Your name", max_length=150, required=False)
-    password1 = forms.CharField(label="Choose a password", strip=False,
+    full_name = forms.CharField(label=_("Your name"), max_length=150, required=False)
+    password1 = forms.CharField(label=_("Choose a password"), strip=False,
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    password2 = forms.CharField(label="The password again", strip=False,
+    password2 = forms.CharField(label=_("The password again"), strip=False,
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
     def __init__(self, *args, email: str, **kwargs):
@@ -145,7 +145,7 @@ class InvitationAccountForm(PortalForm):
         cleaned = super().clean()
         first, second = cleaned.get("password1"), cleaned.get("password2")
         if first and second and first != second:
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         elif first:
             try:
                 password_validation.validate_password(first, user=User(email=self.email,
@@ -156,15 +156,15 @@ class InvitationAccountForm(PortalForm):
 
 
 class MemberRoleForm(PortalForm):
-    role = forms.ChoiceField(label="Role", choices=Membership.Role.choices)
+    role = forms.ChoiceField(label=_("Role"), choices=Membership.Role.choices)
 
 
 class TenantSettingsForm(PortalForm):
     case_reference_required = forms.BooleanField(
-        label="A case reference is required for every search", required=False)
+        label=_("A case reference is required for every search"), required=False)
     probe_retention_days = forms.IntegerField(
-        label="Keep probe pictures for (days)", min_value=1, max_value=3650,
-        help_text="After this, the picture searched with is deleted; the search record and its matches stay.")
+        label=_("Keep probe pictures for (days)"), min_value=1, max_value=3650,
+        help_text=_("After this, the picture searched with is deleted; the search record and its matches stay."))
     two_person_review = forms.BooleanField(
         label=_("Two different people must confirm a match before it counts or can be exported"), required=False)
     search_min_threshold = forms.FloatField(
@@ -179,16 +179,16 @@ class TenantSettingsForm(PortalForm):
 
 
 class ApiKeyCreateForm(PortalForm):
-    name = forms.CharField(label="Name", max_length=100, help_text="What the key is for, e.g. 'case system'.")
-    scopes = forms.MultipleChoiceField(label="What it may do", choices=ApiKeyScope.choices,
+    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("What the key is for, e.g. 'case system'."))
+    scopes = forms.MultipleChoiceField(label=_("What it may do"), choices=ApiKeyScope.choices,
                                        initial=[ApiKeyScope.SEARCH], widget=forms.CheckboxSelectMultiple)
 
 
 class AuditFilterForm(PortalForm):
-    created_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    created_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    action = forms.ChoiceField(label="Action", required=False)
-    actor = forms.CharField(label="Who", required=False, max_length=200)
+    created_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    created_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    actor = forms.CharField(label=_("Who"), required=False, max_length=200)
 
     def __init__(self, *args, actions: list[str], **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,6 +2,12 @@
 // a line per file saying whether it was enrolled. Without this script the form posts them all.
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (/i18n/js/, loaded first by base.html) translates; without it, English.
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, count) { return count === 1 ? one : many; };
+  var interpolate = window.interpolate || function (text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); });
+  };
   var form = document.querySelector("form[data-enrol]");
   if (!form) return;
   var input = form.querySelector('input[type="file"][name="pictures"]');
@@ -34,12 +40,12 @@
     }).then(function (response) {
       // Success: {ok: true, message}; failure: the API's error shape {error: {code, message, fields}}.
       return response.json().then(function (body) {
-        return response.ok ? body : {ok: false, error: (body.error && body.error.message) || "refused"};
+        return response.ok ? body : {ok: false, error: (body.error && body.error.message) || gettext("refused")};
       }).catch(function () {
-        return {ok: false, error: "the server answered " + response.status};
+        return {ok: false, error: interpolate(gettext("the server answered %(status)s"), {status: response.status}, true)};
       });
     }).catch(function () {
-      return {ok: false, error: "the connection failed"};
+      return {ok: false, error: gettext("the connection failed")};
     });
   }
 
@@ -53,7 +59,8 @@
     bar.max = files.length;
     bar.value = 0;
     var done = 0, enrolled = 0;
-    summary.textContent = "Enrolling " + files.length + " picture" + (files.length === 1 ? "" : "s") + "…";
+    summary.textContent = interpolate(ngettext("Enrolling %(count)s picture…", "Enrolling %(count)s pictures…", files.length),
+                                      {count: files.length}, true);
     files.reduce(function (chain, file) {
       return chain.then(function () {
         return sendOne(file).then(function (answer) {
@@ -61,12 +68,14 @@
           if (answer.ok) enrolled += 1;
           bar.value = done;
           line(file.name, answer.ok, answer.ok ? answer.message : answer.error);
-          summary.textContent = done + " of " + files.length + " done";
+          summary.textContent = interpolate(gettext("%(done)s of %(count)s done"), {done: done, count: files.length}, true);
         });
       });
     }, Promise.resolve()).then(function () {
-      summary.textContent = "Finished: " + enrolled + " of " + files.length + " enrolled" +
-        (enrolled < files.length ? ", " + (files.length - enrolled) + " failed (see below)." : ".");
+      var names = {enrolled: enrolled, count: files.length, failed: files.length - enrolled};
+      summary.textContent = enrolled < files.length
+        ? interpolate(gettext("Finished: %(enrolled)s of %(count)s enrolled, %(failed)s failed (see below)."), names, true)
+        : interpolate(gettext("Finished: %(enrolled)s of %(count)s enrolled."), names, true);
       button.disabled = false;
       input.value = "";
       if (enrolled && window.htmx) document.body.dispatchEvent(new CustomEvent("enrolled"));

@@ -37,7 +37,7 @@
     var value = button.parentElement.querySelector("[data-copy]");
     if (!value || !navigator.clipboard) return;
     navigator.clipboard.writeText(value.textContent.trim()).then(function () {
-      button.textContent = button.getAttribute("data-copied-label") || "Copied";
+      button.textContent = window.gettext ? window.gettext("Copied") : "Copied";
     });
   });
 })();

@@ -3,6 +3,12 @@
 // largest face is searched.
 (function () {
   "use strict";
+  // Django's JavaScript catalogue (/i18n/js/, loaded first by base.html) translates; without it, English.
+  var gettext = window.gettext || function (text) { return text; };
+  var ngettext = window.ngettext || function (one, many, count) { return count === 1 ? one : many; };
+  var interpolate = window.interpolate || function (text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (all, name) { return String(values[name]); });
+  };
   var form = document.getElementById("search-form");
   if (!form) return;
   var input = form.querySelector('input[type="file"][name="picture"]');
@@ -47,11 +53,13 @@
       box.style.top = (100 * face.y / result.height) + "%";
       box.style.width = (100 * face.w / result.width) + "%";
       box.style.height = (100 * face.h / result.height) + "%";
-      box.setAttribute("aria-label", "Face " + (face.index + 1) + (face.index === 0 ? " (largest)" : ""));
+      box.setAttribute("aria-label", interpolate(face.index === 0 ? gettext("Face %(number)s (largest)") : gettext("Face %(number)s"),
+                                                {number: face.index + 1}, true));
       box.innerHTML = '<span class="face-number" aria-hidden="true">' + (face.index + 1) + "</span>";
       box.addEventListener("click", function () {
         choose(face.index);
-        say("Face " + (face.index + 1) + " of " + result.faces.length + " will be searched.");
+        say(interpolate(gettext("Face %(number)s of %(count)s will be searched."),
+                        {number: face.index + 1, count: result.faces.length}, true));
       });
       frame.appendChild(box);
     });
@@ -79,7 +87,7 @@
     clearBoxes();
     faceIndex.value = "";
     submit.disabled = true;
-    say("Looking for faces…");
+    say(gettext("Looking for faces…"));
     var mine = ++request;
     var data = new FormData();
     data.append("picture", file);
@@ -91,20 +99,21 @@
     }).then(function (answer) {
       if (mine !== request) return;
       if (!answer.ok) {
-        say((answer.body.error && answer.body.error.message) || "This picture cannot be searched.", true);
+        say((answer.body.error && answer.body.error.message) || gettext("This picture cannot be searched."), true);
         return;
       }
       previewShow();
       var count = answer.body.faces.length;
       drawBoxes(answer.body);
-      say(count === 1 ? "One face found; it will be searched." :
-          count + " faces found. Face 1, the largest, is chosen; select another box to search that face instead.");
+      say(count === 1 ? gettext("One face found; it will be searched.") :
+          interpolate(gettext("%(count)s faces found. Face 1, the largest, is chosen; select another box to search that face instead."),
+                      {count: count}, true));
       submit.disabled = false;
     }).catch(function () {
       if (mine !== request) return;
       // Detection is a convenience: the search itself still checks the picture.
       previewShow();
-      say("Could not check the picture now; the largest face will be searched.");
+      say(gettext("Could not check the picture now; the largest face will be searched."));
       submit.disabled = false;
     });
   }
@@ -136,6 +145,6 @@
 
   form.addEventListener("submit", function () {
     submit.disabled = true;
-    submit.textContent = "Searching…";
+    submit.textContent = gettext("Searching…");
   });
 })();

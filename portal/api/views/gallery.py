@@ -23,6 +23,7 @@ from portal.api.serializers import (EnrolJsonSerializer, EnrolMultipartSerialize
 from portal.gallery.selectors import image_get, images_list, subject_get, subjects_list
 from portal.gallery.services import (image_delete, image_ingest, subject_create, subject_delete, subject_enrol,
                                      subject_update)
+from django.utils.translation import gettext as _
 
 _READ, _WRITE = ApiKeyScope.GALLERY_READ, ApiKeyScope.GALLERY_WRITE
 _INGEST_ERRORS = {"POST": (451,)}
@@ -128,7 +129,7 @@ class ImageListView(TenantApiView):
             try:
                 subject = subject_get(tenant=self.tenant, public_id=subject_id)
             except ObjectDoesNotExist:
-                raise ValidationError({"subject_id": ["No subject with this id."]}) from None
+                raise ValidationError({"subject_id": [_("No subject with this id.")]}) from None
         result = image_ingest(tenant=self.tenant, data=data.pop("picture"), actor=self.actor(), subject=subject,
                               **data)
         return _ingest_response(tenant=self.tenant, result=result, request=request)

@@ -27,6 +27,7 @@ from portal.compliance.tasks import order_enforce
 from portal.platform.models import PlatformScope, StaffApiToken
 from tenants.context import dangerously_unscoped, scope_on_commit
 from tenants.models import Tenant
+from django.utils.translation import gettext as _, gettext_lazy
 
 
 class PlatformApiView(PortalApiView):
@@ -34,8 +35,8 @@ class PlatformApiView(PortalApiView):
     two-factor (every scope). Anyone else signed in gets 404 for every method, as the platform
     pages answer; a staff session without two-factor gets 403."""
 
-    not_authenticated_message = ('Send a platform token ("Authorization: Bearer <token>", made by '
-                                 '`manage.py platform_token_create`) or sign in to the platform area.')
+    not_authenticated_message = (gettext_lazy('Send a platform token ("Authorization: Bearer <token>", made by '
+                                 '`manage.py platform_token_create`) or sign in to the platform area.'))
     credential_name = "platform token"
 
     def get_authenticators(self):
@@ -46,7 +47,7 @@ class PlatformApiView(PortalApiView):
         if not (user.is_active and user.is_staff):
             raise Http404
         if not isinstance(request.auth, StaffApiToken) and not user.is_verified():
-            raise exceptions.PermissionDenied("Verify your two-factor code in the platform area first.")
+            raise exceptions.PermissionDenied(_("Verify your two-factor code in the platform area first."))
 
     def caller_context(self, request):
         # One transaction on the platform's connection for the whole request, stored response
@@ -132,7 +133,7 @@ class OrderCreateSerializer(serializers.Serializer):
         tenants = list(Tenant.objects.filter(slug__in=slugs))
         missing = set(slugs) - {t.slug for t in tenants}
         if missing:
-            raise serializers.ValidationError(f"Unknown tenant(s): {', '.join(sorted(missing))}.")
+            raise serializers.ValidationError(_("Unknown tenant(s): %(tenants)s.") % {"tenants": ', '.join(sorted(missing))})
         return tenants
 
     def validate_offboard_tenants(self, slugs):
@@ -200,6 +201,6 @@ class OrderCertificateView(PlatformApiView):
     def get(self, request, order_id):
         order = self.order_or_404(order_id)
         if not order.certificate:
-            raise ApiError("The order has no certificate yet: it is issued once deletion is verified.",
+            raise ApiError(_("The order has no certificate yet: it is issued once deletion is verified."),
                            code="not_ready", status_code=409)
         return Response(order.certificate)

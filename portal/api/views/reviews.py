@@ -20,6 +20,7 @@ from portal.search.models import Disclosure, SearchAccess
 from portal.search.reviews import NotAReviewer, match_get, match_review_add, match_review_state
 from portal.search.selectors import search_get
 from tenants.models import Membership
+from django.utils.translation import gettext as _
 
 
 class _MatchView(TenantApiView):
@@ -55,7 +56,7 @@ class MatchReviewsView(_MatchView):
         reviewer = (Membership.objects.filter(tenant=self.tenant, user_id=self.api_key.created_by_id)
                     .select_related("user").first() if self.api_key.created_by_id else None)
         if reviewer is None:
-            raise NotAReviewer("This key was not made by a member: verdicts are given by people.")
+            raise NotAReviewer(_("This key was not made by a member: verdicts are given by people."))
         verdict = match_review_add(tenant=self.tenant, search=search, match=match, reviewer=reviewer,
                                    verdict=data["verdict"], reason=data["reason"], actor=self.actor())
         state = match_review_state(tenant=self.tenant, search=search, match=match)

@@ -38,8 +38,7 @@ def members(request, tenant_slug):
             status = 400
         else:
             # The same answer whether the address has an account or not.
-            messages.success(request, f"An invitation to join as {invitation.get_role_display().lower()} was sent to "
-                                      f"{invitation.email}. It is valid for {tenant_services.INVITATION_DAYS} days.")
+            messages.success(request, _("An invitation to join as %(role)s was sent to %(email)s. It is valid for %(days)s days.") % {"role": invitation.get_role_display().lower(), "email": invitation.email, "days": tenant_services.INVITATION_DAYS})
             return redirect("members", tenant_slug=tenant.slug)
     elif request.method == "POST":
         status = 400
@@ -57,7 +56,7 @@ def invitation_revoke(request, tenant_slug, invitation_id):
     except Invitation.DoesNotExist:
         raise Http404 from None
     tenant_services.invitation_revoke(tenant=request.tenant, invitation=invitation, actor=actor_of(request))
-    messages.success(request, f"The invitation of {invitation.email} is revoked: its link no longer works.")
+    messages.success(request, _("The invitation of %(email)s is revoked: its link no longer works.") % {"email": invitation.email})
     return redirect("members", tenant_slug=request.tenant.slug)
 
 
@@ -74,7 +73,7 @@ def member_role(request, tenant_slug, membership_id):
     membership = _membership_or_404(request, membership_id)
     form = forms.MemberRoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose one of the roles.")
+        messages.error(request, _("Choose one of the roles."))
     else:
         try:
             tenant_services.member_role_change(tenant=request.tenant, by=request.membership, membership=membership,
@@ -82,7 +81,7 @@ def member_role(request, tenant_slug, membership_id):
         except DomainError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, f"{membership.user.email} is now {membership.get_role_display().lower()}.")
+            messages.success(request, _("%(email)s is now %(role)s.") % {"email": membership.user.email, "role": membership.get_role_display().lower()})
     if membership.user_id == request.user.id and not membership.can_manage:
         # They just gave up managing: the members page would answer 403.
         return redirect("tenant_dashboard", tenant_slug=request.tenant.slug)
@@ -115,7 +114,7 @@ def member_remove(request, tenant_slug, membership_id):
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("members", tenant_slug=request.tenant.slug)
-    messages.success(request, f"{membership.user.email} was removed from {request.tenant.name}.")
+    messages.success(request, _("%(email)s was removed from %(name)s.") % {"email": membership.user.email, "name": request.tenant.name})
     if membership.user_id == request.user.id:
         return redirect("home")
     return redirect("members", tenant_slug=request.tenant.slug)
@@ -145,7 +144,7 @@ def tenant_settings(request, tenant_slug):
         except DomainError as error:
             form_error_add(form, error)
         else:
-            messages.success(request, "Settings saved.")
+            messages.success(request, _("Settings saved."))
             return redirect("tenant_settings", tenant_slug=tenant.slug)
     return render(request, "portal/settings.html", {"form": form, "limits": limits},
                   status=400 if form.errors else 200)
@@ -183,5 +182,5 @@ def api_key_revoke_view(request, tenant_slug, api_key_id):
     except ApiKey.DoesNotExist:
         raise Http404 from None
     api_key_revoke(tenant=request.tenant, api_key=api_key, actor=actor_of(request))
-    messages.success(request, f"The key “{api_key.name}” ({api_key.prefix}…) is revoked: it no longer works.")
+    messages.success(request, _("The key “%(name)s” (%(prefix)s…) is revoked: it no longer works.") % {"name": api_key.name, "prefix": api_key.prefix})
     return redirect("api_keys", tenant_slug=request.tenant.slug)

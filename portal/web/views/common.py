@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from portal.audit.services import Actor
 from portal.faces.engine import EngineConfig
 from portal.faces.errors import ImageTooLarge
+from django.utils.translation import gettext as _
 
 PAGE_SIZE = 25
 # Thumbnails and pictures are personal data: the browser may keep them for the session, no proxy may.
@@ -20,7 +21,7 @@ def upload_read(upload) -> bytes:
     # Refuse an oversized upload before reading it into memory; the engine checks the rest.
     max_bytes = EngineConfig.from_settings().max_bytes
     if upload.size > max_bytes:
-        raise ImageTooLarge(f"The picture is {upload.size / 1048576:.1f} MB; the limit is {max_bytes / 1048576:.0f} MB.")
+        raise ImageTooLarge(_("The picture is %(size)s MB; the limit is %(limit)s MB.") % {"size": format(upload.size / 1048576, '.1f'), "limit": format(max_bytes / 1048576, '.0f')})
     return upload.read()
 
 

@@ -14,6 +14,7 @@ from portal.web import forms
 from portal.web.crops import stored_file_read
 from portal.web.views.common import actor_of, page_of, picture_response, upload_read
 from tenants.middleware import membership_required
+from django.utils.translation import gettext as _
 
 
 @membership_required(allowed="can_search")
@@ -23,7 +24,7 @@ def subjects(request, tenant_slug):
     form = forms.SubjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         subject = gallery_services.subject_create(tenant=tenant, actor=actor_of(request), **form.cleaned_data)
-        messages.success(request, f"Subject “{subject.label}” created. Now enrol their pictures.")
+        messages.success(request, _("Subject “%(label)s” created. Now enrol their pictures.") % {"label": subject.label})
         return redirect("subject_detail", tenant_slug=tenant.slug, subject_id=subject.public_id)
     return render(request, "portal/subjects.html", {
         "form": form, "page": page_of(request, gallery_selectors.subjects_list(tenant=tenant)),
@@ -107,7 +108,7 @@ def _enrol_one(request, subject, upload, provenance) -> dict | DomainError:
 def subject_delete(request, tenant_slug, subject_id):
     subject = _subject_or_404(request, subject_id)
     gallery_services.subject_delete(tenant=request.tenant, subject=subject, actor=actor_of(request))
-    messages.success(request, f"Subject “{subject.label}” and their pictures were deleted.")
+    messages.success(request, _("Subject “%(label)s” and their pictures were deleted.") % {"label": subject.label})
     return redirect("subjects", tenant_slug=request.tenant.slug)
 
 
@@ -137,7 +138,7 @@ def image_delete(request, tenant_slug, image_id):
     image = _image_or_404(request, image_id)
     subject = image.subject
     gallery_services.image_delete(tenant=request.tenant, image=image, actor=actor_of(request))
-    messages.success(request, "The picture, its faces and any search matches on them were deleted.")
+    messages.success(request, _("The picture, its faces and any search matches on them were deleted."))
     if subject is not None:
         return redirect("subject_detail", tenant_slug=request.tenant.slug, subject_id=subject.public_id)
     return redirect("subjects", tenant_slug=request.tenant.slug)

@@ -7,6 +7,7 @@ from django.contrib.auth import login
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.errors import DomainError, form_error_add
@@ -27,8 +28,8 @@ def invitation_accept(request, token):
     user = request.user
     if user.is_authenticated:
         if user.email.lower() != invitation.email:
-            context["problem"] = (f"You are signed in as {user.email}, but the invitation is for another address. "
-                                  "Sign out and open the link again.")
+            context["problem"] = _("You are signed in as %(email)s, but the invitation is for another address. "
+                                   "Sign out and open the link again.") % {"email": user.email}
             return render(request, "portal/invitation.html", context, status=403)
         if request.method == "POST":
             tenant_services.invitation_accept(token=token, user=user, actor=actor_of(request))

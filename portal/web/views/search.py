@@ -62,8 +62,8 @@ def search_detect(request, tenant_slug):
     """The faces in a picture as boxes, for the preview where a person picks the face to search."""
     upload = request.FILES.get("picture")
     if upload is None:
-        return JsonResponse(error_body(code="invalid", message="Choose a picture first.",
-                                       fields={"picture": ["Choose a picture first."]}), status=400)
+        return JsonResponse(error_body(code="invalid", message=_("Choose a picture first."),
+                                       fields={"picture": [_("Choose a picture first.")]}), status=400)
     try:
         detection = search_detect_faces(data=upload_read(upload))
         detection.largest()  # no face at all is an error the person must see now, not at search time
