@@ -17,7 +17,14 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps
 
 from portal.faces.errors import CorruptImage, ImageTooLarge, UnsupportedImageType
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+
+
+def _grouped(number: int) -> str:
+    """12,000,000 in English, 12 000 000 in French."""
+    return number_format(number, force_grouping=True)
+
 
 JPEG = "JPEG"
 PNG = "PNG"
@@ -77,10 +84,11 @@ def image_decode(*, data: bytes, max_bytes: int, max_pixels: int) -> DecodedImag
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
             # Pillow refuses above its own limit too: name the one limit that applies, once.
             declared = re.search(r"\((\d+) pixels\)", str(err))
-            size = f"{int(declared.group(1)):,} pixels" if declared else "more pixels than the decoder reads"
+            size = (_("%(count)s pixels") % {"count": _grouped(int(declared.group(1)))} if declared
+                    else _("more pixels than the decoder reads"))
             limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
             raise ImageTooLarge(
-                _("The picture is too large: %(size)s; the limit is %(limit)s pixels. Scale it down and try again.") % {"size": size, "limit": format(limit, ',')}
+                _("The picture is too large: %(size)s; the limit is %(limit)s pixels. Scale it down and try again.") % {"size": size, "limit": _grouped(limit)}
             ) from err
         except Exception as err:
             raise CorruptImage(
@@ -91,7 +99,8 @@ def image_decode(*, data: bytes, max_bytes: int, max_pixels: int) -> DecodedImag
         width, height = image.size
         if width * height > max_pixels:
             raise ImageTooLarge(
-                _("The picture is too large: %(width)s × %(height)s = %(pixels)s pixels; the limit is %(max_pixels)s pixels. Scale it down and try again.") % {"width": format(width, ','), "height": format(height, ','), "pixels": format(width * height, ','), "max_pixels": format(max_pixels, ',')}
+                _("The picture is too large: %(width)s × %(height)s = %(pixels)s pixels; the limit is %(max_pixels)s pixels. Scale it down and try again.") % {"width": _grouped(width), "height": _grouped(height), "pixels": _grouped(width * height),
+                   "max_pixels": _grouped(max_pixels)}
             )
         if width <= 0 or height <= 0:
             raise CorruptImage(_("The picture declares an empty size %(width)sx%(height)s.") % {"width": width, "height": height})

@@ -56,22 +56,22 @@ def _lines(text: str) -> list[str]:
 
 
 class OrderForm(forms.Form):
-    kind = forms.ChoiceField(choices=RegulatoryOrder.Kind.choices)
-    authority = forms.CharField(max_length=200, help_text=gettext_lazy("e.g. CNIL"))
-    reference = forms.CharField(max_length=100, help_text=gettext_lazy("The authority's decision number."))
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    received_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    effective_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    kind = forms.ChoiceField(choices=RegulatoryOrder.Kind.choices, label=gettext_lazy("Kind"))
+    authority = forms.CharField(max_length=200, label=gettext_lazy("Authority"), help_text=gettext_lazy("e.g. CNIL"))
+    reference = forms.CharField(max_length=100, label=gettext_lazy("Reference"), help_text=gettext_lazy("The authority's decision number."))
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label=gettext_lazy("Description"), required=False)
+    received_on = forms.DateField(label=gettext_lazy("Received on"), widget=forms.DateInput(attrs={"type": "date"}))
+    effective_at = forms.DateTimeField(label=gettext_lazy("Effective at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
                                        help_text=gettext_lazy("UTC."))
-    deadline = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    regions = forms.CharField(required=False, help_text=gettext_lazy("Regional: ISO codes, comma-separated (FR, US-IL)."))
-    include_unknown_region = forms.BooleanField(required=False, help_text=gettext_lazy("Regional: also pictures of unknown region."))
-    domains = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
+    deadline = forms.DateField(label=gettext_lazy("Deadline"), widget=forms.DateInput(attrs={"type": "date"}))
+    regions = forms.CharField(label=gettext_lazy("Regions"), required=False, help_text=gettext_lazy("Regional: ISO codes, comma-separated (FR, US-IL)."))
+    include_unknown_region = forms.BooleanField(label=gettext_lazy("Include unknown region"), required=False, help_text=gettext_lazy("Regional: also pictures of unknown region."))
+    domains = forms.CharField(label=gettext_lazy("Domains"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
                               help_text=gettext_lazy("Source: one domain a line; subdomains are included."))
-    reference_pictures = PicturesField(required=False, help_text=gettext_lazy("Subject erasure: pictures of the person (not kept)."))
-    match_threshold = forms.FloatField(required=False, min_value=0.5, max_value=1.0, initial=DEFAULT_SUBJECT_THRESHOLD,
+    reference_pictures = PicturesField(label=gettext_lazy("Reference pictures"), required=False, help_text=gettext_lazy("Subject erasure: pictures of the person (not kept)."))
+    match_threshold = forms.FloatField(label=gettext_lazy("Match threshold"), required=False, min_value=0.5, max_value=1.0, initial=DEFAULT_SUBJECT_THRESHOLD,
                                        help_text=gettext_lazy("Subject erasure: similarity from which a face is the person."))
-    offboard_tenants = forms.ModelMultipleChoiceField(queryset=Tenant.objects.all(), required=False,
+    offboard_tenants = forms.ModelMultipleChoiceField(label=gettext_lazy("Offboard tenants"), queryset=Tenant.objects.all(), required=False,
                                                       widget=forms.CheckboxSelectMultiple)
     scope_all = forms.BooleanField(required=False, initial=True, label=gettext_lazy("All tenants and the platform index"))
     scope_tenants = forms.ModelMultipleChoiceField(queryset=Tenant.objects.all(), required=False,
@@ -128,19 +128,19 @@ class OptOutForm(forms.Form):
 
 
 class TenantCreateForm(forms.Form):
-    slug = forms.SlugField(max_length=63)
-    name = forms.CharField(max_length=200)
-    kind = forms.ChoiceField(choices=Tenant.Kind.choices)
-    home_country = forms.ChoiceField(choices=_country_choices)
+    slug = forms.SlugField(label=gettext_lazy("Slug"), max_length=63)
+    name = forms.CharField(max_length=200, label=gettext_lazy("Name"))
+    kind = forms.ChoiceField(choices=Tenant.Kind.choices, label=gettext_lazy("Kind"))
+    home_country = forms.ChoiceField(label=gettext_lazy("Home country"), choices=_country_choices)
     may_search_platform_index = forms.BooleanField(required=False, label=gettext_lazy("May search the platform index"))
-    case_reference_required = forms.BooleanField(required=False, initial=True)
-    probe_retention_days = forms.IntegerField(min_value=1, max_value=3650, initial=30)
+    case_reference_required = forms.BooleanField(required=False, initial=True, label=gettext_lazy("Case reference required"))
+    probe_retention_days = forms.IntegerField(min_value=1, max_value=3650, initial=30, label=gettext_lazy("Probe retention days"))
 
 
 class TenantEntitlementsForm(forms.Form):
     may_search_platform_index = forms.BooleanField(required=False, label=gettext_lazy("May search the platform index"))
-    case_reference_required = forms.BooleanField(required=False)
-    probe_retention_days = forms.IntegerField(min_value=1, max_value=3650)
+    case_reference_required = forms.BooleanField(required=False, label=gettext_lazy("Case reference required"))
+    probe_retention_days = forms.IntegerField(min_value=1, max_value=3650, label=gettext_lazy("Probe retention days"))
 
 
 class TokenForm(forms.Form):
@@ -163,7 +163,7 @@ class VerifyForm(forms.Form):
 
 
 class AuditFilterForm(forms.Form):
-    tenant = forms.ModelChoiceField(queryset=Tenant.objects.all(), required=False, empty_label=gettext_lazy("All tenants"))
+    tenant = forms.ModelChoiceField(label=gettext_lazy("Tenant"), queryset=Tenant.objects.all(), required=False, empty_label=gettext_lazy("All tenants"))
     platform_only = forms.BooleanField(required=False, label=gettext_lazy("Platform events only"))
     action = forms.CharField(required=False, label=gettext_lazy("Action starts with"))
     actor = forms.CharField(required=False, label=gettext_lazy("Actor contains"))

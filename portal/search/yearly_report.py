@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.utils import timezone
-from django.utils.dates import MONTHS_3
-from django.utils.translation import gettext as _
+from django.utils.dates import MONTHS_3, MONTHS_AP
+from django.utils.translation import get_language, gettext as _
 
 from portal.errors import DomainError
 from portal.search.models import Authorisation, Disclosure
@@ -39,6 +39,14 @@ from tenants.models import Tenant
 
 FIRST_YEAR = 2000
 URGENT_OUTCOMES = (Authorisation.GRANTED, Authorisation.REFUSED, Authorisation.OVERDUE, Authorisation.PENDING)
+
+
+def _month_label(month: int) -> str:
+    """Jan … Dec in English; in French the abbreviations French writes (Juin, Juil.), since the
+    three-letter ones would name June and July alike."""
+    if (get_language() or "en").startswith("en"):
+        return str(MONTHS_3[month]).title()
+    return str(MONTHS_AP[month]).capitalize()
 
 
 class ReportInvalid(DomainError):
@@ -313,7 +321,7 @@ def platform_report_csv(report: PlatformYearReport) -> str:
 def figures_labelled(figures: YearFigures) -> dict[str, list[tuple[str, int]]]:
     """The figures with the words the pages show beside them, in the current language."""
     return {
-        "months": [(str(MONTHS_3[n]).title(), count) for n, count in enumerate(figures.by_month, start=1)],
+        "months": [(_month_label(n), count) for n, count in enumerate(figures.by_month, start=1)],
         "authorisation": [(str(label), figures.by_authorisation[value]) for value, label in Authorisation.choices],
         "urgent": [(_("Authorised"), figures.urgent[Authorisation.GRANTED]),
                    (_("Refused"), figures.urgent[Authorisation.REFUSED]),

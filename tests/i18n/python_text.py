@@ -5,7 +5,7 @@ Reads each module's syntax tree (no import) and looks where text reaches people:
   Missing, Conflict, Reused, TooLarge, NotAReviewer or FaceFound (the DomainError family and the
   API's errors), ValidationError, PermissionDenied;
 - flash messages: messages.success/info/warning/error(request, text);
-- form and model words: label=, help_text=, verbose_name=, verbose_name_plural=, empty_label=,
+- form and model words: a form field without label= (its name would show), label=, help_text=, verbose_name=, verbose_name_plural=, empty_label=,
   message=, the values of error_messages={...}, and the labels of TextChoices members;
 - e-mails: subject= and body=/message= of send_mail and EmailMessage.
 A literal counts when it holds a word of two letters or more. An f-string there always counts: it
@@ -115,7 +115,13 @@ def module_unmarked_strings(path: Path, *, name: str | None = None) -> list[Unma
                 elif keyword.arg == "error_messages" and isinstance(keyword.value, ast.Dict):
                     for value in keyword.value.values:
                         flag(value)
-        elif isinstance(node, ast.ClassDef) and any(_name(base).endswith("Choices") for base in node.bases):
+        elif isinstance(node, ast.ClassDef) and any(_name(base).endswith("Form") for base in node.bases):
+            for statement in node.body:  # a form field without a label shows its name, untranslated
+                call = statement.value if isinstance(statement, ast.Assign) else None
+                if isinstance(call, ast.Call) and _name(call.func).endswith("Field") \
+                        and not any(k.arg == "label" for k in call.keywords) and "HiddenInput" not in ast.unparse(call):
+                    found.append(UnmarkedString(name, call.lineno, f"{_name(statement.targets[0])}: a form field needs label="))
+        if isinstance(node, ast.ClassDef) and any(_name(base).endswith("Choices") for base in node.bases):
             for statement in node.body:
                 if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Tuple) \
                         and len(statement.value.elts) >= 2:

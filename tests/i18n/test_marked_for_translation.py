@@ -62,6 +62,8 @@ def test_template_checker_finds_unmarked_text(tmp_path, source, unmarked):
     ('name = forms.CharField(label="Your name")', ["Your name"]),
     ('class Role(models.TextChoices):\n    OWNER = "owner", "Owner"', ["Owner"]),
     ('raise ValueError("internal: not for people")', []),
+    ('class F(forms.Form):\n    received_on = forms.DateField()', ["received_on: a form field needs label="]),
+    ('class F(forms.Form):\n    token = forms.CharField(widget=forms.HiddenInput)', []),
     ('logger.warning("Order %s is due", ref)', []),
 ])
 def test_python_checker_finds_unmarked_messages(tmp_path, source, unmarked):
