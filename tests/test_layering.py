@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Lowest first. A module belongs to the longest prefix that names it.
 LAYERS = [
     ["portal.errors", "portal.dates", "portal.public_limits", "portal.runtime", "portal.faces",
-     "portal.sealing"],  # the kernel: no Django app
+     "portal.sealing", "portal.formats"],  # the kernel: no Django app
     ["tenants"],  # tenants, users, memberships, the tenant scope and RLS
     ["portal.audit"],  # the audit chain every other app writes to
     ["tenants.services", "tenants.management"],  # tenant writes, which are audited
@@ -22,7 +22,7 @@ LAYERS = [
     ["portal.platform"],  # the operator's console
     ["portal.api"],  # the REST API: tenants' and the platform's
     ["portal.web"],  # the customer portal's pages
-    ["portal.core", "portal.celery", "portal.urls", "portal.settings", "portal.wsgi"],  # wiring and commands
+    ["portal.core", "portal.celery", "portal.urls", "portal.settings", "portal.i18n_settings", "portal.wsgi"],  # wiring and commands
 ]
 WIRING = len(LAYERS) - 1
 PACKAGES = {"portal": WIRING}  # the package's __init__ (it loads the Celery app)

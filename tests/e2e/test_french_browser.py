@@ -21,12 +21,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def _switch_to_french(page) -> None:
-    """Through the switch, by keyboard alone."""
+    """Through the switch, by keyboard alone; the same page comes back."""
+    here = page.url
     switch = page.get_by_role("button", name="Français")
     switch.focus()
     page.keyboard.press("Enter")
     page.wait_for_load_state()
     expect(page.locator("html")).to_have_attribute("lang", "fr")
+    assert page.url == here
 
 
 def _log_in_in_french(page, base: str, email: str) -> None:
