@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
+from django.utils.translation import gettext as _
 
 
 def json_depth_exceeds(data, limit: int) -> bool:
@@ -30,7 +31,7 @@ def json_depth_exceeds(data, limit: int) -> bool:
 class BoundedJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.API_MAX_JSON_DEPTH
-        message = f"The JSON body is nested more than {limit} levels deep."
+        message = _("The JSON body is nested more than %(limit)s levels deep.") % {"limit": limit}
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:

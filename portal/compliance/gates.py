@@ -74,8 +74,10 @@ def order_ingest_gate(*, tenant: Tenant | None, region: str | None, source_domai
             row = cursor.fetchone()
             if row:
                 order = next(o for o in orders if o.pk == row[0])
-                who = "shows a person covered" if order.kind == Kind.SUBJECT else "is covered"
-                raise IngestRefused(_("The picture %(who)s by %(authority)s order %(reference)s.") % {"who": who, "authority": order.authority, "reference": order.reference},
+                message = (_("The picture shows a person covered by %(authority)s order %(reference)s.")
+                           if order.kind == Kind.SUBJECT else
+                           _("The picture is covered by %(authority)s order %(reference)s."))
+                raise IngestRefused(message % {"authority": order.authority, "reference": order.reference},
                                     reference=order.reference)
         if embeddings:
             cursor.execute(

@@ -55,26 +55,29 @@ class SearchLimits:
         if asked is None:
             return max(settings.SEARCH_MATCH_THRESHOLD, self.min_threshold)
         if asked < self.min_threshold:
-            raise LimitInvalid(
-                _("threshold %(asked)s is below the floor of %(min_threshold)s %(whose)s; ask for %(min_threshold)s or more.") % {"asked": format(asked, 'g'), "min_threshold": format(self.min_threshold, 'g'), "whose": self._whose(self.floor_threshold)}, field="threshold")
+            names = {"asked": format(asked, "g"), "floor": format(self.min_threshold, "g"), "kind": self.kind_label}
+            if self.min_threshold > self.floor_threshold:
+                message = _("threshold %(asked)s is below the floor of %(floor)s your organisation set; "
+                            "ask for %(floor)s or more.")
+            else:
+                message = _("threshold %(asked)s is below the floor of %(floor)s the platform set for %(kind)s "
+                            "tenants; ask for %(floor)s or more.")
+            raise LimitInvalid(message % names, field="threshold")
         return asked
 
     def k_for(self, asked: int | None) -> int:
         if asked is None:
             return min(settings.SEARCH_DEFAULT_K, self.max_k)
         if asked > self.max_k:
-            raise LimitInvalid(_("k %(asked)s is above the limit of %(max_k)s matches %(whose)s; ask for %(max_k)s or fewer.") % {"asked": asked, "max_k": self.max_k, "whose": self._whose_k()}, field="k")
+            names = {"asked": asked, "max_k": self.max_k, "kind": self.kind_label}
+            if self.max_k < self.floor_max_k:
+                message = _("k %(asked)s is above the limit of %(max_k)s matches your organisation set; "
+                            "ask for %(max_k)s or fewer.")
+            else:
+                message = _("k %(asked)s is above the limit of %(max_k)s matches the platform set for %(kind)s "
+                            "tenants; ask for %(max_k)s or fewer.")
+            raise LimitInvalid(message % names, field="k")
         return asked
-
-    def _whose(self, floor: float) -> str:
-        if self.min_threshold > floor:
-            return "your organisation set"
-        return f"the platform set for {self.kind_label} tenants"
-
-    def _whose_k(self) -> str:
-        if self.max_k < self.floor_max_k:
-            return "your organisation set"
-        return f"the platform set for {self.kind_label} tenants"
 
 
 def floors() -> dict[str, tuple[float, int]]:

@@ -192,4 +192,4 @@ class AuditFilterForm(PortalForm):
 
     def __init__(self, *args, actions: list[str], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "Any action")] + [(a, a) for a in actions]
+        self.fields["action"].choices = [("", _("Any action"))] + [(a, a) for a in actions]

@@ -4,7 +4,7 @@ Reads each module's syntax tree (no import) and looks where text reaches people:
 - the message of an error people see: any class whose name ends in Error, Refused, Invalid, Gone,
   Missing, Conflict, Reused, TooLarge, NotAReviewer or FaceFound (the DomainError family and the
   API's errors), ValidationError, PermissionDenied;
-- flash messages: messages.success/info/warning/error(request, text);
+- flash messages: messages.success/info/warning/error(request, text), and any `message = ...`;
 - form and model words: a form field without label= (its name would show), label=, help_text=, verbose_name=, verbose_name_plural=, empty_label=,
   message=, the values of error_messages={...}, and the labels of TextChoices members;
 - e-mails: subject= and body=/message= of send_mail and EmailMessage.
@@ -30,7 +30,7 @@ NOT_SHOWN = {"RuntimeError", "ValueError", "TypeError", "KeyError", "AttributeEr
              "GatesMissing", "EngineWeightsMissing"}
 TEXT_KEYWORDS = {"label", "help_text", "verbose_name", "verbose_name_plural", "empty_label", "message", "subject", "body",
                  "title"}
-TEXT_ATTRIBUTES = {"label", "help_text", "default_detail", "not_authenticated_message"}
+TEXT_ATTRIBUTES = {"label", "help_text", "default_detail", "not_authenticated_message", "message"}
 FLASH = {"success", "info", "warning", "error", "debug"}
 MARKERS = {"_", "_lazy", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy",
            "npgettext", "npgettext_lazy", "format_lazy"}

@@ -58,6 +58,7 @@ def test_template_checker_finds_unmarked_text(tmp_path, source, unmarked):
     ('raise SearchInvalid(_("The purpose is too long."))', []),
     ('raise SearchInvalid(f"{name} requires a purpose.")', ["f' requires a purpose.'"]),
     ('messages.success(request, "Saved.")', ["Saved."]),
+    ('message = f"The body is nested more than {limit} levels deep."', ["f'The body is nested more than  levels deep.'"]),
     ('form.add_error("token", "That code is not valid.")', ["That code is not valid."]),
     ('name = forms.CharField(label="Your name")', ["Your name"]),
     ('class Role(models.TextChoices):\n    OWNER = "owner", "Owner"', ["Owner"]),

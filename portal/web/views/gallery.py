@@ -14,7 +14,7 @@ from portal.web import forms
 from portal.web.crops import stored_file_read
 from portal.web.views.common import actor_of, page_of, picture_response, upload_read
 from tenants.middleware import membership_required
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, ngettext
 
 
 @membership_required(allowed="can_search")
@@ -96,9 +96,9 @@ def _enrol_one(request, subject, upload, provenance) -> dict | DomainError:
         return error
     faces = len(result.faces)
     if not result.created:
-        message = "already in the gallery; nothing added."
+        message = _("already in the gallery; nothing added.")
     else:
-        message = f"enrolled, {faces} face{'s' if faces != 1 else ''} found."
+        message = ngettext("enrolled, %(faces)s face found.", "enrolled, %(faces)s faces found.", faces) % {"faces": faces}
     return {"ok": True, "name": upload.name, "created": result.created, "faces": faces,
             "image_id": str(result.image.public_id), "message": message}
 
