@@ -2,6 +2,7 @@
 
 import json
 import re
+from urllib.parse import quote
 
 import pytest
 from portal.platform.models import SealedTOTPDevice
@@ -42,10 +43,29 @@ def enforce_now(monkeypatch):
 
 
 @pytest.mark.parametrize("path", PAGES + ["/platform/orders/1/", "/platform/tenants/1/"])
-def test_platform_pages_are_404_for_anonymous_and_tenant_users(client, two_tenants, path):
-    assert client.get(path).status_code == 404
+def test_platform_pages_send_anonymous_visitors_to_log_in_and_are_404_for_tenant_users(client, two_tenants,
+                                                                                     settings, path):
+    settings.DEBUG = True  # as under `make run`: still the portal's 404, never the debug page of URL patterns
+    response = client.get(path)
+    assert response.status_code == 302 and response["Location"] == f"/accounts/login/?next={quote(path)}"
+    assert client.post(path).status_code == 404  # other methods without a session: nothing to log in to
     client.force_login(two_tenants.a.owner)  # a tenant's owner is not a platform operator
-    assert client.get(path).status_code == 404
+    for response in (client.get(path), client.post(path)):
+        assert response.status_code == 404
+        assert "urlpatterns" not in response.content.decode() and "Not found" in response.content.decode()
+
+
+def test_an_operator_who_logs_in_lands_on_the_platform_area(client, operator):
+    from tests.factories import TEST_PASSWORD
+    response = client.post("/accounts/login/", {"username": operator.email, "password": TEST_PASSWORD})
+    assert response.status_code == 302
+    landing = client.get(response["Location"])
+    assert landing.status_code == 302 and landing["Location"] == "/platform/"
+    # From a platform link the log-in returns to it.
+    client.logout()
+    response = client.post("/accounts/login/?next=/platform/orders/",
+                           {"username": operator.email, "password": TEST_PASSWORD, "next": "/platform/orders/"})
+    assert response["Location"] == "/platform/orders/"
 
 
 def test_staff_without_a_device_must_enrol_then_verify_each_session(client, operator, settings):
@@ -220,7 +240,9 @@ def test_non_operators_get_the_same_404_for_every_method_even_without_a_csrf_tok
     from django.test import Client
 
     client = Client(enforce_csrf_checks=True)  # as a browser: no token sent
-    assert getattr(client, method)(path).status_code == 404
+    anonymous = getattr(client, method)(path).status_code
+    # Only a page's GET without a session is sent to log in (tested above).
+    assert anonymous == (302 if method == "get" and path != "/platform/no-such-page/" else 404)
     client.force_login(two_tenants.a.owner)
     assert getattr(client, method)(path).status_code == 404
 
