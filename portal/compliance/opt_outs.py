@@ -49,6 +49,12 @@ def opt_out_create(*, pictures: list[bytes], contact: str, consent: bool, channe
     return opt_out
 
 
+def opt_out_order_reference(opt_out: OptOut) -> str:
+    """The reference of the erasure order that confirming the opt-out files; the operator types
+    it to confirm."""
+    return f"OPT-OUT-{str(opt_out.public_id)[:8].upper()}"
+
+
 @dangerously_unscoped(reason="platform code: opt_out_confirm")
 def opt_out_confirm(*, opt_out: OptOut, actor: Actor) -> RegulatoryOrder:
     """Erases the person as a subject order does: files the order, activates it (withholding every
@@ -60,7 +66,7 @@ def opt_out_confirm(*, opt_out: OptOut, actor: Actor) -> RegulatoryOrder:
         today = timezone.localdate()
         order = order_create(
             actor=actor, kind=Kind.SUBJECT, authority="Data subject (opt-out request)",
-            reference=f"OPT-OUT-{str(opt_out.public_id)[:8].upper()}", received_on=opt_out.created_at.date(),
+            reference=opt_out_order_reference(opt_out), received_on=opt_out.created_at.date(),
             effective_at=timezone.now(), deadline=today + timedelta(days=30), match_threshold=opt_out.match_threshold,
             reference_embeddings=[np.asarray(e.embedding, dtype=np.float32) for e in opt_out.embeddings.all()],
             opt_out=opt_out)

@@ -33,6 +33,19 @@ def _gallery_label(tenant_id, tenants) -> str:
 
 def order_preview(*, order: RegulatoryOrder) -> dict:
     """What the order covers now, per gallery, with totals."""
+    return _coverage_preview(order)
+
+
+def opt_out_preview(*, opt_out: OptOut) -> dict:
+    """What confirming the opt-out would erase now: the coverage of the subject order that
+    opt_out_confirm files, computed from the opt-out's templates without filing anything. The
+    unsaved order names the opt-out by id: `opt_out=` would cache it as the opt-out's own order."""
+    return _coverage_preview(RegulatoryOrder(kind=RegulatoryOrder.Kind.SUBJECT, scope_all=True,
+                                             scope_platform_index=True, match_threshold=opt_out.match_threshold,
+                                             opt_out_id=opt_out.pk))
+
+
+def _coverage_preview(order: RegulatoryOrder) -> dict:
     with dangerously_unscoped(reason="previewing an order across tenants"):
         counts = coverage.coverage_count(order=order)
     tenants = Tenant.objects.in_bulk([t for t in counts if t is not None])

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.audit.selectors import audit_events_list
@@ -345,8 +346,14 @@ def opt_out_detail(request, opt_out_id):
     if request.method == "POST":
         try:
             if request.POST.get("action") == "confirm":
+                reference = opt_out_services.opt_out_order_reference(opt_out)
+                # Erasure cannot be undone: the operator types the reference of the order it files.
+                if request.POST.get("confirm_reference", "").strip().upper() != reference:
+                    messages.error(request, _("Not confirmed: type the reference %(reference)s to confirm the "
+                                              "erasure.") % {"reference": reference})
+                    return redirect("platform_opt_out", opt_out_id=opt_out.pk)
                 _enforcement_enqueue(opt_out_services.opt_out_confirm(opt_out=opt_out, actor=_actor(request)))
-                messages.success(request, "Confirmed: erasure has started.")
+                messages.success(request, _("Confirmed: erasure has started."))
             elif request.POST.get("action") == "reject":
                 opt_out_services.opt_out_reject(opt_out=opt_out, actor=_actor(request),
                                         reason=request.POST.get("reason", "").strip() or "not given")
@@ -354,7 +361,11 @@ def opt_out_detail(request, opt_out_id):
         except DomainError as error:
             messages.error(request, error.message)
         return redirect("platform_opt_out", opt_out_id=opt_out.pk)
-    return render(request, "platform/opt_out_detail.html", {"opt_out": opt_out})
+    context = {"opt_out": opt_out}
+    if opt_out.status == OptOut.Status.RECEIVED:
+        context["preview"] = compliance_selectors.opt_out_preview(opt_out=opt_out)
+        context["order_reference"] = opt_out_services.opt_out_order_reference(opt_out)
+    return render(request, "platform/opt_out_detail.html", context)
 
 
 # -- audit explorer ---------------------------------------------------------------------------

@@ -263,3 +263,35 @@ def test_an_operator_without_a_csrf_token_is_still_refused_by_the_csrf_check(ope
     client = Client(enforce_csrf_checks=True)
     client.force_login(operator)
     assert client.post("/platform/orders/new/").status_code == 403
+
+
+def test_confirming_a_public_opt_out_shows_what_it_erases_and_asks_for_the_reference(
+        staff_client, two_tenants, faces_dir, enforce_now):
+    from portal.audit.services import Actor
+    from portal.compliance.opt_outs import opt_out_create, opt_out_order_reference
+    from portal.gallery.models import LegalBasis
+    from portal.gallery.services import image_ingest
+
+    for tenant, name in ((two_tenants.a.tenant, "obama_1.jpg"), (two_tenants.b.tenant, "obama_2.jpg"),
+                         (None, "obama_3.jpg"), (two_tenants.a.tenant, "biden_1.jpg")):
+        image_ingest(tenant=tenant, data=(faces_dir / name).read_bytes(), actor=Actor.system("test"),
+                     legal_basis=LegalBasis.LAW_ENFORCEMENT, region="DE")
+    opt_out = opt_out_create(pictures=[(faces_dir / "obama_4.jpg").read_bytes()], contact="me@example.test",
+                             consent=True, channel=OptOut.Channel.PUBLIC_FORM, actor=Actor(label="public form"))
+    reference = opt_out_order_reference(opt_out)
+    page = staff_client.get(f"/platform/opt-outs/{opt_out.pk}/").content.decode()
+    # Three pictures of the person (two tenants' and the platform index), not the other person's.
+    totals = re.search(r"<tfoot>.*?</tfoot>", page, re.S).group(0)
+    assert re.findall(r">(\d+)</td>", totals)[:2] == ["3", "3"]
+    assert "Platform index" in page and two_tenants.a.tenant.name in page and reference in page
+
+    for typed in ("", "OPT-OUT-WRONG"):
+        response = staff_client.post(f"/platform/opt-outs/{opt_out.pk}/", {"action": "confirm",
+                                                                          "confirm_reference": typed}, follow=True)
+        assert "Not confirmed: type the reference" in response.content.decode()
+        opt_out.refresh_from_db()
+        assert opt_out.status == OptOut.Status.RECEIVED and not RegulatoryOrder.objects.exists()
+
+    staff_client.post(f"/platform/opt-outs/{opt_out.pk}/", {"action": "confirm", "confirm_reference": reference})
+    opt_out.refresh_from_db()
+    assert opt_out.status == OptOut.Status.ENFORCING and opt_out.order.reference == reference
