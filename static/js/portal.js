@@ -40,4 +40,17 @@
       button.textContent = "Copied";
     });
   });
+  // The order form shows only the fieldsets of the kind chosen (data-kind lists the kinds a
+  // fieldset belongs to); without this script every fieldset shows, each titled with its kind.
+  document.querySelectorAll("form[data-kind-form]").forEach(function (form) {
+    var kind = form.querySelector("[name=kind]");
+    if (!kind) return;
+    function show() {
+      form.querySelectorAll("fieldset[data-kind]").forEach(function (fieldset) {
+        fieldset.hidden = fieldset.getAttribute("data-kind").split(" ").indexOf(kind.value) === -1;
+      });
+    }
+    kind.addEventListener("change", show);
+    show();
+  });
 })();

@@ -68,9 +68,17 @@ def test_operator_files_activates_and_follows_an_order_to_its_certificate(
     shoot(page, "21-platform-dashboard")
 
     page.goto(f"{base}/platform/orders/new/")
+    # Only the chosen kind's fields show.
+    page.get_by_label("Kind").select_option("subject")
+    expect(page.get_by_label("Match threshold")).to_be_visible()
+    expect(page.get_by_label("Regions")).to_be_hidden()
+    page.get_by_label("Kind").select_option("offboarding")
+    expect(page.get_by_text("Where it applies")).to_be_hidden()
     page.get_by_label("Kind").select_option("regional")
+    expect(page.get_by_label("Match threshold")).to_be_hidden()
+    expect(page.get_by_label("Domains")).to_be_hidden()
     page.get_by_label("Authority").fill("CNIL")
-    page.get_by_role("textbox", name="Reference:", exact=True).fill("SAN-2026-041")
+    page.get_by_role("textbox", name=re.compile(r"^Reference:")).fill("SAN-2026-041")
     page.get_by_label("Received on").fill("2026-11-20")
     page.get_by_label("Effective at").fill("2026-11-21T00:00")
     page.get_by_label("Deadline").fill("2027-01-20")
