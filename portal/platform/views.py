@@ -268,7 +268,8 @@ def order_activate(request, order_id):
         messages.error(request, error.message)
     else:
         _enforcement_enqueue(order)
-        messages.success(request, "The order is in force: everything it covers is withheld, and deletion has started.")
+        messages.success(request, _("The order is in force: everything it covers is withheld at once. Deletion runs in "
+                                    "the background; its state is shown below."))
     return redirect("platform_order", order_id=order.pk)
 
 
@@ -353,7 +354,8 @@ def opt_out_detail(request, opt_out_id):
                                               "erasure.") % {"reference": reference})
                     return redirect("platform_opt_out", opt_out_id=opt_out.pk)
                 _enforcement_enqueue(opt_out_services.opt_out_confirm(opt_out=opt_out, actor=_actor(request)))
-                messages.success(request, _("Confirmed: erasure has started."))
+                messages.success(request, _("Confirmed: the erasure order is in force. Deletion runs in the background; its "
+                                            "state is shown on the order."))
             elif request.POST.get("action") == "reject":
                 opt_out_services.opt_out_reject(opt_out=opt_out, actor=_actor(request),
                                         reason=request.POST.get("reason", "").strip() or "not given")

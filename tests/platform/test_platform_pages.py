@@ -132,16 +132,20 @@ def test_order_lifecycle_through_the_pages(staff_client, world_gallery, enforce_
         order.refresh_from_db()
         assert order.status == RegulatoryOrder.Status.DRAFT
     assert "type the order's reference" in detail and 'name="confirm_reference"' in detail
-    assert staff_client.post(f"/platform/orders/{order.pk}/activate/",
-                             {"confirm_reference": " SAN-2026-001 "}).status_code == 302
+    activated = staff_client.post(f"/platform/orders/{order.pk}/activate/",
+                                  {"confirm_reference": " SAN-2026-001 "}, follow=True).content.decode()
     order.refresh_from_db()
     assert order.status == RegulatoryOrder.Status.ACTIVE
+    assert "deletion is queued" in activated and "Deletion runs in the background" in activated
     progress = staff_client.get(f"/platform/orders/{order.pk}/progress/").content.decode()
     assert 'hx-trigger="every 2s"' in progress
 
     order_enforce(order=order)
-    progress = staff_client.get(f"/platform/orders/{order.pk}/progress/").content.decode()
-    assert "hx-trigger" not in progress and "Certificate" in progress
+    # Once verified, the order's page says so, and nothing there says deletion "has started" (#14, item 4).
+    for path in (f"/platform/orders/{order.pk}/progress/", f"/platform/orders/{order.pk}/"):
+        progress = staff_client.get(path).content.decode()
+        assert "hx-trigger" not in progress and "Certificate" in progress
+        assert "Deleted and verified" in progress and "started" not in progress.replace("Deletion started", "")
     certificate = staff_client.get(f"/platform/orders/{order.pk}/certificate/").content.decode()
     assert "SAN-2026-001" in certificate and "Verification" in certificate
     data = json.loads(staff_client.get(f"/platform/orders/{order.pk}/certificate.json").content)
