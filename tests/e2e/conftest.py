@@ -87,6 +87,11 @@ def shoot(page, name: str) -> None:
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at the {label} width"
+        # Every navigation link in full view: none cut off at the edge, nor scrolled out of sight.
+        clipped = page.evaluate("""() => [...document.querySelectorAll('.mainnav a, .platform-nav a')]
+            .filter(a => { const r = a.getBoundingClientRect(); return r.width && (r.left < 0 || r.right > innerWidth); })
+            .map(a => a.textContent.trim())""")
+        assert not clipped, f"{name}: navigation links {clipped} are cut off at the {label} width"
     page.set_viewport_size(DESKTOP)
 
 
