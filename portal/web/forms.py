@@ -61,6 +61,18 @@ class SearchForm(PortalForm):
                                   date=data["authorisation_date"], urgent=data["urgent"])
 
 
+class ProbeFaceSearchForm(SearchForm):
+    """Searches another face of a stored probe: the search form without the picture, the face
+    chosen among those found in it."""
+
+    def __init__(self, *args, faces: list[dict], **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["picture"]
+        self.fields["face_index"] = forms.TypedChoiceField(
+            label=_("Face to search"), coerce=int, widget=forms.RadioSelect,
+            choices=[(face["index"], _("Face %(number)s") % {"number": face["index"] + 1}) for face in faces])
+
+
 class AuthorisationRecordForm(PortalForm):
     decision = forms.ChoiceField(label=_("Decision"), widget=forms.RadioSelect,
                                  choices=[("granted", _("Granted")), ("refused", _("Refused"))])

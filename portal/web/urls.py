@@ -11,6 +11,7 @@ tenant_urlpatterns = [
     path("searches/", search.search_history, name="search_history"),
     path("searches/<uuid:search_id>/", search.search_detail, name="search_detail"),
     path("searches/<uuid:search_id>/probe.jpg", search.search_probe_crop, name="search_probe_crop"),
+    path("searches/<uuid:search_id>/faces/", search.search_probe_faces, name="search_probe_faces"),
     path("searches/<uuid:search_id>/authorisation/", search.search_authorisation_record,
          name="search_authorisation_record"),
     path("searches/<uuid:search_id>/matches/<uuid:match_id>/reviews/", review.match_review, name="match_review"),
