@@ -258,7 +258,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI and Redoc from the drf-spectacular-sidecar wheel: nothing is fetched from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    # The sidecar's bundle with its one CDN address replaced (portal/api/views/redoc_bundle.py).
+    "REDOC_DIST": "/api/v1/redoc-dist",
     # Swagger UI would otherwise load a validator badge from validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Two fields named "status": a search's and its authorisation's.

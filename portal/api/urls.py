@@ -6,6 +6,7 @@ from portal.api.views.gallery import (FaceCropView, ImageDetailView, ImageListVi
                                       SubjectListView, SubjectPicturesView)
 from portal.api.views.health import HealthView
 from portal.api.views.not_found import api_not_found
+from portal.api.views.redoc_bundle import redoc_bundle
 from portal.api.views.searches import FacesDetectView, SearchAuthorisationView, SearchDetailView, SearchListView
 from portal.api.views.reports import YearlyReportView
 from portal.api.views.reviews import MatchEvidenceView, MatchReviewsView
@@ -19,6 +20,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(custom_settings=TENANT_SCHEMA), name="schema"),
     # The split view serves Swagger UI's start-up code as a script of its own: the CSP allows no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc-dist/bundles/redoc.standalone.js", redoc_bundle, name="redoc-bundle"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"), name="redoc"),
     path("searches", SearchListView.as_view(), name="searches"),
     path("searches/<uuid:search_id>", SearchDetailView.as_view(), name="search"),
