@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError
 
+from portal.audit.journal import journal_append
 from portal.audit.services import Actor, audit_record
 from portal.errors import DomainError
 from portal.faces.engine import DetectionResult, face_engine
@@ -153,11 +154,13 @@ def image_delete(*, tenant: Tenant | None, image: Image, actor: Actor) -> None:
         faces = list(image.faces.values_list("crop", "uuid"))
         names = [image.file.name, *(crop for crop, _ in faces)]
         face_count = len(faces)
-        image_id = image.public_id
+        image_id, sha256 = image.public_id, image.sha256
         image.delete()
         faces_deleted.send(sender=Image, face_uuids=[str(face_uuid) for _, face_uuid in faces])
         audit_record(action="image.delete", actor=actor, tenant=tenant, target_type="image", target_id=image_id,
                      details={"faces": face_count})
+        # A restore of an older backup deletes it again (portal/core/restores.py).
+        journal_append(kind="image.delete", data={"tenant_id": tenant.pk if tenant else None, "sha256": sha256})
         scope_on_commit(lambda: _files_delete(names))
 
 
