@@ -2,9 +2,11 @@
 the real face engine. The restore goes into a throw-away database, so the test database stays."""
 
 import json
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.db import connections
 
 from portal.audit.journal import journal_entries
@@ -100,14 +102,19 @@ def test_restore_of_an_older_backup_reapplies_orders_erasures_and_deletions(two_
 
 def test_without_the_journal_the_backup_brings_everything_back(two_tenants, faces_dir, settings,
                                                                throwaway_database, tmp_path):
-    """The restore's re-application is what keeps erased data out: the dump itself holds it."""
+    """The restore's re-application is what keeps erased data out: the dump itself holds it. (Through
+    the commands.)"""
     tenant = two_tenants.a.tenant
     french = _ingest(tenant, faces_dir, "biden_1.jpg", "FR")
-    folder = backup_create(destination=tmp_path / "backups", actor=SYSTEM)
+    out = StringIO()
+    call_command("backup", "--destination", str(tmp_path / "backups"), stdout=out)
+    folder = Path(out.getvalue().strip().rsplit(" ", 1)[-1])
     order_enforce(order=order_activate(order=order_create(**order_fields(
         kind=RegulatoryOrder.Kind.REGIONAL, regions=["FR"])), actor=SYSTEM))
     settings.ENFORCEMENT_JOURNAL_DIR = tmp_path / "an-empty-journal"  # as if the journal were lost
-    restore_run(folder=folder, database=THROWAWAY, actor=SYSTEM)
+    out = StringIO()
+    call_command("restore", str(folder), "--database", THROWAWAY, "--yes", stdout=out)
+    assert "0 journal entries applied" in out.getvalue()
     with database_name_use(THROWAWAY), tenant_scope(tenant):
         assert Image.objects.filter(sha256=french.image.sha256).exists()
     assert (Path(settings.MEDIA_ROOT) / french.image.file.name).exists()
