@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Nothing is served while a restore from a backup is unfinished (portal/core/restores.py).
+    "portal.core.middleware.RestoreGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
@@ -163,6 +165,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Images deleted per transaction by order enforcement: smaller batches hold locks for less time.
 ENFORCEMENT_BATCH_SIZE = env.int("ENFORCEMENT_BATCH_SIZE", default=1000)
+# Backups (portal/core/backups.py, docs/compliance.md "Backups that obey"). The enforcement journal
+# must survive the loss of the database and the media folder: keep it on another disk.
+ENFORCEMENT_JOURNAL_DIR = Path(env.str("ENFORCEMENT_JOURNAL_DIR", default=str(VAR_DIR / "enforcement-journal")))
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
+BACKUP_RETENTION_DAYS = env.int("BACKUP_RETENTION_DAYS", default=35)
+# While this file exists a restore is unfinished and the portal serves nothing (503).
+RESTORE_MARKER = Path(env.str("RESTORE_MARKER", default=str(VAR_DIR / "restore-in-progress")))
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # The project's periodic work. django-celery-beat's database scheduler writes these entries into

@@ -101,6 +101,13 @@ def _media_in_a_temporary_folder(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _journal_and_restore_marker_of_its_own(settings, tmp_path):
+    """The enforcement journal and the restore marker of a test are its own, never var/'s."""
+    settings.ENFORCEMENT_JOURNAL_DIR = tmp_path / "enforcement-journal"
+    settings.RESTORE_MARKER = tmp_path / "restore-in-progress"
+
+
 @pytest.fixture
 def faces_dir() -> Path:
     """The real face pictures in ../shared/faces (or FACES_DIR). Missing: skip, but fail under CI."""

@@ -321,6 +321,12 @@ class EnrolJsonSerializer(_JsonPicture, _Provenance):
 
 class IngestResultSerializer(serializers.Serializer):
     created = serializers.BooleanField(help_text="False when the gallery already held this exact picture.")
+    evidence_recorded = serializers.BooleanField(
+        help_text="True when a picture already held came with provenance it did not have (another region or "
+                  "source): recorded on it, and the orders in force applied again.")
+    withheld_by = serializers.CharField(allow_null=True, help_text=(
+        "The order or opt-out that covers the picture under its new provenance: it is withheld and will be "
+        "deleted. Null otherwise."))
     image = ImageSerializer()
 
 

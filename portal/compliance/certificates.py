@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
@@ -64,6 +67,16 @@ def _iso(value) -> str | None:
     return value.isoformat() if value else None
 
 
+def _backups_statement(*, order: RegulatoryOrder) -> dict:
+    """Backups taken before the deletion finished may still hold the data: beyond use (never
+    served; a restore re-applies the order before the portal serves anything) until the last of
+    them expires, BACKUP_RETENTION_DAYS after the deletion was verified."""
+    days = settings.BACKUP_RETENTION_DAYS
+    return {"retention_days": days,
+            "last_copy_expires_at": _iso(order.verified_at + timedelta(days=days)) if order.verified_at else None,
+            "restore_reapplies_order": True}
+
+
 def _certificate_build(*, order: RegulatoryOrder) -> dict:
     tenants = {t.pk: t for t in Tenant.objects.filter(
         pk__in=[p.tenant_id for p in OrderTenantProgress.objects.filter(order=order) if p.tenant_id])}
@@ -94,5 +107,6 @@ def _certificate_build(*, order: RegulatoryOrder) -> dict:
         "galleries": galleries,
         "verification": order.verification,
         "audit_chain_head": {"chain": "platform", "position": position, "hash": head_hash},
+        "backups": _backups_statement(order=order),
         "issued_at": timezone.now().isoformat(),
     }

@@ -7,7 +7,9 @@ from datetime import timedelta
 import numpy as np
 from django.utils import timezone
 
+from portal.audit.journal import journal_append
 from portal.audit.services import Actor, audit_record
+from portal.sealing import seal
 from portal.compliance.errors import OrderInvalid, OrderStateError
 from portal.compliance.models import OptOut, OptOutEmbedding, RegulatoryOrder
 from portal.compliance.orders import DEFAULT_SUBJECT_THRESHOLD, order_activate, order_create, reference_embeddings_of
@@ -46,6 +48,14 @@ def opt_out_create(*, pictures: list[bytes], contact: str, consent: bool, channe
                                             for e, sha in embeddings)
         audit_record(action="optout.create", actor=actor, target_type="optout", target_id=opt_out.pk,
                      details={"channel": channel, "region": region, "pictures": len(embeddings)})
+        # Suppression must outlive a restore of a backup taken before it (portal/core/restores.py);
+        # the person's identity goes into the journal sealed, as it is in the database.
+        journal_append(kind="optout.create", data={
+            "public_id": str(opt_out.public_id), "region": region, "channel": channel,
+            "match_threshold": match_threshold, "consent_given_at": opt_out.consent_given_at.isoformat(),
+            "identity": seal(f"{opt_out.full_name}\n{opt_out.contact}".encode(), purpose="journal.optout"),
+            "embeddings": [[round(float(x), 7) for x in e] for e, _sha in embeddings],
+            "picture_sha256": [sha for _e, sha in embeddings]})
     return opt_out
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from django.core.mail import send_mail
 from django.utils import timezone
 
+from portal.audit.journal import journal_append
 from portal.audit.services import Actor, audit_record
 from portal.compliance import coverage
 from portal.compliance.errors import OrderInvalid, OrderStateError
@@ -178,11 +179,29 @@ def order_activate(*, order: RegulatoryOrder, actor: Actor, record_coverage: boo
         order.status, order.activated_at = Status.ACTIVE, timezone.now()
         order.save(update_fields=["status", "activated_at"])
         audit_record(action="order.activate", actor=actor, target_type="order", target_id=order.pk, details=details)
+        # Before the commit, in a file apart from the database: a restore applies it again.
+        journal_append(kind="order.activate", data=order_journal_data(order=order))
     if order.kind != Kind.SUBJECT:
         order_withhold_flags(order=order, actor=actor)
     # Counted after the commit, so that the counting does not delay the moment nothing is visible;
     # the gate already refuses new covered data, so the count is what was there.
     return order_coverage_record(order=order) if record_coverage else order
+
+
+def order_journal_data(*, order: RegulatoryOrder) -> dict:
+    """Everything needed to file and activate the order again in a database that lacks it."""
+    return {
+        "kind": order.kind, "authority": order.authority, "reference": order.reference,
+        "description": order.description, "received_on": order.received_on.isoformat(),
+        "effective_at": order.effective_at.isoformat(), "deadline": order.deadline.isoformat(),
+        "regions": order.regions, "include_unknown_region": order.include_unknown_region, "domains": order.domains,
+        "match_threshold": order.match_threshold, "offboard_tenant_ids": order.offboard_tenant_ids,
+        "scope_all": order.scope_all, "scope_tenant_ids": order.scope_tenant_ids,
+        "scope_platform_index": order.scope_platform_index,
+        "opt_out_public_id": str(order.opt_out.public_id) if order.opt_out_id else None,
+        "reference_embeddings": [[round(float(x), 7) for x in face.embedding]
+                                 for face in order.reference_faces.order_by("id")],
+    }
 
 
 def order_withhold_flags(*, order: RegulatoryOrder, actor: Actor) -> tuple[int, int]:

@@ -6,6 +6,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from portal.compliance import coverage
+from portal.compliance.home_regions import tenants_blocked_unknown_region
 from portal.compliance.models import OptOut, OrderTenantProgress, RegulatoryOrder
 from tenants.context import dangerously_unscoped
 from tenants.models import Tenant
@@ -32,7 +33,8 @@ def _gallery_label(tenant_id, tenants) -> str:
 
 
 def order_preview(*, order: RegulatoryOrder) -> dict:
-    """What the order covers now, per gallery, with totals."""
+    """What the order covers now, per gallery, with totals; and the tenants it would stop from
+    ingesting pictures of unknown region (filed under a home country it covers)."""
     return _coverage_preview(order)
 
 
@@ -51,7 +53,9 @@ def _coverage_preview(order: RegulatoryOrder) -> dict:
     tenants = Tenant.objects.in_bulk([t for t in counts if t is not None])
     rows = sorted(({"gallery": _gallery_label(t, tenants), "tenant_id": t, **c} for t, c in counts.items()),
                   key=lambda row: (row["tenant_id"] is None, row["gallery"]))
-    return {"rows": rows, "totals": coverage.coverage_totals(counts)}
+    blocked = [{"tenant_id": t.pk, "slug": t.slug, "name": t.name, "home_country": t.home_country}
+               for t in tenants_blocked_unknown_region(order=order)]
+    return {"rows": rows, "totals": coverage.coverage_totals(counts), "blocked_unknown_region": blocked}
 
 
 def order_progress(*, order: RegulatoryOrder) -> list[dict]:

@@ -93,6 +93,34 @@ class Image(models.Model):
         return f"Image {self.pk} ({self.source_domain or 'upload'})"
 
 
+class ImageEvidence(models.Model):
+    """One statement of where a picture came from: the first import's, then each re-import that
+    declared something else (another region, another source). The image's own columns hold the
+    provenance in force; these rows are its history (who declared what, when)."""
+
+    # The database cascades (gallery/0006), so enforcement's raw DELETE of an image takes its history.
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+                               related_name="+", help_text="Empty for the operator's platform index.")
+    image = models.ForeignKey(Image, on_delete=models.DO_NOTHING, db_constraint=False, related_name="evidence")
+    source_url = models.URLField(max_length=2000, blank=True)
+    source_domain = models.CharField(max_length=253, blank=True)
+    region = models.CharField(max_length=6, null=True, blank=True)
+    region_evidence = models.CharField(max_length=16, choices=RegionEvidence.choices, default=RegionEvidence.UNKNOWN)
+    legal_basis = models.CharField(max_length=32, choices=LegalBasis.choices)
+    declared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    declared_by_label = models.CharField(max_length=200, blank=True)
+    declared_at = models.DateTimeField()
+    withheld_by_order = models.CharField(max_length=100, blank=True,
+                                         help_text="The order or opt-out that now covers the picture, if any.")
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        ordering = ["declared_at", "id"]
+        indexes = [models.Index(fields=["image", "declared_at"])]
+
+
 def _crop_path(face, filename):
     owner = face.tenant_id or "platform"
     return f"crops/{owner}/{face.uuid}.jpg"

@@ -1,7 +1,10 @@
 """Regulatory orders end to end: preview, activation (nothing visible at once), enforcement
 (nothing left, everything else untouched), resumption after a crash, verification, certificate."""
 
+from datetime import datetime, timedelta
+
 import pytest
+from django.conf import settings
 from django.core.files.storage import default_storage
 
 from portal.compliance import coverage
@@ -93,6 +96,10 @@ def test_regional_order_hides_at_once_then_deletes_everything_covered_and_nothin
     assert all(per_gallery[t.pk if t else None]["images"] == 3 for t in gallery.tenants)
     assert certificate["verification"]["passed"] and certificate["verification"]["files_remaining"] == 0
     assert certificate["audit_chain_head"]["hash"] == audit_head()[1]
+    # The regulator learns when the last backup that may hold the deleted data expires.
+    assert certificate["backups"]["retention_days"] == settings.BACKUP_RETENTION_DAYS
+    assert datetime.fromisoformat(certificate["backups"]["last_copy_expires_at"]) == \
+        order.verified_at + timedelta(days=settings.BACKUP_RETENTION_DAYS)
     assert all(result.intact for result in audit_chain_verify())
     with dangerously_unscoped(reason="test"):
         actions = set(AuditEvent.objects.filter(target_type="order", target_id=str(order.pk))

@@ -12,7 +12,7 @@ from django.db import connection
 from portal.api.services import api_key_create, idempotency_record_store, tenant_api_settings_set
 from portal.audit.services import Actor, audit_record
 from portal.compliance.models import RegulatoryOrder
-from portal.gallery.models import Subject
+from portal.gallery.models import ImageEvidence, Subject
 from portal.search.models import Disclosure, MatchReview, SearchAccess, SearchMatch
 from portal.compliance.orders import order_coverage_record, order_create
 from tenants.context import dangerously_unscoped, scope_connection, tenant_scope
@@ -53,6 +53,8 @@ def _rows_of_every_tenant_table(world_gallery, two_tenants) -> None:
             Disclosure.objects.create(tenant=tenant, search=match.search, match_public_ids=[match.public_id],
                                       face_uuids=[match.face.uuid], format="json", actor_label="x", audit_position=1)
             SearchAccess.objects.create(tenant=tenant, search=match.search, what="results", via="page", actor_label="x")
+            ImageEvidence.objects.create(tenant=tenant, image=match.face.image, legal_basis="consent",
+                                         declared_at="2026-01-01T00:00Z")
     order_coverage_record(order=order_create(**order_fields(kind=RegulatoryOrder.Kind.REGIONAL, regions=["FR"])))
 
 

@@ -174,7 +174,7 @@ class OrderDetailView(PlatformApiView):
 class OrderPreviewView(PlatformApiView):
     required_scopes = READ
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="What the order covers now, per gallery",
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="What the order covers now, per gallery, and the tenants it will block from ingesting pictures of unknown region",
                    operation_id="platform_order_preview")
     def get(self, request, order_id):
         return Response(selectors.order_preview(order=self.order_or_404(order_id)))

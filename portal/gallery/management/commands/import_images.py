@@ -55,6 +55,7 @@ class Entry:
 class Tally:
     imported: int = 0
     already_there: int = 0
+    new_evidence: int = 0
     refused: int = 0
     failed: int = 0
     faces: int = 0
@@ -114,6 +115,7 @@ class Command(BaseCommand):
             bar.close()
         self.stdout.write(
             f"Imported {tally.imported} picture(s) with {tally.faces} face(s); {tally.already_there} already there; "
+            f"new evidence recorded on {tally.new_evidence}; "
             f"{tally.refused} refused; {tally.failed} failed."
         )
 
@@ -154,7 +156,10 @@ class Command(BaseCommand):
                           .values_list("sha256", flat=True))
         fresh, seen = [], set()
         for entry in pending:
-            if entry.sha256 in present or entry.sha256 in seen:
+            if entry.sha256 in present:
+                fresh.append(entry)  # no detection: its provenance may be new evidence (gallery/evidence.py)
+                continue
+            if entry.sha256 in seen:
                 tally.already_there += 1
                 continue
             seen.add(entry.sha256)
@@ -193,6 +198,10 @@ class Command(BaseCommand):
                 if result.created:
                     tally.imported += 1
                     tally.faces += len(result.faces)
+                elif result.evidence_recorded:
+                    tally.new_evidence += 1
+                    self._report(f"NEW EVIDENCE {entry.name}: provenance recorded on the picture already held"
+                                 + (f"; now covered by {result.withheld_by}, withheld" if result.withheld_by else ""))
                 else:
                     tally.already_there += 1
 
