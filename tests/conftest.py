@@ -39,6 +39,14 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
             teardown_databases(config, verbosity=request.config.option.verbose)
 
 
+@pytest.fixture(autouse=True)
+def _two_factor_requirement(request, settings):
+    """Members of law-enforcement tenants must use two-factor log-in. Most tests sign members of
+    two_tenants.a (law enforcement) in with a password alone, about something else; the tests of
+    the rule itself are marked `two_factor_enforced` (settings.TWO_FACTOR_REQUIREMENT_ENFORCED)."""
+    settings.TWO_FACTOR_REQUIREMENT_ENFORCED = request.node.get_closest_marker("two_factor_enforced") is not None
+
+
 # Every test may use both connections (tenants.context): the application's and the platform's.
 TransactionTestCase.databases = {DEFAULT_DB_ALIAS, PLATFORM_ALIAS}
 
