@@ -47,6 +47,19 @@ def _two_factor_requirement(request, settings):
     settings.TWO_FACTOR_REQUIREMENT_ENFORCED = request.node.get_closest_marker("two_factor_enforced") is not None
 
 
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server (tests/smtp.py) that Django's SMTP backend sends to, for this test."""
+    from tests.smtp import SmtpServer
+
+    with SmtpServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = server.host, server.port
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        yield server
+
+
 # Every test may use both connections (tenants.context): the application's and the platform's.
 TransactionTestCase.databases = {DEFAULT_DB_ALIAS, PLATFORM_ALIAS}
 

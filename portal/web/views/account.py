@@ -50,7 +50,7 @@ def session_end(request, session_id):
         ended = account_sessions.session_end(user=request.user, public_id=session_id, actor=actor_of(request))
     except UserSession.DoesNotExist:
         raise Http404 from None  # another person's session, or none: the same answer
-    if current is not None and ended.pk == current.pk:
+    if current is not None and ended.public_id == current.public_id:  # (a deleted row has no pk)
         logout(request)
         return redirect("login")
     messages.success(request, _("That browser is signed out."))
