@@ -135,12 +135,13 @@ def member_invite(*, tenant: Tenant, by: Membership, email: str, role: str, acto
         audit_record(action="member.invite", actor=actor, tenant=tenant, target_type="invitation",
                      target_id=invitation.public_id, details={"email": email, "role": role})
         link = accept_url(token)
-        transaction.on_commit(lambda: send_mail(
-            f"You are invited to {tenant.name} on the face search portal",
-            f"{by.user.email} invites you to join {tenant.name} as {invitation.get_role_display().lower()}.\n\n"
-            f"Open this link within {INVITATION_DAYS} days to accept:\n{link}\n\n"
-            "If you did not expect this, ignore this e-mail; nothing happens unless you accept.",
-            None, [email]))
+        values = {"tenant": tenant.name, "inviter": by.user.email, "role": invitation.get_role_display().lower(),
+                  "days": INVITATION_DAYS, "link": link}
+        subject = _("You are invited to %(tenant)s on the face search portal") % values
+        body = _("%(inviter)s invites you to join %(tenant)s as %(role)s.\n\n"
+                 "Open this link within %(days)s days to accept (it works once):\n%(link)s\n\n"
+                 "If you did not expect this, ignore this e-mail; nothing happens unless you accept.") % values
+        transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
     return invitation
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -59,12 +60,12 @@ class SmtpServer:
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
         self._handler = _Handler()
-        # Port 0: the system picks a free port; the controller reports it once started.
-        self._controller = Controller(self._handler, hostname=host, port=0)
-
-    @property
-    def port(self) -> int:
-        return self._controller.server.sockets[0].getsockname()[1]
+        # A port the system reports free (aiosmtpd's controller connects to its own port to check
+        # that it started, so it cannot be given port 0).
+        with socket.socket() as probe:
+            probe.bind((host, 0))
+            self.port = probe.getsockname()[1]
+        self._controller = Controller(self._handler, hostname=host, port=self.port)
 
     def __enter__(self) -> "SmtpServer":
         self._controller.start()
