@@ -15,6 +15,11 @@ from tests.factories import TEST_PASSWORD
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "my very own passphrase 2027"
+ANDROID_CHROME = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+                  "Chrome/126.0.0.0 Mobile Safari/537.36")
+WINDOWS_FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+MAC_SAFARI = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+              "Version/17.5 Safari/605.1.15")
 
 
 def _log_in(client, email, password):
@@ -71,18 +76,18 @@ def test_an_operators_printed_password_is_forced_too_also_on_the_platform_api(cl
 
 def test_the_account_page_lists_sessions_and_signs_out_of_one_and_of_the_others(client, two_tenants):
     user = two_tenants.a.investigator
-    phone, laptop = Client(HTTP_USER_AGENT="Phone browser 1.0"), Client(HTTP_USER_AGENT="Laptop browser 2.0")
+    phone, laptop = Client(HTTP_USER_AGENT=ANDROID_CHROME), Client(HTTP_USER_AGENT=WINDOWS_FIREFOX)
     for other in (phone, laptop):
         assert _log_in(other, user.email, TEST_PASSWORD).status_code == 302
-    client.defaults["HTTP_USER_AGENT"] = "This browser 3.0"
+    client.defaults["HTTP_USER_AGENT"] = MAC_SAFARI
     _log_in(client, user.email, TEST_PASSWORD)
     page = client.get("/accounts/").content.decode()
-    for agent in ("Phone browser 1.0", "Laptop browser 2.0", "This browser 3.0"):
-        assert agent in page
+    for label in ("Chrome on Android", "Firefox on Windows", "Safari on macOS"):
+        assert page.count(label) == 1, label
     assert page.count("this device") == 1 and "127.0.0.1" in page
     assert 'href="/accounts/"' in client.get("/t/agency-a/").content.decode()  # in the navigation
 
-    phone_session = UserSession.objects.get(user=user, user_agent="Phone browser 1.0")
+    phone_session = UserSession.objects.get(user=user, user_agent=ANDROID_CHROME)
     assert client.post(f"/accounts/sessions/{phone_session.public_id}/end/").status_code == 302
     assert phone.get("/t/agency-a/")["Location"].startswith("/accounts/login/")  # signed out
     assert phone.get("/t/agency-a/")["Location"].startswith("/accounts/login/")  # and stays so
@@ -91,7 +96,7 @@ def test_the_account_page_lists_sessions_and_signs_out_of_one_and_of_the_others(
     assert client.post("/accounts/sessions/end-others/").status_code == 302
     assert laptop.get("/t/agency-a/")["Location"].startswith("/accounts/login/")
     assert client.get("/t/agency-a/").status_code == 200
-    assert list(UserSession.objects.filter(user=user).values_list("user_agent", flat=True)) == ["This browser 3.0"]
+    assert list(UserSession.objects.filter(user=user).values_list("user_agent", flat=True)) == [MAC_SAFARI]
     with dangerously_unscoped(reason="test: reading the platform chain"):
         assert {"auth.session_end", "auth.sessions_end_others"} <= set(
             AuditEvent.objects.filter(actor_user_id=user.pk).values_list("action", flat=True))

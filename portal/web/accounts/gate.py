@@ -88,5 +88,4 @@ class AccountGateMiddleware:
             return JsonResponse(error_body(code=step.code, message=step.message, location=location), status=403)
         if request.method == "GET" and url_name not in (None, "home"):
             location += "?" + urlencode({"next": request.get_full_path()})
-        messages.info(request, step.message)
-        return redirect(location)
+        return redirect(location)  # the step's page says why (the API's answer carries step.message)

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.audit.services import Actor, audit_record
 from tenants.models import UserSession
@@ -56,7 +57,26 @@ def session_forget(*, request) -> None:
 
 
 def sessions_of(*, user) -> list[UserSession]:
-    return list(UserSession.objects.filter(user=user))
+    sessions = list(UserSession.objects.filter(user=user))
+    for session in sessions:
+        session.browser = browser_label(session.user_agent)
+    return sessions
+
+
+# Most specific first: Edge's and Opera's user agents also name Chrome, Chrome's names Safari.
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("HeadlessChrome/", "Chrome (headless)"),
+             ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+_SYSTEMS = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Windows", "Windows"),
+            ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+
+
+def browser_label(user_agent: str) -> str:
+    """"Firefox on Windows": enough to recognise one's own browsers; the full text is kept too."""
+    browser = next((name for marker, name in _BROWSERS if marker in user_agent), None)
+    system = next((name for marker, name in _SYSTEMS if marker in user_agent), None)
+    if browser and system:
+        return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}
+    return browser or system or (user_agent[:60] if user_agent else _("Unknown browser"))
 
 
 def session_end(*, user, public_id, actor: Actor) -> UserSession:
