@@ -131,3 +131,15 @@ def test_ending_this_browsers_own_session_logs_it_out(client, two_tenants):
     response = client.post(f"/accounts/sessions/{own.public_id}/end/")
     assert response.status_code == 302 and response["Location"] == "/accounts/login/"
     assert client.get("/t/agency-a/")["Location"].startswith("/accounts/login/")
+
+
+def test_a_password_reset_by_email_replaces_a_printed_password_too(client, two_tenants, smtp_server):
+    _membership, one_time = member_add(tenant=two_tenants.b.tenant, email="forgot@example.test", role="auditor")
+    assert client.post("/accounts/password_reset/", {"email": "forgot@example.test"}).status_code == 302
+    link = smtp_server.wait_for(1)[0].link(r"https?://[^/]+(/accounts/reset/\S+)").split("testserver", 1)[1]
+    form_page = client.get(link, follow=True)
+    client.post(form_page.request["PATH_INFO"], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert not User.objects.get(email="forgot@example.test").password_change_required
+    assert _log_in(client, "forgot@example.test", one_time).status_code == 200  # refused
+    assert _log_in(client, "forgot@example.test", NEW_PASSWORD).status_code == 302
+    assert client.get("/t/retailer-b/").status_code == 200  # not sent to change it again

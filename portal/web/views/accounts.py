@@ -28,6 +28,10 @@ class LimitedPasswordResetView(auth_views.PasswordResetView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     token_generator = password_reset_tokens
 
+    def form_valid(self, form):
+        form.user.password_change_required = False  # chosen by the person: no longer a printed one
+        return super().form_valid(form)
+
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     """Django's view, plus: the printed-password flag is cleared (the gate lets the person go on),
