@@ -80,6 +80,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Resolves /t/<slug>/, checks membership once, and scopes the request (ContextVar + RLS).
     "tenants.middleware.TenantMiddleware",
+    # Inside the request's transaction and user scope: a browser signed out elsewhere ends; a
+    # printed password must be changed, two-factor given or set up, before any other page.
+    "portal.web.accounts.gate.AccountGateMiddleware",
     # Last, so that a lock-out answers before any view runs.
     "axes.middleware.AxesMiddleware",
 ]
@@ -221,7 +224,16 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
+# Invitations and password resets go by e-mail. `make run` prints them on the console; a real
+# server: EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the EMAIL_* below.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 
 # --- Internationalisation and static files ------------------------------------------------
@@ -341,6 +353,11 @@ SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 # --- Product settings ------------------------------------------------------------------------
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")
+# Members of a tenant that requires two-factor log-in (every law-enforcement tenant) must set it
+# up (portal/web/accounts/two_factor.py). On in every deployment: no environment variable reads
+# it. The test suite turns it off for the tests that are not about it (tests/conftest.py), since
+# most of them sign members of its law-enforcement tenant in with a password alone.
+TWO_FACTOR_REQUIREMENT_ENFORCED = True
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Face search portal")
 
 # The face engine (portal/faces/engine.py). Weights are placed in deepface_home from the

@@ -4,7 +4,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 
 from portal.web import urls as web_urls
-from portal.web.views import accounts, dashboard, invitations
+from portal.web.views import account, accounts, dashboard, invitations
 
 urlpatterns = [
     path("", dashboard.home, name="home"),
@@ -15,6 +15,13 @@ urlpatterns = [
     path("accounts/password_reset/", accounts.LimitedPasswordResetView.as_view(), name="password_reset"),
     path("accounts/reset/<uidb64>/<token>/", accounts.PasswordResetConfirmView.as_view(),
          name="password_reset_confirm"),
+    path("accounts/password_change/", accounts.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/", account.account, name="account"),
+    path("accounts/sessions/<uuid:session_id>/end/", account.session_end, name="account_session_end"),
+    path("accounts/sessions/end-others/", account.sessions_end_others, name="account_sessions_end_others"),
+    path("accounts/two-factor/", account.two_factor_setup, name="account_two_factor"),
+    path("accounts/two-factor/verify/", account.two_factor_verify, name="account_two_factor_verify"),
+    path("accounts/two-factor/remove/", account.two_factor_remove, name="account_two_factor_remove"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("invitations/<str:token>/", invitations.invitation_accept, name="invitation_accept"),
     path("t/<slug:tenant_slug>/", include(web_urls.tenant_urlpatterns)),

@@ -39,6 +39,27 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
             teardown_databases(config, verbosity=request.config.option.verbose)
 
 
+@pytest.fixture(autouse=True)
+def _two_factor_requirement(request, settings):
+    """Members of law-enforcement tenants must use two-factor log-in. Most tests sign members of
+    two_tenants.a (law enforcement) in with a password alone, about something else; the tests of
+    the rule itself are marked `two_factor_enforced` (settings.TWO_FACTOR_REQUIREMENT_ENFORCED)."""
+    settings.TWO_FACTOR_REQUIREMENT_ENFORCED = request.node.get_closest_marker("two_factor_enforced") is not None
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server (tests/smtp.py) that Django's SMTP backend sends to, for this test."""
+    from tests.smtp import SmtpServer
+
+    with SmtpServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = server.host, server.port
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        yield server
+
+
 # Every test may use both connections (tenants.context): the application's and the platform's.
 TransactionTestCase.databases = {DEFAULT_DB_ALIAS, PLATFORM_ALIAS}
 

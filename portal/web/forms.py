@@ -187,6 +187,10 @@ class TenantSettingsForm(PortalForm):
         label=_("Most matches per search"), required=False, min_value=1,
         help_text=_("Empty: the platform's limit. You may set a lower one, never a higher one."))
 
+    two_factor_required = forms.BooleanField(
+        label=_("Every member must sign in with two-factor log-in (a code from an authenticator app)"),
+        required=False, help_text=_("Only an owner can change this. Always on for law enforcement."))
+
     LIMIT_FIELDS = ("search_min_threshold", "search_max_k")
 
 
@@ -205,3 +209,17 @@ class AuditFilterForm(PortalForm):
     def __init__(self, *args, actions: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = [("", "Any action")] + [(a, a) for a in actions]
+
+
+class TwoFactorEnrolForm(PortalForm):
+    token = forms.CharField(
+        max_length=8, label=_("6-digit code from your authenticator app"),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*",
+                                      "autofocus": True}))
+
+
+class TwoFactorCodeForm(PortalForm):
+    token = forms.CharField(
+        max_length=24, label=_("Code from your authenticator app, or a backup code"),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True, "autocapitalize": "off",
+                                      "spellcheck": "false"}))

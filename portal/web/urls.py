@@ -28,6 +28,7 @@ tenant_urlpatterns = [
     path("admin/members/", admin.members, name="members"),
     path("admin/members/<uuid:membership_id>/role/", admin.member_role, name="member_role"),
     path("admin/members/<uuid:membership_id>/review/", admin.member_review, name="member_review"),
+    path("admin/members/<uuid:membership_id>/unlock/", admin.member_unlock, name="member_unlock"),
     path("admin/members/<uuid:membership_id>/remove/", admin.member_remove, name="member_remove"),
     path("admin/invitations/<uuid:invitation_id>/revoke/", admin.invitation_revoke, name="invitation_revoke"),
     path("admin/api-keys/", admin.api_keys, name="api_keys"),
