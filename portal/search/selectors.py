@@ -76,15 +76,24 @@ def tenant_faces_nearest(*, tenant: Tenant, embedding: np.ndarray, k: int,
     raise ExclusionsUnsettled(f"The orders in force changed during each of {_EXCLUSION_ATTEMPTS} attempts to search.")
 
 
-def _nearest_rows(*, tenant: Tenant, embedding: np.ndarray, k: int, include_platform_index: bool,
-                  exclusions: SearchExclusions) -> list[tuple]:
+def nearest_statement(*, tenant: Tenant, embedding: np.ndarray, k: int, include_platform_index: bool,
+                      exclusions: SearchExclusions) -> tuple[str, list, str, list]:
+    """(settings SQL, its params, search SQL, its params): what tenant_faces_nearest sends; the
+    benchmark explains the same statement."""
     gallery = "(f.tenant_id = %s OR f.tenant_id IS NULL)" if include_platform_index else "f.tenant_id = %s"
     vector = np.asarray(embedding, dtype=np.float32)
     sql = _NEAREST_SQL.format(current=exclusions.current_sql, gallery=gallery, excluded=exclusions.sql)
     params = [*exclusions.current_params, vector, tenant.pk, *exclusions.params, vector, k]
+    return _HNSW_SETTINGS_SQL, [str(max(settings.SEARCH_HNSW_EF, k))], sql, params
+
+
+def _nearest_rows(*, tenant: Tenant, embedding: np.ndarray, k: int, include_platform_index: bool,
+                  exclusions: SearchExclusions) -> list[tuple]:
+    settings_sql, settings_params, sql, params = nearest_statement(
+        tenant=tenant, embedding=embedding, k=k, include_platform_index=include_platform_index, exclusions=exclusions)
     connection = scope_connection()
     with server_bound_cursor(connection) as cursor, connection.connection.pipeline():
-        cursor.execute(_HNSW_SETTINGS_SQL, [str(max(settings.SEARCH_HNSW_EF, k))])
+        cursor.execute(settings_sql, settings_params)
         cursor.execute(sql, params)
         return cursor.fetchall()
 

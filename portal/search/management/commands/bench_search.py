@@ -45,9 +45,9 @@ from portal.gallery.models import EMBEDDING_DIMENSIONS, Face, Image, LegalBasis
 from portal.gallery.services import gallery_scope, image_ingest
 from portal.runtime.database import database_name_use, owner_connection, owner_psycopg_connect
 from portal.search.authorisations import AuthorisationGiven
-from portal.gallery.gates import search_exclusions_sql
+from portal.gallery.gates import search_exclusions, search_exclusions_sql
 from portal.search.binding import server_bound_cursor
-from portal.search.selectors import tenant_faces_nearest
+from portal.search.selectors import nearest_statement, tenant_faces_nearest
 from portal.search.services import search_run
 from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Tenant
@@ -478,21 +478,26 @@ def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries:
     for number, (tenant, probe) in enumerate(zip(askers, probes)):
         scope = "tenant+platform" if tenant.may_search_platform_index else "tenant"
         figures = by_scope.setdefault(scope, {"latency": [], "exact": [], "recall": [], "short": 0, "previous": [],
-                                              "server": []})
+                                              "server": [], "cpu": [], "previous_cpu": []})
         include = tenant.may_search_platform_index
-        # Alternately first and second, so neither path always meets a warmer cache.
-        paths = ["current", "previous"] if breakdown else ["current"]
-        for path in paths if number % 2 == 0 else reversed(paths):
+        # Each in turn first, so neither path nor the server's own timing always meets the pages the
+        # one before it brought into memory.
+        paths = ["current", "previous", "server"] if breakdown else ["current"]
+        turn = number % len(paths)
+        for path in paths[turn:] + paths[:turn]:
+            if path == "server":
+                figures["server"].append(_server_seconds(tenant=tenant, embedding=probe))
+                continue
             with tenant_scope(tenant):
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.process_time()
                 if path == "current":
                     found = tenant_faces_nearest(tenant=tenant, embedding=probe, k=K, include_platform_index=include)
                     figures["latency"].append(time.perf_counter() - started)
+                    figures["cpu"].append(time.process_time() - started_cpu)
                 else:
                     _previous_nearest(tenant=tenant, embedding=probe, k=K, include_platform_index=include)
                     figures["previous"].append(time.perf_counter() - started)
-        if breakdown:
-            figures["server"].append(_server_seconds(tenant=tenant, embedding=probe))
+                    figures["previous_cpu"].append(time.process_time() - started_cpu)
         started = time.perf_counter()
         exact = _exact_nearest(tenant=tenant, embedding=probe, include_platform_index=include)
         exact_latency = time.perf_counter() - started
@@ -504,7 +509,7 @@ def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries:
         scope = "tenant+platform" if tenant.may_search_platform_index else "tenant"
         by_scope[scope]["plan"] = _plan_used(tenant=tenant, embedding=probes[0])
     every = {key: [value for figures in by_scope.values() for value in figures[key]]
-             for key in ("latency", "exact", "recall", "previous", "server")}
+             for key in ("latency", "exact", "recall", "previous", "server", "cpu", "previous_cpu")}
     return {**_query_figures(every),
             "by_scope": {scope: _query_figures(figures) | {"short_results": figures["short"], "plan": figures["plan"]}
                          for scope, figures in sorted(by_scope.items())}}
@@ -537,20 +542,15 @@ def _previous_nearest(*, tenant: Tenant, embedding: np.ndarray, k: int, include_
 
 def _server_seconds(*, tenant: Tenant, embedding: np.ndarray) -> float:
     """The server's own time for tenant_faces_nearest's statement: EXPLAIN (ANALYZE) of the very
-    statement and parameters it sent, in its transaction, after its settings; planning plus
+    statement and parameters it sends, in a tenant scope, after its settings; planning plus
     execution, without per-node timing (TIMING OFF), so the instrumentation adds little."""
-    statements = []
-
-    def capture(execute, sql, params, many, context):
-        statements.append((sql, params))
-        return execute(sql, params, many, context)
-
+    include = tenant.may_search_platform_index
     with tenant_scope(tenant):
-        with connection.execute_wrapper(capture):
-            tenant_faces_nearest(tenant=tenant, embedding=embedding, k=K,
-                                 include_platform_index=tenant.may_search_platform_index)
-        sql, params = statements[-1]
+        exclusions = search_exclusions(tenant=tenant, include_platform_index=include, alias="f")
+        settings_sql, settings_params, sql, params = nearest_statement(
+            tenant=tenant, embedding=embedding, k=K, include_platform_index=include, exclusions=exclusions)
         with server_bound_cursor(connection) as cursor:
+            cursor.execute(settings_sql, settings_params)
             cursor.execute("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + sql, params)
             (plan,) = cursor.fetchone()[0]
     return (plan["Planning Time"] + plan["Execution Time"]) / 1000
@@ -593,6 +593,10 @@ def _query_figures(figures: dict) -> dict:
         result["breakdown"] = {
             "previous_p50_ms": round(_percentile(previous, 50), 2), "previous_p95_ms": round(_percentile(previous, 95), 2),
             "server_p50_ms": round(_percentile(server, 50), 2), "server_p95_ms": round(_percentile(server, 95), 2),
+            # This process's own CPU per call (Python, psycopg, Django): the part of the overhead that
+            # is ours, whatever the machine's load adds in waits for a core.
+            "call_cpu_p50_ms": round(_percentile([c * 1000 for c in figures["cpu"]], 50), 2),
+            "previous_cpu_p50_ms": round(_percentile([c * 1000 for c in figures["previous_cpu"]], 50), 2),
             "call_over_server_p50": round(_percentile(ms, 50) / _percentile(server, 50), 2),
             "previous_over_server_p50": round(_percentile(previous, 50) / _percentile(server, 50), 2),
             "call_over_previous_p50": round(_percentile(ms, 50) / _percentile(previous, 50), 2),
@@ -654,8 +658,9 @@ def _text(report: dict) -> str:
                 b = figures["breakdown"]
                 lines.append(f"        breakdown: call p50 {figures['p50_ms']} / p95 {figures['p95_ms']} ms, server "
                              f"(planning + execution) p50 {b['server_p50_ms']} / p95 {b['server_p95_ms']} ms, call / "
-                             f"server p50 {b['call_over_server_p50']}; previous path p50 {b['previous_p50_ms']} / "
-                             f"p95 {b['previous_p95_ms']} ms (previous / server p50 {b['previous_over_server_p50']}); "
+                             f"server p50 {b['call_over_server_p50']}, client CPU p50 {b['call_cpu_p50_ms']} ms; previous path "
+                             f"p50 {b['previous_p50_ms']} / p95 {b['previous_p95_ms']} ms (previous / server p50 "
+                             f"{b['previous_over_server_p50']}, client CPU p50 {b['previous_cpu_p50_ms']} ms); "
                              f"call / previous p50 {b['call_over_previous_p50']}, p95 {b['call_over_previous_p95']}")
     if "ingest" not in report:
         return "\n".join(lines)
