@@ -20,7 +20,7 @@ def _bench_load(*args) -> subprocess.CompletedProcess:
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_bench_load_serves_real_searches_through_gunicorn_and_drops_its_database(faces_dir):
-    database = f"{settings.DATABASES['default']['TEST']['NAME']}_load"
+    database = f"{settings.DATABASES['default']['TEST']['NAME']}_bench_load"
     finished = _bench_load("--clients", "1", "2", "--duration", "1", "--pictures", "2", "--workers", "1",
                            "--database", database, "--faces-dir", str(faces_dir), "--json")
     assert finished.returncode == 0, finished.stderr[-3000:]
@@ -42,7 +42,7 @@ def test_bench_load_serves_real_searches_through_gunicorn_and_drops_its_database
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_bench_load_prints_its_table_and_counts_rate_limited_answers_apart(faces_dir):
-    database = f"{settings.DATABASES['default']['TEST']['NAME']}_load"
+    database = f"{settings.DATABASES['default']['TEST']['NAME']}_bench_load"
     env_limit = "API_RATE_LIMIT_PER_KEY"
     finished = subprocess.run(
         [sys.executable, "manage.py", "bench_load", "--clients", "1", "--duration", "2", "--pictures", "1",

@@ -57,6 +57,7 @@ UNLIMITED = "1000000/minute"
 class Level:
     clients: int
     seconds: float = 0.0
+    server_cpu_seconds: float = 0.0  # the gunicorn workers' CPU time during the level
     latencies: list[float] = field(default_factory=list)
     server_errors: int = 0
     rate_limited: int = 0
@@ -82,9 +83,13 @@ class Level:
         rate = len(ms) / self.seconds if self.seconds else 0.0
         busy = min(self.clients, workers, cores)
         per_core = rate / busy
+        answered = len(ms) + self.server_errors + self.rate_limited + self.other_errors
         return {"clients": self.clients, "searches": len(ms), "seconds": round(self.seconds, 1),
                 "searches_per_second": round(rate, 2), "per_core": round(per_core, 2),
                 "per_core_vs_one_client": round(per_core / single_rate, 2) if single_rate else 1.0,
+                "worker_cpu_seconds": round(self.server_cpu_seconds, 1),
+                "searches_per_worker_cpu_second": round(len(ms) / self.server_cpu_seconds, 2)
+                if self.server_cpu_seconds and answered == len(ms) else None,
                 "p50_ms": _pct(ms, 50), "p95_ms": _pct(ms, 95), "p99_ms": _pct(ms, 99),
                 "server_errors_5xx": self.server_errors, "rate_limited_429": self.rate_limited,
                 "other_errors": self.other_errors, "other_error_samples": self.other_samples}
@@ -140,8 +145,10 @@ class Command(BaseCommand):
                     results, single = [], None
                     for clients in levels:
                         self._progress(f"{clients} clients for {options['duration']} s")
+                        cpu_before = server.workers_cpu_seconds()
                         level = _drive(url=server.url, keys=keys, probes=probes, clients=clients,
                                        seconds=options["duration"])
+                        level.server_cpu_seconds = server.workers_cpu_seconds() - cpu_before
                         if single is None and clients == 1:
                             single = len(level.latencies) / level.seconds if level.seconds else None
                         results.append(level.figures(single_rate=single, cores=cores, workers=options["workers"]))
@@ -224,6 +231,19 @@ class _Gunicorn:
         self.__exit__()
         raise CommandError(f"gunicorn did not listen within 60 s:\n{self.log_tail()}")
 
+    def workers_cpu_seconds(self) -> float:
+        """User and system CPU time of the master's worker processes, from /proc (Linux)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # a process that ended meanwhile
+            if int(fields[1]) == self.process.pid:  # ppid
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
+
     def log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
 
@@ -283,16 +303,17 @@ def _text(report: dict) -> str:
              f"({gallery['pictures_enrolled']} real pictures enrolled, {gallery['synthetic_padding']:,} synthetic); "
              f"{report['duration_s']} s per level; rate limits {gallery['rate_limits']}.",
              f"{'clients':>7} {'searches':>8} {'per s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'5xx':>5} "
-             f"{'429':>5} {'other':>5} {'per core':>8} {'vs 1 client':>11}"]
+             f"{'429':>5} {'other':>5} {'per core':>8} {'vs 1 client':>11} {'per CPU-s':>9}"]
     for row in report["levels"]:
         lines.append(f"{row['clients']:>7} {row['searches']:>8} {row['searches_per_second']:>7} {row['p50_ms']!s:>8} "
                      f"{row['p95_ms']!s:>8} {row['p99_ms']!s:>8} {row['server_errors_5xx']:>5} "
                      f"{row['rate_limited_429']:>5} {row['other_errors']:>5} {row['per_core']:>8} "
-                     f"{row['per_core_vs_one_client']:>11}")
+                     f"{row['per_core_vs_one_client']:>11} {row['searches_per_worker_cpu_second']!s:>9}")
         if row["other_error_samples"]:
             lines.append(f"        other errors, e.g.: {'; '.join(row['other_error_samples'])}")
     lines.append("per core: searches/s divided by the cores kept busy (clients, at most the workers and the CPUs); "
-                 "vs 1 client: that figure over the one-client searches/s.")
+                 "vs 1 client: that figure over the one-client searches/s; per CPU-s: searches per second of the "
+                 "workers' own CPU time (the figure a shared machine's load does not change).")
     if report.get("server_log_tail"):
         lines.append("gunicorn's log (tail):\n" + report["server_log_tail"])
     return "\n".join(lines)
