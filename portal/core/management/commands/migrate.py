@@ -25,6 +25,8 @@ PRIVILEGES_WITHHELD = {
     "search_matchreview": "UPDATE, DELETE",
     "search_disclosure": "UPDATE, DELETE",
     "search_searchaccess": "UPDATE, DELETE",
+    # The orders' version (compliance/0010): bumped only by its trigger, never set back.
+    "compliance_ordersversion": "INSERT, UPDATE, DELETE, TRUNCATE",
 }
 # What only the platform's role may do. django-celery-beat's schedules: a row there makes the
 # worker run a task, so SQL on the tenants' connection must not add or change one. Beat reads and
