@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db.models import Count
 from django.utils import timezone
 
 from portal.audit.services import Actor, audit_chains_anchor, audit_head, audit_record
@@ -22,7 +23,8 @@ Kind = RegulatoryOrder.Kind
 
 def order_verify(*, order: RegulatoryOrder, actor: Actor) -> RegulatoryOrder:
     """Proves nothing the order covers remains: no covered row (images, faces, probes, matches)
-    and none of the files its enforcement deleted still in storage. Verified only then."""
+    and none of the files its enforcement deleted (originals, thumbnails, crops, probes) still in
+    storage. Verified only then."""
     with dangerously_unscoped(reason="verifying an order across tenants"):
         order = RegulatoryOrder.objects.select_for_update().get(pk=order.pk)
         if order.status not in {Status.COMPLETED, Status.VERIFIED}:
@@ -32,11 +34,12 @@ def order_verify(*, order: RegulatoryOrder, actor: Actor) -> RegulatoryOrder:
         pending = tracked.filter(deleted_at__isnull=True).count()
         still_there = [path for path in tracked.values_list("path", flat=True).iterator(chunk_size=5000)
                        if default_storage.exists(path)]
+        checked_by_kind = dict(tracked.values_list("kind").annotate(n=Count("id")).order_by("kind"))
         remaining["cached_responses"] = _cached_responses_remaining(order=order)
         passed = not any(remaining.values()) and pending == 0 and not still_there
         order.verification = {
             "passed": passed, "checked_at": timezone.now().isoformat(), "rows_remaining": remaining,
-            "files_checked": tracked.count(), "files_pending": pending, "files_remaining": len(still_there),
+            "files_checked": tracked.count(), "files_checked_by_kind": checked_by_kind, "files_pending": pending, "files_remaining": len(still_there),
             "files_remaining_sample": still_there[:20],
         }
         fields = ["verification"]

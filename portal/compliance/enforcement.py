@@ -75,7 +75,7 @@ def _images_batch_delete(*, order: RegulatoryOrder, batch_size: int) -> int:
     images = coverage.image_predicate(order=order)
     tally = _Tally({})
     with dangerously_unscoped(reason=f"enforcing order {order.pk} across tenants"), scope_connection().cursor() as cursor:
-        cursor.execute(f"SELECT i.id, i.tenant_id, i.file FROM gallery_image i WHERE {images.sql}"
+        cursor.execute(f"SELECT i.id, i.tenant_id, i.file, i.thumbnail FROM gallery_image i WHERE {images.sql}"
                        f" ORDER BY i.id LIMIT %s FOR UPDATE SKIP LOCKED", [*images.params, batch_size])
         rows = cursor.fetchall()
         if not rows:
@@ -84,7 +84,8 @@ def _images_batch_delete(*, order: RegulatoryOrder, batch_size: int) -> int:
         cursor.execute("SELECT id, tenant_id, crop, uuid FROM gallery_face WHERE image_id = ANY(%s)", [image_ids])
         faces = cursor.fetchall()
         face_ids = [row[0] for row in faces]
-        _files_track(order=order, files=[(row[2], "original") for row in rows] + [(row[2], "crop") for row in faces])
+        _files_track(order=order, files=[(row[2], "original") for row in rows] + [(row[3], "thumbnail") for row in rows]
+                     + [(row[2], "crop") for row in faces])
         cursor.execute("DELETE FROM search_searchmatch WHERE face_id = ANY(%s) RETURNING tenant_id", [face_ids])
         for (tenant_id,) in cursor.fetchall():
             tally.add(tenant_id, "matches")
@@ -93,11 +94,13 @@ def _images_batch_delete(*, order: RegulatoryOrder, batch_size: int) -> int:
             tally.add(tenant_id, "faces")
             if crop:
                 tally.add(tenant_id, "crops")
-        cursor.execute("DELETE FROM gallery_image WHERE id = ANY(%s) RETURNING tenant_id, file", [image_ids])
-        for tenant_id, file in cursor.fetchall():
+        cursor.execute("DELETE FROM gallery_image WHERE id = ANY(%s) RETURNING tenant_id, file, thumbnail", [image_ids])
+        for tenant_id, file, thumbnail in cursor.fetchall():
             tally.add(tenant_id, "images")
             if file:
                 tally.add(tenant_id, "originals")
+            if thumbnail:
+                tally.add(tenant_id, "thumbnails")
         for tenant_id, forgotten in _faces_deleted_send(face_uuids=[str(row[3]) for row in faces]).items():
             tally.add(tenant_id, "cached_responses", forgotten)
         _tally_persist(order=order, tally=tally)

@@ -112,7 +112,7 @@ class OrderFileDeletion(models.Model):
 
     order = models.ForeignKey(RegulatoryOrder, on_delete=models.CASCADE, related_name="file_deletions")
     path = models.CharField(max_length=300)
-    kind = models.CharField(max_length=16)  # original, crop, probe
+    kind = models.CharField(max_length=16)  # original, thumbnail, crop, probe
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -56,6 +56,12 @@ def _image_path(image, filename):
     return f"images/{owner}/{image.sha256[:2]}/{image.sha256}{filename[filename.rfind('.'):] if '.' in filename else ''}"
 
 
+def _thumbnail_path(image, filename):
+    # Beside the picture, named after it, so that everything of one picture shares one stem.
+    owner = image.tenant_id or "platform"
+    return f"images/{owner}/{image.sha256[:2]}/{image.sha256}.thumb.jpg"
+
+
 class Image(models.Model):
     """One ingested picture and where it came from."""
 
@@ -64,6 +70,8 @@ class Image(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
                                  help_text="How the object is named outside: URLs, API bodies, exports.")
     file = models.FileField(upload_to=_image_path, max_length=300)
+    thumbnail = models.FileField(upload_to=_thumbnail_path, max_length=300, blank=True,
+                                 help_text="A small JPEG of the picture (longest side 320 px) for the pages that list pictures.")
     sha256 = models.CharField(max_length=64)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()

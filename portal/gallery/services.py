@@ -15,7 +15,7 @@ from portal.audit.journal import journal_append
 from portal.audit.services import Actor, audit_record
 from portal.errors import DomainError
 from portal.faces.engine import DetectionResult, face_engine
-from portal.faces.imaging import EXTENSIONS
+from portal.faces.imaging import EXTENSIONS, thumbnail_jpeg
 from portal.faces.errors import NoFaceFound
 from portal.gallery.evidence import image_evidence_apply, picture_gps_read
 from portal.gallery.gates import ingest_gates_check
@@ -112,6 +112,8 @@ def image_ingest(*, tenant: Tenant | None, data: bytes, actor: Actor, legal_basi
             )
             image.file.save(f"{sha256}.{EXTENSIONS[picture.format]}", ContentFile(data), save=False)
             written.append(image.file.name)
+            image.thumbnail.save("thumb.jpg", ContentFile(thumbnail_jpeg(rgb=picture.rgb)), save=False)
+            written.append(image.thumbnail.name)
             image.save()
             faces = []
             for found in detection.faces:
@@ -147,12 +149,12 @@ def _files_delete(names: list[str]) -> None:
 
 
 def image_delete(*, tenant: Tenant | None, image: Image, actor: Actor) -> None:
-    """Deletes the picture completely: its file, its faces' crops, its faces and every search
-    match pointing at them. Files go once the rows' deletion has committed."""
+    """Deletes the picture completely: its file and thumbnail, its faces' crops, its faces and
+    every search match pointing at them. Files go once the rows' deletion has committed."""
     with gallery_scope(tenant=tenant), scope_atomic():
         image = Image.objects.select_for_update().get(pk=image.pk, tenant=tenant)
         faces = list(image.faces.values_list("crop", "uuid"))
-        names = [image.file.name, *(crop for crop, _ in faces)]
+        names = [image.file.name, image.thumbnail.name, *(crop for crop, _ in faces)]
         face_count = len(faces)
         image_id, sha256 = image.public_id, image.sha256
         image.delete()

@@ -23,6 +23,7 @@ tenant_urlpatterns = [
     path("subjects/<uuid:subject_id>/enrol/", gallery.subject_enrol, name="subject_enrol"),
     path("subjects/<uuid:subject_id>/delete/", gallery.subject_delete, name="subject_delete"),
     path("images/<uuid:image_id>/picture", gallery.image_file, name="image_file"),
+    path("images/<uuid:image_id>/thumbnail", gallery.image_thumbnail, name="image_thumbnail"),
     path("images/<uuid:image_id>/delete/", gallery.image_delete, name="image_delete"),
     # Administration
     path("admin/members/", admin.members, name="members"),

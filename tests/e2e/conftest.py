@@ -14,7 +14,9 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
-SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "screenshots"
+ROOT = Path(__file__).resolve().parent.parent.parent
+SCREENSHOTS = ROOT / "screenshots"
+AXE_PIN = Path(__file__).resolve().parent / "axe-core.pin"
 DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 390, "height": 844}
 
@@ -66,6 +68,16 @@ def browser_page(chromium):
     page.set_default_timeout(30_000)
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's source, installed by scripts/install-axe (pinned version, verified hash)."""
+    pin = dict(line.split("=", 1) for line in AXE_PIN.read_text().splitlines() if line and not line.startswith("#"))
+    path = ROOT / "var" / f"axe-core-{pin['version']}" / "axe.min.js"
+    if not path.exists():
+        _unavailable(f"axe-core is not at {path}: run scripts/install-axe (make test does).")
+    return path.read_text()
 
 
 def log_in(page, base_url: str, email: str, password: str = TEST_PASSWORD) -> None:

@@ -142,6 +142,20 @@ def image_file(request, tenant_slug, image_id):
 
 
 @membership_required(allowed="can_search")
+@require_GET
+def image_thumbnail(request, tenant_slug, image_id):
+    """The picture's thumbnail, under the same checks as the picture itself."""
+    image = _image_or_404(request, image_id)
+    if image.withheld or not image.thumbnail:
+        raise Http404
+    try:
+        data = stored_file_read(name=image.thumbnail.name)
+    except FileNotFoundError:
+        raise Http404 from None
+    return picture_response(data, content_type="image/jpeg")
+
+
+@membership_required(allowed="can_search")
 @require_POST
 def image_delete(request, tenant_slug, image_id):
     image = _image_or_404(request, image_id)

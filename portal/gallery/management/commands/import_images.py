@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timezone as dt_timezone
 from pathlib import Path
 
-import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -24,6 +23,7 @@ from portal.audit.services import Actor
 from portal.errors import DomainError
 from portal.faces.engine import DetectionResult, face_engine
 from portal.faces.errors import FaceEngineError
+from portal.faces.imaging import thumbnail_rgb
 from portal.gallery.gates import IngestRefused
 from portal.gallery.models import Image, LegalBasis, Subject
 from portal.gallery.services import gallery_scope, image_ingest, subject_create
@@ -268,6 +268,7 @@ def _collected_at(value: str) -> datetime | None:
 
 
 def _detection_lean(detection: DetectionResult) -> DetectionResult:
-    # Ingest needs only the faces and the picture's size, format and GPS: dropping the decoded
-    # pixels keeps a batch from holding N full-size pictures in memory.
-    return dataclasses.replace(detection, image=dataclasses.replace(detection.image, rgb=np.empty((0, 0, 3), np.uint8)))
+    # Ingest needs only the faces, the picture's size, format and GPS, and pixels enough for its
+    # thumbnail: keeping only those keeps a batch from holding N full-size pictures in memory.
+    return dataclasses.replace(detection, image=dataclasses.replace(detection.image,
+                                                                    rgb=thumbnail_rgb(rgb=detection.image.rgb)))
