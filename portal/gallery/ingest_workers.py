@@ -59,19 +59,25 @@ def detection_lean(detection: DetectionResult) -> DetectionResult:
 
 class DetectionPool:
     """`workers` processes (spawned: no copy of the parent's connections or threads), each with
-    its own engine, loaded once when it starts."""
+    its own engine, loaded once when it starts. They start with the first picture to detect, so
+    a re-run that finds everything already there starts none."""
 
     def __init__(self, *, workers: int) -> None:
-        self._executor = ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_start
-        )
+        self._workers = workers
+        self._executor: ProcessPoolExecutor | None = None
 
     def submit(self, data: bytes) -> Future:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_worker_start,
+            )
         return self._executor.submit(picture_detect, data)
 
     def close(self, *, cancel: bool = False) -> None:
         # Waits for the pictures being detected (a few seconds at most): no worker outlives the command.
-        self._executor.shutdown(wait=True, cancel_futures=cancel)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=cancel)
 
 
 def _worker_start() -> None:
