@@ -221,10 +221,15 @@ class SearchFilterSerializer(serializers.Serializer):
 
 
 # --- faces ------------------------------------------------------------------------------------
+DETECTOR_HELP = ("Which detector found the face: hog (dlib's HOG detector), or cnn (dlib's CNN detector, "
+                 "which runs only when HOG finds no face in the picture).")
+
+
 class DetectedFaceSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Pass as face_index to POST /searches.")
     box = BoxSerializer()
     confidence = serializers.FloatField()
+    detector = serializers.ChoiceField(choices=["hog", "cnn"], help_text=DETECTOR_HELP)
     crop_base64 = serializers.CharField(help_text="The face as a base64 JPEG (not stored).")
 
 
@@ -247,12 +252,13 @@ class FaceSerializer(serializers.Serializer):
     uuid = serializers.UUIDField()
     box = BoxSerializer()
     confidence = serializers.FloatField()
+    detector = serializers.ChoiceField(choices=["hog", "cnn"], help_text=DETECTOR_HELP)
     subject_id = serializers.UUIDField(allow_null=True)
     crop_url = serializers.URLField()
     withheld = serializers.BooleanField()
 
     def to_representation(self, face):
-        return {"uuid": str(face.uuid), "box": _box(face.box), "confidence": face.confidence,
+        return {"uuid": str(face.uuid), "box": _box(face.box), "confidence": face.confidence, "detector": face.detector,
                 "subject_id": str(face.subject.public_id) if face.subject_id else None, "withheld": face.withheld,
                 "crop_url": face_crop_url(request=self.context["request"], face_uuid=face.uuid)}
 

@@ -152,6 +152,10 @@ class Face(models.Model):
     region = models.CharField(max_length=6, null=True, blank=True)
     source_domain = models.CharField(max_length=253, blank=True)
     engine = models.CharField(max_length=64)
+    # Which dlib detector found the face: HOG, or the CNN that runs when HOG finds none
+    # (portal/faces/engine.py). A database default too, so raw bulk inserts need not name it.
+    detector = models.CharField(max_length=8, choices=[("hog", "HOG"), ("cnn", "CNN")], default="hog",
+                                db_default="hog")
     withheld = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -121,7 +121,7 @@ def image_ingest(*, tenant: Tenant | None, data: bytes, actor: Actor, legal_basi
                     image=image, tenant=tenant, subject=subject, embedding=found.embedding.tolist(),
                     box_x=found.box[0], box_y=found.box[1], box_w=found.box[2], box_h=found.box[3],
                     confidence=found.confidence, region=resolved_region, source_domain=source_domain,
-                    engine=detection.engine,
+                    engine=detection.engine, detector=found.detector,
                 )
                 face.crop.save("crop.jpg", ContentFile(found.crop), save=False)
                 written.append(face.crop.name)

@@ -106,7 +106,7 @@ def evidence_pack_data(*, tenant: Tenant, search: Search, match: SearchMatch, re
         "probe": {"sha256": search.probe_sha256, "face_box": search.probe_face_box, "crop_jpeg_base64": _b64(probe)},
         "match": {
             "id": str(match.public_id), "rank": match.rank, "similarity": round(match.similarity, 4),
-            "band": match.band, "face_uuid": str(face.uuid),
+            "band": match.band, "face_uuid": str(face.uuid), "detector": face.detector,
             "subject": {"label": subject.label, "reference": subject.reference} if subject else None,
             "image_id": str(image.public_id) if image.tenant_id else None,
             "in_platform_index": image.tenant_id is None,

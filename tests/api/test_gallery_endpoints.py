@@ -101,6 +101,7 @@ def test_image_upload_list_filter_read_delete(api_a, picture, two_tenants, djang
 
     read = api_a.get(f"/api/v1/images/{first_id}").json()
     assert read["provenance"]["legal_basis"] == "public_record" and read["faces"][0]["crop_url"].endswith("/crop")
+    assert read["faces"][0]["detector"] == "hog"
 
     with tenant_scope(two_tenants.a.tenant):
         image = Image.objects.get(public_id=first_id)

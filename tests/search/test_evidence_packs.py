@@ -61,7 +61,7 @@ def test_a_confirmed_match_exports_a_pdf_naming_both_reviewers_and_is_disclosed(
     assert pack.content_type == "application/pdf" and pack.filename == "evidence-CASE-12-1.pdf"
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pack.content)).pages)
     for expected in (a.owner.email, a.admin.email, "Same tattoo on the neck.", "CASE-12", "robbery suspect",
-                     str(match.face.uuid), "confirmed"):
+                     str(match.face.uuid), "confirmed", "Face detector", "HOG (dlib)"):
         assert expected in text
     with tenant_scope(a.tenant):
         disclosure = Disclosure.objects.get()
@@ -84,6 +84,7 @@ def test_the_json_twin_carries_the_same_facts_with_audit_positions(lead):
     assert data["search"]["case_reference"] == "CASE-12"
     assert data["search"]["authorisation"]["status"] == "not_required"  # a search made by the test builder
     assert data["match"]["face_uuid"] == str(match.face.uuid) and data["match"]["band"] == "strong"
+    assert data["match"]["detector"] == match.face.detector == "hog"
     assert data["export"]["audit_position"] > max(v["audit_position"] for v in data["review"]["verdicts"])
 
 

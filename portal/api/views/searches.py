@@ -118,7 +118,7 @@ class FacesDetectView(TenantApiView):
             "width": detection.image.width, "height": detection.image.height,
             "faces": [
                 {"index": index, "box": dict(zip(("x", "y", "width", "height"), face.box)),
-                 "confidence": face.confidence, "crop_base64": base64.b64encode(face.crop).decode()}
+                 "confidence": face.confidence, "detector": face.detector, "crop_base64": base64.b64encode(face.crop).decode()}
                 for index, face in enumerate(detection.faces)
             ],
         })

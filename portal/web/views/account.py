@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from portal.errors import DomainError, form_error_add
+from portal.errors import DomainError
 from portal.web import forms
 from portal.web.accounts import sessions as account_sessions
 from portal.web.accounts import two_factor

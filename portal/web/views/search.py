@@ -74,7 +74,7 @@ def search_detect(request, tenant_slug):
         "height": detection.image.height,
         "faces": [
             {"index": index, "x": face.box[0], "y": face.box[1], "w": face.box[2], "h": face.box[3],
-             "confidence": round(face.confidence, 3)}
+             "confidence": round(face.confidence, 3), "detector": face.detector}
             for index, face in enumerate(detection.faces)
         ],
     })
