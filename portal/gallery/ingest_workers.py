@@ -14,10 +14,10 @@ import os
 import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 
-import numpy as np
 
 from portal.faces.engine import DetectionResult, face_engine
 from portal.faces.errors import FaceEngineError
+from portal.faces.imaging import thumbnail_rgb
 
 NO_FACE = "No face was found in the picture, so there is nothing to add to the gallery."
 
@@ -51,9 +51,10 @@ def picture_detect(data: bytes) -> Detected:
 
 
 def detection_lean(detection: DetectionResult) -> DetectionResult:
-    # Ingest needs only the faces and the picture's size, format and GPS: dropping the decoded
-    # pixels keeps a batch from holding N full-size pictures in memory (or in a worker's pipe).
-    image = dataclasses.replace(detection.image, rgb=np.empty((0, 0, 3), np.uint8))
+    # Ingest needs only the faces, the picture's size, format and GPS, and pixels enough for its
+    # thumbnail: keeping only those keeps a batch from holding N full-size pictures in memory (or
+    # in a worker's pipe).
+    image = dataclasses.replace(detection.image, rgb=thumbnail_rgb(rgb=detection.image.rgb))
     return dataclasses.replace(detection, image=image)
 
 

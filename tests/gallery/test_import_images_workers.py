@@ -51,7 +51,7 @@ def test_two_workers_give_the_same_faces_and_report_as_one(two_tenants, folder):
     two_out, two_err = _import(folder, "--tenant", "retailer-b", "--legal-basis", "consent",
                                "--workers", "2", "--batch-size", "3")
 
-    assert "Imported 6 picture(s) with 7 face(s); 0 already there; 0 refused; 2 failed." in one_out
+    assert "Imported 6 picture(s) with 7 face(s); 0 already there; new evidence recorded on 0; 0 refused; 2 failed." in one_out
     assert two_out == one_out
     assert sorted(two_err.splitlines()) == sorted(one_err.splitlines())
     assert any(line.startswith("FAILED broken.jpg: The picture looks like JPEG but cannot be read") for line in one_err.splitlines())
@@ -71,7 +71,7 @@ def test_two_workers_give_the_same_faces_and_report_as_one(two_tenants, folder):
 def test_a_rerun_with_workers_detects_nothing_again(two_tenants, folder):
     _import(folder, "--tenant", "agency-a", "--legal-basis", "law_enforcement", "--workers", "2")
     out, _ = _import(folder, "--tenant", "agency-a", "--legal-basis", "law_enforcement", "--workers", "2")
-    assert "Imported 0 picture(s) with 0 face(s); 6 already there; 0 refused; 2 failed." in out
+    assert "Imported 0 picture(s) with 0 face(s); 6 already there; new evidence recorded on 0; 0 refused; 2 failed." in out
 
 
 def test_ctrl_c_keeps_the_written_batches_reports_and_stops_the_workers(two_tenants, folder, monkeypatch):

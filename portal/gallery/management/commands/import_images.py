@@ -13,7 +13,6 @@ rolled back, and the report says how far the import went.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import hashlib
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -28,7 +27,6 @@ from tqdm import tqdm
 from portal.audit.services import Actor
 from portal.errors import DomainError
 from portal.faces.engine import DetectionResult
-from portal.faces.imaging import thumbnail_rgb
 from portal.gallery.gates import IngestRefused
 from portal.gallery.ingest_workers import Detected, DetectionPool, cores_available, picture_detect
 from portal.gallery.models import Image, LegalBasis, Subject
@@ -230,7 +228,7 @@ class Command(BaseCommand):
             if detected.detection is None:
                 self._fail(tally, entry, detected.problem)
                 continue
-            entry.detection = _detection_lean(detected.detection)
+            entry.detection = detected.detection  # its pixels already cut to thumbnail size
             fresh.append(entry)
         if not fresh:
             return
@@ -326,9 +324,3 @@ def _collected_at(value: str) -> datetime | None:
         raise EntryFailed(f"collected_at {value!r} is not an ISO 8601 date or date and time.")
     return timezone.make_aware(moment, dt_timezone.utc) if timezone.is_naive(moment) else moment
 
-
-def _detection_lean(detection: DetectionResult) -> DetectionResult:
-    # Ingest needs only the faces, the picture's size, format and GPS, and pixels enough for its
-    # thumbnail: keeping only those keeps a batch from holding N full-size pictures in memory.
-    return dataclasses.replace(detection, image=dataclasses.replace(detection.image,
-                                                                    rgb=thumbnail_rgb(rgb=detection.image.rgb)))
