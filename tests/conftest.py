@@ -101,6 +101,12 @@ def _media_in_a_temporary_folder(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def _signing_key_in_a_temporary_folder(settings, tmp_path):
+    """A test's signing key is its own, never var/signing's."""
+    settings.SIGNING_KEY_FILE = tmp_path / "signing" / "ed25519.pem"
+
+
 @pytest.fixture
 def faces_dir() -> Path:
     """The real face pictures in ../shared/faces (or FACES_DIR). Missing: skip, but fail under CI."""
