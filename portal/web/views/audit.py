@@ -1,8 +1,10 @@
 """The tenant's audit log (auditors, owners and admins)."""
 
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
+from portal.audit.heads import audit_chain_head_sign
 from portal.audit.selectors import audit_actions, audit_events_list
 from portal.audit.services import Actor, audit_chain_verify, audit_record
 from portal.dates import day_end, day_start
@@ -28,6 +30,15 @@ def audit_verify(request, tenant_slug):
                  details={"intact": verification.intact, "events": verification.events,
                           "first_broken_position": verification.first_broken_position})
     return _audit_page(request, verification=verification)
+
+
+@membership_required(allowed="can_audit")
+@require_GET
+def audit_signed_head(request, tenant_slug):
+    """A signed statement of the tenant's chain head now, to keep: proof of what the chain held."""
+    response = HttpResponse(audit_chain_head_sign(tenant=request.tenant), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="audit-head-{request.tenant.slug}.signed.json"'
+    return response
 
 
 def _audit_page(request, *, verification):
