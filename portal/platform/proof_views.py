@@ -4,13 +4,16 @@ the operator's signing keys and the signed audit heads (no log-in)."""
 from __future__ import annotations
 
 from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from portal.audit.heads import audit_heads_published
+from portal.audit.models import SignedAuditHeads
 from portal.audit.signing import signing_keys_published
 from portal.compliance import selectors as compliance_selectors
 from portal.compliance.certificates import order_certificate_signed
 from portal.platform.views import _actor, _get_or_404, platform_view
+from tenants.context import dangerously_unscoped
 
 
 def signed_file_response(data: bytes, *, filename: str) -> HttpResponse:
@@ -27,6 +30,15 @@ def order_certificate_signed_download(request, order_id):
         raise Http404
     data = order_certificate_signed(order=order, actor=_actor(request))
     return signed_file_response(data, filename=f"certificate-{order.reference}.signed.json")
+
+
+@platform_view
+def signatures(request):
+    """The operator's keys and the latest signed audit heads, with the public files they come from."""
+    keys = signing_keys_published()["keys"]
+    with dangerously_unscoped(reason="the platform's signed audit heads"):
+        heads = list(SignedAuditHeads.objects.order_by("-signed_at")[:20])
+    return render(request, "platform/signatures.html", {"keys": keys[::-1], "heads": heads})
 
 
 def _public(data: dict) -> JsonResponse:

@@ -26,6 +26,7 @@ urlpatterns = [
     path("opt-outs/", views.opt_outs, name="platform_opt_outs"),
     path("opt-outs/<int:opt_out_id>/", views.opt_out_detail, name="platform_opt_out"),
     path("audit/", views.audit, name="platform_audit"),
+    path("signatures/", proof_views.signatures, name="platform_signatures"),
     path("search-floors/", search_floors.search_floors, name="platform_search_floors"),
     path("reports/yearly/", report_views.yearly_report, name="platform_yearly_report"),
     path("reports/yearly.csv", report_views.yearly_report_csv, name="platform_yearly_report_csv"),
