@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from portal.audit.models import SigningKey
 from portal.audit.services import Actor, audit_record
@@ -61,9 +62,12 @@ def _key_read() -> Ed25519PrivateKey | None:
         pem = _key_file().read_bytes()
     except FileNotFoundError:
         return None
-    key = serialization.load_pem_private_key(pem, password=None)
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as unreadable:
+        raise SigningKeyProblem(gettext("%(file)s holds no private key.") % {"file": _key_file()}) from unreadable
     if not isinstance(key, Ed25519PrivateKey):
-        raise SigningKeyProblem(f"{_key_file()} holds no Ed25519 key.")
+        raise SigningKeyProblem(gettext("%(file)s holds no Ed25519 key.") % {"file": _key_file()})
     return key
 
 
@@ -85,17 +89,19 @@ def signing_key_current() -> tuple[Ed25519PrivateKey, SigningKey]:
                 pass  # another process made it first: use that one
             private_key = _key_read()
         if private_key is None:
-            raise SigningKeyProblem(f"The signing key file {_key_file()} is missing. Documents cannot be signed "
-                                    "until `manage.py signing_key_rotate` makes a new key.")
+            raise SigningKeyProblem(gettext(
+                "The signing key file %(file)s is missing. Documents cannot be signed until "
+                "`manage.py signing_key_rotate` makes a new key.") % {"file": _key_file()})
         key_id = key_id_of(private_key.public_key())
         if current is None and not SigningKey.objects.exists():
             current = _published(private_key, valid_from=timezone.now())
             audit_record(action="signing_key.create", actor=Actor.system("signing key"), target_type="signing_key",
                          target_id=key_id, details={"key_id": key_id, "valid_from": current.valid_from.isoformat()})
         if current is None or current.key_id != key_id:
-            raise SigningKeyProblem(f"The signing key file {_key_file()} holds key {key_id}, which is not the "
-                                    "current published key. Restore the right file, or run "
-                                    "`manage.py signing_key_rotate`.")
+            raise SigningKeyProblem(gettext(
+                "The signing key file %(file)s holds key %(key_id)s, which is not the current published key. "
+                "Restore the right file, or run `manage.py signing_key_rotate`.") % {"file": _key_file(),
+                                                                                    "key_id": key_id})
         return private_key, current
 
 

@@ -161,3 +161,10 @@ def test_the_published_keys_are_public_and_verify_offline_with_the_command(clien
     assert certificate.read_bytes() == tampered and keys_file.read_bytes() == keys_before  # nothing changed
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("certificate_verify", str(tmp_path / "absent.json"), "--keys", str(keys_file))
+
+
+def test_a_key_file_holding_something_else_is_a_clear_error(settings):
+    signing_key_current()
+    settings.SIGNING_KEY_FILE.write_text("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n")
+    with pytest.raises(SigningKeyProblem, match="holds no private key"):
+        document_sign_now(document=CERTIFICATE)

@@ -24,7 +24,7 @@ class AuditListView(TenantApiView):
 class AuditSignedHeadView(TenantApiView):
     required_scopes = {"GET": ApiKeyScope.AUDIT_READ}
 
-    @extend_schema(tags=["audit"], responses={(200, "application/json"): OpenApiTypes.BINARY},
+    @extend_schema(tags=["audit"], responses=OpenApiTypes.OBJECT,
                    summary="A signed statement of the head of the tenant's own audit chain",
                    description="Keep the bytes unchanged: later, `manage.py audit_heads_check` (run by the "
                                "operator, or by an auditor on the portal) shows whether the chain was rewritten.")

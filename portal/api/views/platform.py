@@ -209,7 +209,7 @@ class OrderCertificateView(PlatformApiView):
 class OrderCertificateSignedView(PlatformApiView):
     required_scopes = READ
 
-    @extend_schema(responses={(200, "application/json"): OpenApiTypes.BINARY},
+    @extend_schema(responses=OpenApiTypes.OBJECT,
                    summary="The enforcement certificate as a signed file (canonical JSON, Ed25519)",
                    description="The bytes are the signed file itself: save them unchanged and check them with "
                                "`manage.py certificate_verify` or the procedure in docs/compliance.md.",
