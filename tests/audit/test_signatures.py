@@ -126,10 +126,24 @@ def test_a_missing_or_foreign_key_file_signs_nothing(settings):
     document_verify(data=document_sign_now(document=CERTIFICATE), keys=_keys())
 
 
-def test_the_application_role_cannot_plant_a_key():
+@pytest.mark.django_db(transaction=True)
+def test_the_application_role_cannot_plant_a_key_nor_read_the_tenants_heads():
+    import psycopg
+
+    from tests.factories import app_role_connect
+
+    with app_role_connect(autocommit=True) as app:
+        assert app.execute("SELECT count(*) FROM audit_signingkey").fetchone() == (0,)  # public anyway
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+            app.execute("INSERT INTO audit_signingkey (key_id, public_key, valid_from) VALUES ('x', 'x', now())")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+            app.execute("SELECT heads FROM audit_signedauditheads")
+
+
+def test_the_platform_role_writes_keys_only_under_the_platform_claim():
     raw = Ed25519PrivateKey.generate().public_key()
-    with pytest.raises(DatabaseError, match="written only by platform code"), transaction.atomic():
-        SigningKey.objects.create(key_id=key_id_of(raw), public_key="x", valid_from=timezone.now())
+    with pytest.raises(DatabaseError, match="written only by platform code"), transaction.atomic(using="platform"):
+        SigningKey.objects.using("platform").create(key_id=key_id_of(raw), public_key="x", valid_from=timezone.now())
 
 
 def test_the_published_keys_are_public_and_verify_offline_with_the_command(client, tmp_path):
@@ -156,9 +170,16 @@ def test_the_published_keys_are_public_and_verify_offline_with_the_command(clien
     assert tampered != data
     certificate.write_bytes(tampered)
     keys_before = keys_file.read_bytes()
+    with dangerously_unscoped(reason="test"):
+        rows_before = (AuditEvent.objects.count(), list(SigningKey.objects.values_list("key_id", "valid_until")))
     with pytest.raises(CommandError, match="NOT GENUINE: The signature does not match"):
         call_command("certificate_verify", str(certificate), "--keys", str(keys_file))
     assert certificate.read_bytes() == tampered and keys_file.read_bytes() == keys_before  # nothing changed
+    with pytest.raises(CommandError, match="NOT GENUINE"):
+        call_command("certificate_verify", str(certificate))  # against the database's keys
+    with dangerously_unscoped(reason="test"):
+        assert (AuditEvent.objects.count(),
+                list(SigningKey.objects.values_list("key_id", "valid_until"))) == rows_before
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("certificate_verify", str(tmp_path / "absent.json"), "--keys", str(keys_file))
 
