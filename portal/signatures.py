@@ -11,9 +11,9 @@ digit or letter anywhere makes it fail, not only a changed value. Canonical JSON
 floating-point number (JSON tools write them differently: 1.0 or 1): a float is signed as its
 decimal string. Integers stay below 2**53 (ids and counts), which every JSON tool reads exactly.
 
-This module needs only the `cryptography` package and no database: it is what `manage.py
-certificate_verify` runs, and docs/compliance.md shows the same check in a few lines of Python
-or with jq and OpenSSL 3.
+This module needs only the `cryptography` package (and Django's gettext for its messages), no
+database: it is what `manage.py certificate_verify` runs, and docs/compliance.md shows the same
+check in a few lines of Python or with jq and OpenSSL 3.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.utils.translation import gettext as _
 
 ALGORITHM = "Ed25519"
 KEYS_FORMAT = "portal-signing-keys/1"
@@ -100,9 +101,9 @@ def _time(value: Any, what: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except (TypeError, ValueError) as bad:
-        raise SignatureInvalid(f"{what} is not a time: {value!r}.") from bad
+        raise SignatureInvalid(_("%(what)s is not a time: %(value)r.") % {"what": what, "value": value}) from bad
     if moment.tzinfo is None:
-        raise SignatureInvalid(f"{what} has no time zone: {value!r}.")
+        raise SignatureInvalid(_("%(what)s has no time zone: %(value)r.") % {"what": what, "value": value})
     return moment
 
 
@@ -116,14 +117,15 @@ def keys_parse(data: bytes | str | dict) -> list[PublishedKey]:
             raw = base64.b64decode(entry["public_key"], validate=True)
             public_key = Ed25519PublicKey.from_public_bytes(raw)
             if key_id_of(public_key) != entry["key_id"]:
-                raise SignatureInvalid(f"Key {entry['key_id']} does not match its public key.")
+                raise SignatureInvalid(_("Key %(key)s does not match its public key.") % {"key": entry["key_id"]})
             keys.append(PublishedKey(
                 key_id=entry["key_id"], public_key=public_key, valid_from=_time(entry["valid_from"], "valid_from"),
                 valid_until=_time(entry["valid_until"], "valid_until") if entry.get("valid_until") else None))
     except SignatureInvalid:
         raise
     except (ValueError, KeyError, TypeError, binascii.Error) as bad:
-        raise SignatureInvalid(f"The keys file is not a list of published signing keys ({bad}).") from bad
+        raise SignatureInvalid(_("The keys file is not a list of published signing keys (%(why)s).")
+                               % {"why": bad}) from bad
     return keys
 
 
@@ -135,38 +137,39 @@ def document_verify(*, data: bytes, keys: list[PublishedKey]) -> VerifiedDocumen
         text = data.decode("utf-8")
         envelope = json.loads(text)
     except (UnicodeDecodeError, ValueError) as bad:
-        raise SignatureInvalid(f"The file is not JSON ({bad}).") from bad
+        raise SignatureInvalid(_("The file is not JSON (%(why)s).") % {"why": bad}) from bad
     if not (isinstance(envelope, dict) and set(envelope) == {"signature", "signed"}
             and isinstance(envelope["signed"], dict)
             and set(envelope["signed"]) == {"algorithm", "key_id", "signed_at", "document"}):
-        raise SignatureInvalid("The file is not a signed document: it must hold exactly "
-                               "\"signature\" and \"signed\" (algorithm, key_id, signed_at, document).")
+        raise SignatureInvalid(_("The file is not a signed document: it must hold exactly "
+                                 "\"signature\" and \"signed\" (algorithm, key_id, signed_at, document)."))
     if data not in (canonical_bytes(envelope), canonical_bytes(envelope) + b"\n"):
-        raise SignatureInvalid("The file is not in canonical form: it was changed after signing "
-                               "(spacing, escaping or order).")
+        raise SignatureInvalid(_("The file is not in canonical form: it was changed after signing "
+                                 "(spacing, escaping or order)."))
     signed = envelope["signed"]
     if signed["algorithm"] != ALGORITHM:
-        raise SignatureInvalid(f"Unknown algorithm {signed['algorithm']!r}.")
+        raise SignatureInvalid(_("Unknown algorithm %(algorithm)r.") % {"algorithm": signed["algorithm"]})
     try:
         signature = base64.b64decode(envelope["signature"], validate=True)
     except (TypeError, ValueError, binascii.Error) as bad:
-        raise SignatureInvalid("The signature is not base64.") from bad
+        raise SignatureInvalid(_("The signature is not base64.")) from bad
     if base64.b64encode(signature).decode() != envelope["signature"]:
-        raise SignatureInvalid("The signature is not in canonical base64.")
+        raise SignatureInvalid(_("The signature is not in canonical base64."))
     key = next((key for key in keys if key.key_id == signed["key_id"]), None)
     if key is None:
-        raise SignatureInvalid(f"Signed by key {signed['key_id']!r}, which is not among the published keys.")
+        raise SignatureInvalid(_("Signed by key %(key)r, which is not among the published keys.")
+                               % {"key": signed["key_id"]})
     signed_at = _time(signed["signed_at"], "signed_at")
     try:
         key.public_key.verify(signature, canonical_bytes(signed))
     except InvalidSignature as forged:
-        raise SignatureInvalid(f"The signature does not match the content under key {key.key_id}: "
-                               "the file was changed, or signed by another key.") from forged
+        raise SignatureInvalid(_("The signature does not match the content under key %(key)s: the file was "
+                                 "changed, or signed by another key.") % {"key": key.key_id}) from forged
     if signed_at < key.valid_from or (key.valid_until is not None and signed_at >= key.valid_until):
-        raise SignatureInvalid(f"Signed at {signed_at.isoformat()}, outside key {key.key_id}'s validity "
-                               f"({key.valid_from.isoformat()} to "
-                               f"{key.valid_until.isoformat() if key.valid_until else 'now'}).")
+        raise SignatureInvalid(_("Signed at %(at)s, outside key %(key)s's validity (%(start)s to %(end)s).") % {
+            "at": signed_at.isoformat(), "key": key.key_id, "start": key.valid_from.isoformat(),
+            "end": key.valid_until.isoformat() if key.valid_until else _("now")})
     document = signed["document"]
     if not isinstance(document, dict) or not isinstance(document.get("type"), str):
-        raise SignatureInvalid("The signed document names no type.")
+        raise SignatureInvalid(_("The signed document names no type."))
     return VerifiedDocument(document=document, key_id=key.key_id, signed_at=signed_at)

@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from portal.audit.models import AuditEvent, SignedAuditHeads
 from portal.audit.services import (GENESIS_HASH, Actor, _chain_verify, audit_chains_anchor, audit_heads,
@@ -85,21 +86,42 @@ class HeadsCheck:
     lines: list[str]
 
 
-def _chain_holds(*, tenant_id: int | None, position: int, head_hash: str) -> str:
-    """'' when the chain is intact now and holds `head_hash` at `position`; else what is wrong."""
-    name = "the platform chain" if tenant_id is None else f"the chain of tenant {tenant_id}"
-    with dangerously_unscoped(reason="checking a signed audit head against the chain"):
+def _chain_holds(*, tenant_id: int | None, position: int, head_hash: str, tenant: Tenant | None = None) -> str:
+    """'' when the chain is intact now and holds `head_hash` at `position`; else what is wrong.
+    With `tenant`, read in that tenant's scope (its own chain), else unscoped."""
+    name = (gettext("the platform chain") if tenant_id is None
+            else gettext("the chain of tenant %(id)s") % {"id": tenant_id})
+    scope = tenant_scope(tenant) if tenant is not None else dangerously_unscoped(
+        reason="checking a signed audit head against the chain")
+    with scope:
         result = _chain_verify(tenant_id=tenant_id, head=audit_heads().get(tenant_id), batch_size=5000)
         stored = (AuditEvent.objects.filter(tenant_id=tenant_id, position=position)
                   .values_list("hash", flat=True).first()) if position else GENESIS_HASH
     if not result.intact:
-        return f"{name} is broken at position {result.first_broken_position}: {result.problem}."
+        return gettext("%(chain)s is broken at position %(position)s: %(problem)s.") % {
+            "chain": name, "position": result.first_broken_position, "problem": result.problem}
     if stored is None:
-        return f"{name} has no event at position {position} any more (it has {result.events})."
+        return gettext("%(chain)s has no event at position %(position)s any more (it has %(events)s).") % {
+            "chain": name, "position": position, "events": result.events}
     if stored != head_hash:
-        return (f"{name} holds another event at position {position} than when it was signed: "
-                f"the chain was rewritten (signed {head_hash}, now {stored}).")
+        return gettext("%(chain)s holds another event at position %(position)s than when it was signed: the chain "
+                       "was rewritten (signed %(signed)s, now %(now)s).") % {
+            "chain": name, "position": position, "signed": head_hash, "now": stored}
     return ""
+
+
+def audit_chain_head_check(*, tenant: Tenant, data: bytes) -> HeadsCheck:
+    """A tenant checks a signed head of its own chain that it kept, in its own scope. Raises
+    SignatureInvalid for a file that is not genuine or not a head of this tenant's chain."""
+    verified = document_verify(data=data, keys=keys_parse(signing_keys_published()))
+    document = verified.document
+    if verified.type != CHAIN_HEAD_TYPE or document.get("tenant_id") != tenant.pk:
+        raise SignatureInvalid(gettext("The file is genuine but is not a signed head of your organisation's chain."))
+    problem = _chain_holds(tenant_id=tenant.pk, position=document["position"], head_hash=document["hash"],
+                           tenant=tenant)
+    signed = gettext("Signature good: key %(key)s, signed at %(at)s, position %(position)s.") % {
+        "key": verified.key_id, "at": verified.signed_at.isoformat(), "position": document["position"]}
+    return HeadsCheck(ok=not problem, lines=[signed, problem or gettext("Your chain still holds the signed head.")])
 
 
 def audit_heads_check(*, data: bytes, keys: list[PublishedKey] | None = None) -> HeadsCheck:

@@ -13,7 +13,7 @@ from django.db import connection
 
 from portal.audit import tasks
 from portal.audit.heads import audit_chain_head_sign, audit_heads_check
-from portal.audit.models import SignedAuditHeads
+from portal.audit.models import AuditEvent, SignedAuditHeads
 from portal.audit.services import Actor, audit_chain_verify, audit_record
 from portal.signatures import canonical_bytes
 from tenants.context import dangerously_unscoped
@@ -139,3 +139,35 @@ def test_a_real_worker_signs_the_heads_with_the_key_file_it_is_given(two_tenants
             raise AssertionError(f"no signed head after 120 s:\n{worker.output()}")
     assert row.key_id == key.key_id
     assert audit_heads_check(data=row.signed_file.encode()).ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tenant_checks_a_kept_head_on_its_audit_page(two_tenants, client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    a, b = two_tenants.a, two_tenants.b
+    _record_some(two_tenants)
+    kept_a, kept_b = audit_chain_head_sign(tenant=a.tenant), audit_chain_head_sign(tenant=b.tenant)
+    client.force_login(a.owner)
+    url = f"/t/{a.tenant.slug}/audit/signed-head/check/"
+
+    def check(data: bytes) -> str:
+        response = client.post(url, {"kept": SimpleUploadedFile("head.json", data, "application/json")})
+        assert response.status_code == 200
+        return response.content.decode()
+
+    assert "Your chain still holds the signed head." in check(kept_a)
+    tampered = kept_a.replace(b'"position":3', b'"position":2')
+    assert tampered != kept_a
+    assert "Not a genuine signed head of your chain" in check(tampered)
+    page = check(kept_b)  # genuine, but another tenant's: refused without checking that chain
+    assert "not a signed head of your organisation&#x27;s chain" in page and f"tenant {b.tenant.pk}" not in page
+    assert "too large" in check(b" " * (64 * 1024 + 1))
+    with dangerously_unscoped(reason="test"):
+        checks = list(AuditEvent.objects.filter(tenant=a.tenant, action="audit.signed_head_checked")
+                      .order_by("position").values_list("details", flat=True))
+    assert [c["genuine"] for c in checks] == [True, False, False]  # the too-large file was not read
+
+    _rewrite_as_owner(tenant_id=a.tenant.pk, position=2)
+    page = check(kept_a)
+    assert "holds another event at position 3 than when it was signed" in page and 'role="alert"' in page

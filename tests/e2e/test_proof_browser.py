@@ -1,6 +1,6 @@
 """Signed proof in a real browser: an operator downloads an order's signed certificate and it
 verifies offline against the public keys file; the signatures page lists the keys and the signed
-heads; a tenant's auditor downloads a signed head of its own chain."""
+heads; a tenant's auditor downloads a signed head of its own chain and checks it on the page."""
 
 import re
 
@@ -70,3 +70,7 @@ def test_an_auditor_downloads_a_signed_head_of_its_chain(live_server, browser_pa
     download.value.save_as(kept)
     assert re.fullmatch(r"audit-head-.+\.signed\.json", download.value.suggested_filename)
     assert audit_heads_check(data=kept.read_bytes()).ok
+    page.get_by_label("A signed head you kept (.json)").set_input_files(str(kept))
+    page.get_by_role("button", name="Check a kept head").click()
+    expect(page.get_by_role("status")).to_contain_text("Your chain still holds the signed head.")
+    shoot(page, "15c-audit-signed-head-checked")
