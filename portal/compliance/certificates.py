@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from portal.audit.services import Actor, audit_chains_anchor, audit_head, audit_record
-from portal.audit.signing import document_sign_now
+from portal.audit.signing import document_sign_now, signing_key_current
 from portal.compliance import coverage
 from portal.compliance.errors import OrderStateError
 from portal.compliance.models import OrderFileDeletion, OrderTenantProgress, RegulatoryOrder
@@ -46,6 +46,7 @@ def order_verify(*, order: RegulatoryOrder, actor: Actor) -> RegulatoryOrder:
         audit_record(action="order.verify" if passed else "order.verify_failed", actor=actor, target_type="order",
                      target_id=order.pk, details={"reference": order.reference, **order.verification})
         if passed:
+            signing_key_current()  # a first key is recorded before the head the certificate pins
             order.certificate = _certificate_build(order=order)
             order.certificate_signed = _certificate_sign(certificate=order.certificate)
             order.save(update_fields=["certificate", "certificate_signed"])
