@@ -113,7 +113,7 @@ def test_a_tampered_signed_head_is_refused(two_tenants, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_signs_the_heads_with_the_key_file_it_is_given(two_tenants, tmp_path, monkeypatch, settings):
+def test_a_real_worker_signs_the_heads_with_the_key_file_it_is_given(two_tenants, tmp_path):
     import time
 
     from celery import Celery
@@ -122,8 +122,7 @@ def test_a_real_worker_signs_the_heads_with_the_key_file_it_is_given(two_tenants
     from tests.worker import Worker, broker_url_of_this_test_database
 
     _record_some(two_tenants)
-    _private, key = signing_key_current()  # the web process made the key; the worker must use the same file
-    monkeypatch.setenv("SIGNING_KEY_FILE", str(settings.SIGNING_KEY_FILE))
+    _private, key = signing_key_current()  # made here; the worker is given the same file (tests/worker.py)
     broker = broker_url_of_this_test_database()
     with Worker(log=tmp_path / "worker.log", broker=broker) as worker:
         Celery(broker=broker).send_task("audit.heads_sign")
