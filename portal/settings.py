@@ -28,6 +28,9 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 MEDIA_ROOT = Path(env.str("PORTAL_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
+# The operator's Ed25519 private key that signs certificates and audit heads (portal.audit.signing):
+# created on first use, mode 0600. Keep it out of backups that others can read.
+SIGNING_KEY_FILE = Path(env.str("SIGNING_KEY_FILE", default=str(VAR_DIR / "signing" / "ed25519.pem")))
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -196,6 +199,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "gallery.files_orphaned_delete", "schedule": crontab(minute="0", hour="4")},
     "audit: anchor every tenant chain's head in the platform chain": {
         "task": "audit.chains_anchor", "schedule": timedelta(hours=1)},
+    "audit: sign and publish every chain's head": {
+        "task": "audit.heads_sign", "schedule": crontab(minute="15", hour="*/6")},
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

@@ -3,6 +3,7 @@ from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from portal.platform import proof_views
 from portal.web import urls as web_urls
 from portal.web.views import account, accounts, dashboard, invitations
 
@@ -27,6 +28,9 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/", include(web_urls.tenant_urlpatterns)),
     path("platform/", include("portal.platform.urls")),
     path("opt-out/", include("portal.platform.public_urls")),
+    # Public, no log-in: what anyone needs to check our signed certificates and audit heads.
+    path(".well-known/portal-signing-keys.json", proof_views.well_known_signing_keys, name="well_known_signing_keys"),
+    path(".well-known/portal-audit-heads.json", proof_views.well_known_audit_heads, name="well_known_audit_heads"),
     # Before the tenant API, whose catch-all answers everything else under /api/v1/.
     path("api/v1/platform/", include("portal.api.platform_urls")),
     path("api/v1/", include("portal.api.urls")),

@@ -129,6 +129,12 @@ def _journal_and_restore_marker_of_its_own(settings, tmp_path):
     settings.RESTORE_MARKER = tmp_path / "restore-in-progress"
 
 
+@pytest.fixture(autouse=True)
+def _signing_key_in_a_temporary_folder(settings, tmp_path):
+    """A test's signing key is its own, never var/signing's."""
+    settings.SIGNING_KEY_FILE = tmp_path / "signing" / "ed25519.pem"
+
+
 @pytest.fixture
 def faces_dir() -> Path:
     """The real face pictures in ../shared/faces (or FACES_DIR). Missing: skip, but fail under CI."""

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from portal.api.views.audit import AuditListView
+from portal.api.views.audit import AuditListView, AuditSignedHeadView
 from portal.api.views.gallery import (FaceCropView, ImageDetailView, ImageListView, SubjectDetailView,
                                       SubjectListView, SubjectPicturesView)
 from portal.api.views.health import HealthView
@@ -36,6 +36,7 @@ urlpatterns = [
     path("images", ImageListView.as_view(), name="images"),
     path("images/<uuid:image_id>", ImageDetailView.as_view(), name="image"),
     path("audit", AuditListView.as_view(), name="audit"),
+    path("audit/signed-head", AuditSignedHeadView.as_view(), name="audit_signed_head"),
     path("reports/yearly", YearlyReportView.as_view(), name="reports-yearly"),
     # Anything else under /api/v1/ answers in the API's error shape, not with an HTML page.
     re_path(r"^[\s\S]*$", api_not_found),  # [\s\S], not ".": a path with a newline is an API 404 too

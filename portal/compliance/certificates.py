@@ -8,13 +8,15 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from portal.audit.services import Actor, audit_chains_anchor, audit_head, audit_record
+from portal.audit.signing import document_sign_now, signing_key_current
 from portal.compliance import coverage
 from portal.compliance.errors import OrderStateError
 from portal.compliance.models import OrderFileDeletion, OrderTenantProgress, RegulatoryOrder
 from portal.gallery.signals import copies_dangling_count
-from tenants.context import dangerously_unscoped
+from tenants.context import dangerously_unscoped, scope_atomic
 from tenants.models import Tenant
 
 Status = RegulatoryOrder.Status
@@ -50,9 +52,33 @@ def order_verify(*, order: RegulatoryOrder, actor: Actor) -> RegulatoryOrder:
         audit_record(action="order.verify" if passed else "order.verify_failed", actor=actor, target_type="order",
                      target_id=order.pk, details={"reference": order.reference, **order.verification})
         if passed:
+            signing_key_current()  # a first key is recorded before the head the certificate pins
             order.certificate = _certificate_build(order=order)
-            order.save(update_fields=["certificate"])
+            order.certificate_signed = _certificate_sign(certificate=order.certificate)
+            order.save(update_fields=["certificate", "certificate_signed"])
     return order
+
+
+def _certificate_sign(*, certificate: dict) -> str:
+    return document_sign_now(document={**certificate, "type": certificate["certificate"]}).decode()
+
+
+def order_certificate_signed(*, order: RegulatoryOrder, actor: Actor) -> bytes:
+    """The order's certificate as a signed file. A certificate issued before certificates were
+    signed is signed at its first download, and kept: every later download is the same file."""
+    if not order.certificate:
+        raise OrderStateError(gettext("The order has no certificate yet: it is issued once deletion is verified."))
+    if order.certificate_signed:
+        return order.certificate_signed.encode()
+    with dangerously_unscoped(reason="signing an order's certificate"), scope_atomic():
+        locked = RegulatoryOrder.objects.select_for_update().get(pk=order.pk)
+        if not locked.certificate_signed:
+            locked.certificate_signed = _certificate_sign(certificate=locked.certificate)
+            locked.save(update_fields=["certificate_signed"])
+            audit_record(action="order.certificate_sign", actor=actor, target_type="order", target_id=order.pk,
+                         details={"reference": order.reference})
+    order.certificate_signed = locked.certificate_signed
+    return order.certificate_signed.encode()
 
 
 def _cached_responses_remaining(*, order: RegulatoryOrder) -> int:

@@ -200,6 +200,18 @@ class ApiKeyCreateForm(PortalForm):
                                        initial=[ApiKeyScope.SEARCH], widget=forms.CheckboxSelectMultiple)
 
 
+class SignedHeadCheckForm(PortalForm):
+    MAX_BYTES = 64 * 1024
+    kept = forms.FileField(label=_("A signed head you kept (.json)"),
+                           widget=forms.ClearableFileInput(attrs={"accept": ".json,application/json"}))
+
+    def clean_kept(self) -> bytes:
+        kept = self.cleaned_data["kept"]
+        if kept.size > self.MAX_BYTES:
+            raise forms.ValidationError(_("A signed head is a few hundred bytes; this file is too large to be one."))
+        return kept.read()
+
+
 class AuditFilterForm(PortalForm):
     created_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     created_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))

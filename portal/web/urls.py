@@ -38,6 +38,8 @@ tenant_urlpatterns = [
     path("compliance/", compliance.compliance, name="compliance"),
     path("audit/", audit.audit_log, name="audit_log"),
     path("audit/verify/", audit.audit_verify, name="audit_verify"),
+    path("audit/signed-head.json", audit.audit_signed_head, name="audit_signed_head"),
+    path("audit/signed-head/check/", audit.audit_signed_head_check, name="audit_signed_head_check"),
     path("reports/yearly/", reports.yearly_report_page, name="yearly_report"),
     path("reports/yearly.csv", reports.yearly_report_csv, name="yearly_report_csv"),
 ]

@@ -18,7 +18,7 @@ from tests.factories import enrolment_code_for, totp_token
 pytestmark = pytest.mark.django_db
 
 PAGES = ["/platform/", "/platform/orders/", "/platform/orders/new/", "/platform/opt-outs/", "/platform/tenants/",
-         "/platform/audit/", "/platform/2fa/enrol/", "/platform/2fa/verify/"]
+         "/platform/audit/", "/platform/signatures/", "/platform/2fa/enrol/", "/platform/2fa/verify/"]
 
 
 

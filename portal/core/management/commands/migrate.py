@@ -35,6 +35,11 @@ PRIVILEGES_WITHHELD_FROM_APP = {
     f"django_celery_beat_{table}": "INSERT, UPDATE, DELETE, TRUNCATE"
     for table in ("periodictask", "periodictasks", "intervalschedule", "crontabschedule", "solarschedule",
                   "clockedschedule")
+} | {
+    # The operator's public signing keys: read by anyone, written only on the platform's connection.
+    "audit_signingkey": "INSERT, UPDATE, DELETE, TRUNCATE",
+    # Every chain's signed head, tenants' positions included: how active each tenant is.
+    "audit_signedauditheads": "ALL",
 }
 
 
