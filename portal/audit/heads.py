@@ -17,7 +17,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from django.utils import timezone
 from django.utils.translation import gettext
 
 from portal.audit.models import AuditEvent, SignedAuditHeads
