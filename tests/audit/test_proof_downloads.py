@@ -79,9 +79,11 @@ def test_no_certificate_yet_and_foreign_ids_answer_without_signing(staff_client)
     assert staff_client.get(f"/api/v1/platform/orders/{draft.pk + 999}/certificate/signed/").status_code == 404
 
 
-def test_the_signed_certificate_is_404_for_anonymous_and_tenant_users(client, two_tenants):
+def test_the_signed_certificate_is_only_for_operators(client, two_tenants):
     order = _verified_order()
-    assert client.get(f"/platform/orders/{order.pk}/certificate.signed.json").status_code == 404
+    # Without a session: the log-in page, as for every platform page; the file is not served.
+    anonymous = client.get(f"/platform/orders/{order.pk}/certificate.signed.json")
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/")
     client.force_login(two_tenants.a.owner)
     assert client.get(f"/platform/orders/{order.pk}/certificate.signed.json").status_code == 404
     assert client.get(f"/api/v1/platform/orders/{order.pk}/certificate/signed/").status_code == 404
