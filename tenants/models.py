@@ -184,6 +184,10 @@ class Membership(models.Model):
         return self.role in {self.Role.OWNER, self.Role.ADMIN, self.Role.INVESTIGATOR}
 
     @property
+    def is_owner(self) -> bool:
+        return self.role == self.Role.OWNER
+
+    @property
     def can_manage(self) -> bool:
         return self.role in {self.Role.OWNER, self.Role.ADMIN}
 

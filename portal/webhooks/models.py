@@ -4,6 +4,7 @@ import uuid
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from portal.sealing import SealedTextField
 from tenants.managers import TenantScopedManager
@@ -11,10 +12,10 @@ from tenants.models import Tenant
 
 
 class EventType(models.TextChoices):
-    DISCLOSURE_RECALLED = "disclosure.recalled", "A face the tenant received was erased or restricted (GDPR Art. 19)"
-    REQUEST_FORWARDED = "request.forwarded", "A data subject's request was forwarded to the tenant"
-    ORDER_ACTIVATED = "order.activated", "A regulatory order affecting the tenant's gallery came into force"
-    SEARCH_COMPLETED = "search.completed", "A search of the tenant finished"
+    DISCLOSURE_RECALLED = "disclosure.recalled", _("A face the tenant received was erased or restricted (GDPR Art. 19)")
+    REQUEST_FORWARDED = "request.forwarded", _("A data subject's request was forwarded to the tenant")
+    ORDER_ACTIVATED = "order.activated", _("A regulatory order affecting the tenant's gallery came into force")
+    SEARCH_COMPLETED = "search.completed", _("A search of the tenant finished")
 
 
 class WebhookEndpoint(models.Model):
@@ -42,9 +43,9 @@ class WebhookDelivery(models.Model):
     endpoint, deliveries go out in `id` order: a delivery waits while an earlier one is pending."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SUCCEEDED = "succeeded", "Delivered"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Delivered")
+        FAILED = "failed", _("Failed")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")

@@ -15,6 +15,8 @@ from portal.compliance.models import RegulatoryOrder
 from portal.gallery.models import Subject
 from portal.search.models import Disclosure, MatchReview, SearchAccess, SearchMatch
 from portal.compliance.orders import order_coverage_record, order_create
+from portal.webhooks.models import WebhookDelivery
+from portal.webhooks.services import webhook_endpoint_create
 from tenants.context import dangerously_unscoped, scope_connection, tenant_scope
 from tenants.models import Invitation
 from tests.builders import order_fields
@@ -53,6 +55,10 @@ def _rows_of_every_tenant_table(world_gallery, two_tenants) -> None:
             Disclosure.objects.create(tenant=tenant, search=match.search, match_public_ids=[match.public_id],
                                       face_uuids=[match.face.uuid], format="json", actor_label="x", audit_position=1)
             SearchAccess.objects.create(tenant=tenant, search=match.search, what="results", via="page", actor_label="x")
+            endpoint, _ = webhook_endpoint_create(tenant=tenant, url="https://127.0.0.1:9/hook",
+                                                  events=["search.completed"], actor=Actor.system("test"))
+            WebhookDelivery.objects.create(tenant=tenant, endpoint=endpoint, event_id=match.search.public_id,
+                                           event_type="search.completed", payload={}, status="failed")
     order_coverage_record(order=order_create(**order_fields(kind=RegulatoryOrder.Kind.REGIONAL, regions=["FR"])))
 
 
