@@ -143,7 +143,8 @@ def image_delete(*, tenant: Tenant | None, image: Image, actor: Actor) -> None:
         face_count = len(faces)
         image_id = image.public_id
         image.delete()
-        faces_deleted.send(sender=Image, face_uuids=[str(face_uuid) for _, face_uuid in faces])
+        faces_deleted.send(sender=Image, face_uuids=[str(face_uuid) for _, face_uuid in faces],
+                           cause={"kind": "erasure", "reference": str(image_id)})
         audit_record(action="image.delete", actor=actor, tenant=tenant, target_type="image", target_id=image_id,
                      details={"faces": face_count})
         scope_on_commit(lambda: _files_delete(names))

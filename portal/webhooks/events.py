@@ -21,9 +21,10 @@ def request_forwarded_emit(*, tenant: Tenant, request_reference: str, kind: str,
 
 
 def search_completed_emit(*, tenant: Tenant, search_id: str, case_reference: str, status: str, matches: int,
-                          run_by: str, created_at: str) -> uuid.UUID | None:
+                          leads: int, run_by: str, created_at: str) -> uuid.UUID | None:
+    """No faces in it: the receiving system fetches the results through the API, which records it."""
     return webhook_event_emit(tenant=tenant, event_type=EventType.SEARCH_COMPLETED, data={"search": {
-        "id": search_id, "case_reference": case_reference, "status": status, "matches": matches,
+        "id": search_id, "case_reference": case_reference, "status": status, "matches": matches, "leads": leads,
         "run_by": run_by, "created_at": created_at}})
 
 
