@@ -13,7 +13,7 @@ from portal.api.services import api_key_create, idempotency_record_store, tenant
 from portal.audit.services import Actor, audit_record
 from portal.compliance.models import RegulatoryOrder
 from portal.gallery.models import Subject
-from portal.search.models import Disclosure, MatchReview, SearchAccess, SearchMatch
+from portal.search.models import Disclosure, FaceDisclosure, MatchReview, RecallNotice, SearchAccess, SearchMatch
 from portal.compliance.orders import order_coverage_record, order_create
 from portal.webhooks.models import WebhookDelivery
 from portal.webhooks.services import webhook_endpoint_create
@@ -55,6 +55,10 @@ def _rows_of_every_tenant_table(world_gallery, two_tenants) -> None:
             Disclosure.objects.create(tenant=tenant, search=match.search, match_public_ids=[match.public_id],
                                       face_uuids=[match.face.uuid], format="json", actor_label="x", audit_position=1)
             SearchAccess.objects.create(tenant=tenant, search=match.search, what="results", via="page", actor_label="x")
+            FaceDisclosure.objects.create(tenant=tenant, search_public_id=match.search.public_id, case_reference="C",
+                                          face_uuid=match.face.uuid, via="page")
+            RecallNotice.objects.create(tenant=tenant, action="erased", cause="erasure", face_uuids=[match.face.uuid],
+                                        searches=[{"search": str(match.search.public_id), "case_reference": "C"}])
             endpoint, _ = webhook_endpoint_create(tenant=tenant, url="https://127.0.0.1:9/hook",
                                                   events=["search.completed"], actor=Actor.system("test"))
             WebhookDelivery.objects.create(tenant=tenant, endpoint=endpoint, event_id=match.search.public_id,
