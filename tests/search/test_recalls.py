@@ -70,17 +70,23 @@ def seen(two_tenants, faces_dir, client):
     return a, b, search, {"platform": platform_obama, "a": a_obama, "b": b_obama}, answer.json()["id"]
 
 
-def test_every_face_shown_is_recorded_once_per_search_and_way(seen, client, two_tenants):
+def _disclosures() -> set[tuple]:
+    with dangerously_unscoped(reason="test"):
+        return {(d.tenant_id, str(d.search_public_id), d.case_reference, str(d.image_public_id), d.via)
+                for d in FaceDisclosure.objects.all()}
+
+
+def test_every_face_shown_is_recorded_once_per_search_and_way(seen, client):
     a, b, search, images, b_search_id = seen
+    rows = _disclosures()
+    with dangerously_unscoped(reason="test"):
+        count = FaceDisclosure.objects.count()
     client.get(f"/t/agency-a/searches/{search.public_id}/")  # a second look adds nothing
     with dangerously_unscoped(reason="test"):
-        rows = {(d.tenant_id, str(d.search_public_id), d.case_reference, str(d.image_public_id), d.via)
-                for d in FaceDisclosure.objects.all()}
-        obama_faces = {str(f.image.public_id) for f in Image.objects.get(pk=images["platform"].pk).faces.all()}
+        assert FaceDisclosure.objects.count() == count == len(rows)
     assert (a.pk, str(search.public_id), "C-77", str(images["a"].public_id), "page") in rows
     assert (a.pk, str(search.public_id), "C-77", str(images["platform"].public_id), "page") in rows
     assert (b.pk, b_search_id, "B-9", str(images["b"].public_id), "api") in rows
-    assert obama_faces and len(rows) == len({r[:4] + (r[4],) for r in rows})
     # B is not entitled to the platform index: it never received the platform's faces.
     assert not any(r[0] == b.pk and r[3] == str(images["platform"].public_id) for r in rows)
     assert _deliveries(a, "search.completed")[0]["data"]["search"]["case_reference"] == "C-77"
@@ -121,8 +127,7 @@ def test_an_order_restricts_then_erases_and_each_recipient_is_told_and_the_certi
     assert "Notice acknowledged" in response.content.decode()
     with tenant_scope(a):
         assert AuditEvent.objects.filter(action="recall.acknowledge", target_id=str(erased_a[0].public_id)).exists()
-    assert _notices(a)[-1].acknowledged_by_label.startswith(two_tenants.a.auditor.email) or \
-        two_tenants.a.auditor.email in _notices(a)[-1].acknowledged_by_label
+    assert two_tenants.a.auditor.email in _notices(a)[-1].acknowledged_by_label
     again = client.post(f"/t/agency-a/notices/{erased_a[0].public_id}/acknowledge/", follow=True)
     assert "already acknowledged" in again.content.decode()
 

@@ -11,7 +11,7 @@ from portal.audit.services import Actor
 from portal.errors import DomainError
 from portal.webhooks.models import WebhookDelivery, WebhookEndpoint
 from portal.webhooks.services import webhook_endpoint_create
-from tenants.context import dangerously_unscoped, tenant_scope
+from tenants.context import dangerously_unscoped, scope_connection, tenant_scope
 
 pytestmark = pytest.mark.django_db
 EVENTS = ["disclosure.recalled"]
@@ -79,7 +79,7 @@ def test_owner_adds_an_endpoint_and_sees_its_secret_once(client, two_tenants):
         endpoint = WebhookEndpoint.objects.get()
         assert endpoint.secret in page and endpoint.events == EVENTS
         assert AuditEvent.objects.filter(action="webhook.endpoint_create", target_id=str(endpoint.public_id)).exists()
-    with dangerously_unscoped(reason="test: the secret is sealed at rest"), __import__("django.db").db.connection.cursor() as c:
+    with dangerously_unscoped(reason="test: the secret is sealed at rest"), scope_connection().cursor() as c:
         c.execute("SELECT secret FROM webhooks_webhookendpoint")
         assert c.fetchone()[0].startswith("sealed1:")
     again = client.get("/t/agency-a/admin/webhooks/").content.decode()
