@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     # Lowest first: each app imports only those above it in this list (tests/test_layering.py).
     "tenants",
     "portal.audit",
+    "portal.webhooks",
     "portal.gallery",
     "portal.search",
     "portal.compliance",
@@ -105,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.tenancy",
+                "portal.web.context_processors.notices",
             ],
         },
     },
@@ -178,6 +180,15 @@ BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
 BACKUP_RETENTION_DAYS = env.int("BACKUP_RETENTION_DAYS", default=35)
 # While this file exists a restore is unfinished and the portal serves nothing (503).
 RESTORE_MARKER = Path(env.str("RESTORE_MARKER", default=str(VAR_DIR / "restore-in-progress")))
+# Webhooks (docs/api.md, "Webhooks"). Private networks are for tests and development only: in
+# production an endpoint must resolve to public addresses, at registration and at each delivery.
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=False)
+# A CA bundle (PEM) to trust instead of the system's, for tests' self-signed receivers only.
+WEBHOOKS_CA_BUNDLE = env.str("WEBHOOKS_CA_BUNDLE", default="")
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=5.0)
+WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=8)
+WEBHOOKS_RETRY_BASE_SECONDS = env.float("WEBHOOKS_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOKS_RETRY_MAX_SECONDS = env.float("WEBHOOKS_RETRY_MAX_SECONDS", default=3600.0)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # The project's periodic work. django-celery-beat's database scheduler writes these entries into
@@ -197,6 +208,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "gallery.face_index_maintain", "schedule": crontab(minute="30", hour="3")},
     "gallery: delete files no row refers to": {
         "task": "gallery.files_orphaned_delete", "schedule": crontab(minute="0", hour="4")},
+    "webhooks: queue deliveries whose attempt is due": {
+        "task": "webhooks.deliveries_due_queue", "schedule": timedelta(minutes=1)},
     "audit: anchor every tenant chain's head in the platform chain": {
         "task": "audit.chains_anchor", "schedule": timedelta(hours=1)},
     "audit: sign and publish every chain's head": {

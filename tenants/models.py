@@ -197,6 +197,15 @@ class Membership(models.Model):
         return self.role in {self.Role.OWNER, self.Role.ADMIN, self.Role.INVESTIGATOR}
 
     @property
+    def can_read_notices(self) -> bool:
+        # Every member: a recall notice (GDPR Art. 19) concerns case files anyone may hold.
+        return True
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == self.Role.OWNER
+
+    @property
     def can_manage(self) -> bool:
         return self.role in {self.Role.OWNER, self.Role.ADMIN}
 

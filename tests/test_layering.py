@@ -16,6 +16,7 @@ LAYERS = [
     ["tenants"],  # tenants, users, memberships, the tenant scope and RLS
     ["portal.audit"],  # the audit chain every other app writes to
     ["tenants.services", "tenants.management"],  # tenant writes, which are audited
+    ["portal.webhooks"],  # tenants' endpoints and signed deliveries of events
     ["portal.gallery"],  # pictures, faces, provenance; the gate registry
     ["portal.search"],  # the similarity query and searches
     ["portal.compliance"],  # orders, coverage, enforcement, certificates, opt-outs; registers the gates

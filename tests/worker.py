@@ -29,9 +29,9 @@ def broker_url_of_this_test_database() -> str:
 
 
 class Worker:
-    def __init__(self, *, log: Path, broker: str, batch_size: int = 1000) -> None:
+    def __init__(self, *, log: Path, broker: str, batch_size: int = 1000, env: dict[str, str] | None = None) -> None:
         self.log = log
-        env = {**os.environ, "PORTAL_DATABASE_NAME": connection.settings_dict["NAME"],
+        env = {**os.environ, **(env or {}), "PORTAL_DATABASE_NAME": connection.settings_dict["NAME"],
                "PORTAL_MEDIA_ROOT": str(settings.MEDIA_ROOT), "SIGNING_KEY_FILE": str(settings.SIGNING_KEY_FILE),
                "REDIS_URL": broker,
                "ENFORCEMENT_BATCH_SIZE": str(batch_size), "CELERY_TASK_ALWAYS_EAGER": "false"}

@@ -16,6 +16,7 @@ from portal.compliance import coverage
 from portal.compliance.errors import OrderStateError
 from portal.compliance.models import OrderFileDeletion, OrderTenantProgress, RegulatoryOrder
 from portal.gallery.signals import copies_dangling_count
+from portal.search.recalls import recall_notices_of_order
 from tenants.context import dangerously_unscoped, scope_atomic
 from tenants.models import Tenant
 
@@ -135,6 +136,8 @@ def _certificate_build(*, order: RegulatoryOrder) -> dict:
         "totals": {"covered_at_activation": order.covered, "deleted": order.deleted},
         "galleries": galleries,
         "verification": order.verification,
+        # GDPR Art. 19: the tenants that had received covered faces were told, and how many said so.
+        "recall_notices": recall_notices_of_order(order_id=order.pk),
         "audit_chain_head": {"chain": "platform", "position": position, "hash": head_hash},
         "backups": _backups_statement(order=order),
         "issued_at": timezone.now().isoformat(),

@@ -18,7 +18,7 @@ from portal.compliance import coverage
 from portal.compliance.certificates import order_verify
 from portal.compliance.errors import OrderStateError
 from portal.compliance.models import OrderFileDeletion, OrderTenantProgress, RegulatoryOrder
-from portal.compliance.orders import coverage_withhold
+from portal.compliance.orders import coverage_withhold, order_cause
 from portal.gallery.maintenance import faces_deleted_note
 from portal.gallery.signals import faces_deleted, gallery_erased
 from tenants.context import dangerously_unscoped, scope_connection, scope_on_commit
@@ -101,7 +101,7 @@ def _images_batch_delete(*, order: RegulatoryOrder, batch_size: int) -> int:
                 tally.add(tenant_id, "originals")
             if thumbnail:
                 tally.add(tenant_id, "thumbnails")
-        for tenant_id, forgotten in _faces_deleted_send(face_uuids=[str(row[3]) for row in faces]).items():
+        for tenant_id, forgotten in _faces_deleted_send(order=order, face_uuids=[str(row[3]) for row in faces]).items():
             tally.add(tenant_id, "cached_responses", forgotten)
         _tally_persist(order=order, tally=tally)
         scope_on_commit(lambda: order_files_finish(order=order))
@@ -117,9 +117,10 @@ def _copies_removed(responses) -> dict:
     return removed
 
 
-def _faces_deleted_send(*, face_uuids: list[str]) -> dict:
+def _faces_deleted_send(*, order: RegulatoryOrder, face_uuids: list[str]) -> dict:
     """Tells other apps the faces are going, in the batch's transaction (gallery.signals)."""
-    return _copies_removed(faces_deleted.send(sender=RegulatoryOrder, face_uuids=face_uuids))
+    return _copies_removed(faces_deleted.send(sender=RegulatoryOrder, face_uuids=face_uuids,
+                                              cause=order_cause(order)))
 
 
 def _probes_batch_delete(*, order: RegulatoryOrder, batch_size: int) -> int:

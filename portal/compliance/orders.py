@@ -24,6 +24,8 @@ from portal.compliance.models import OptOut, OrderReferenceFace, OrderTenantProg
 from portal.faces.engine import face_engine
 from portal.faces.errors import FaceEngineError
 from portal.gallery.regions import InvalidRegion, domain_from_url, region_normalise
+from portal.gallery.signals import faces_restricted
+from portal.webhooks.events import order_activated_emit
 from tenants.context import dangerously_unscoped, scope_atomic, scope_connection
 from tenants.models import Tenant, User
 
@@ -139,6 +141,13 @@ def order_delete_draft(*, order: RegulatoryOrder, actor: Actor) -> None:
         order.delete()
 
 
+def order_cause(order: RegulatoryOrder) -> dict:
+    """What recall notices (GDPR Art. 19) name as the reason; an offboarded tenant is not told
+    about its own gallery, which goes with its searches and notices."""
+    return {"kind": "order", "reference": f"{order.authority} {order.reference}", "order_id": order.pk,
+            "skip_tenant_ids": list(order.offboard_tenant_ids or [])}
+
+
 def coverage_withhold(*, order: RegulatoryOrder) -> tuple[int, int]:
     """Sets `withheld` on the faces and images the order covers that are not flagged yet; returns
     (faces, images) flagged. Runs in the caller's transaction and (unscoped) context."""
@@ -146,11 +155,16 @@ def coverage_withhold(*, order: RegulatoryOrder) -> tuple[int, int]:
     images = coverage.image_predicate(order=order)
     with scope_connection().cursor() as cursor:
         # Faces first: they are what search reads.
-        cursor.execute(f"UPDATE gallery_face f SET withheld = true WHERE NOT f.withheld AND {faces.sql}", faces.params)
-        faces_withheld = cursor.rowcount
+        cursor.execute(f"UPDATE gallery_face f SET withheld = true WHERE NOT f.withheld AND {faces.sql}"
+                       f" RETURNING f.uuid", faces.params)
+        restricted = [str(uuid) for (uuid,) in cursor.fetchall()]
+        faces_withheld = len(restricted)
         cursor.execute(f"UPDATE gallery_image i SET withheld = true WHERE NOT i.withheld AND {images.sql}",
                        images.params)
-        return faces_withheld, cursor.rowcount
+        images_withheld = cursor.rowcount
+    # Restricted faces are recalled from the tenants that received them (GDPR Art. 19).
+    faces_restricted.send(sender=RegulatoryOrder, face_uuids=restricted, cause=order_cause(order))
+    return faces_withheld, images_withheld
 
 
 @dangerously_unscoped(reason="platform code: order_activate")
@@ -185,7 +199,26 @@ def order_activate(*, order: RegulatoryOrder, actor: Actor, record_coverage: boo
         order_withhold_flags(order=order, actor=actor)
     # Counted after the commit, so that the counting does not delay the moment nothing is visible;
     # the gate already refuses new covered data, so the count is what was there.
-    return order_coverage_record(order=order) if record_coverage else order
+    if not record_coverage:
+        return order
+    order = order_coverage_record(order=order)
+    order_activated_notify(order=order)
+    return order
+
+
+def order_activated_notify(*, order: RegulatoryOrder) -> int:
+    """Sends `order.activated` to each tenant the order affects: its gallery holds covered faces
+    or pictures, its searches matched covered faces, or it is offboarded. Returns how many."""
+    with dangerously_unscoped(reason="telling the tenants an order affects"):
+        affected = {p.tenant_id: p.covered for p in OrderTenantProgress.objects.filter(order=order)
+                    if p.tenant_id is not None and any((p.covered or {}).values())}
+        for tenant_id in order.offboard_tenant_ids or []:
+            affected.setdefault(tenant_id, {})
+        for tenant in Tenant.objects.filter(pk__in=list(affected)).order_by("pk"):
+            order_activated_emit(tenant=tenant, order_reference=order.reference, kind=order.kind,
+                                 authority=order.authority, activated_at=order.activated_at.isoformat(),
+                                 faces_covered=affected[tenant.pk].get("faces"))
+    return len(affected)
 
 
 def order_journal_data(*, order: RegulatoryOrder) -> dict:

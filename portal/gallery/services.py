@@ -158,7 +158,8 @@ def image_delete(*, tenant: Tenant | None, image: Image, actor: Actor) -> None:
         face_count = len(faces)
         image_id, sha256 = image.public_id, image.sha256
         image.delete()
-        faces_deleted.send(sender=Image, face_uuids=[str(face_uuid) for _, face_uuid in faces])
+        faces_deleted.send(sender=Image, face_uuids=[str(face_uuid) for _, face_uuid in faces],
+                           cause={"kind": "erasure", "reference": str(image_id)})
         audit_record(action="image.delete", actor=actor, tenant=tenant, target_type="image", target_id=image_id,
                      details={"faces": face_count})
         # A restore of an older backup deletes it again (portal/core/restores.py).

@@ -33,6 +33,7 @@ from portal.public_limits import public_form_limited
 from portal.platform.forms import (AuditFilterForm, EnrolmentCodeForm, OptOutForm, OrderForm, TenantCreateForm,
                                    TenantEntitlementsForm,
                                    TokenForm, VerifyForm)
+from portal.search.recalls import recall_notices_of_order
 from tenants.context import dangerously_unscoped
 from tenants.models import Tenant
 
@@ -304,7 +305,10 @@ def order_certificate(request, order_id):
     order = _get_or_404(compliance_selectors.order_get, order_id=order_id)
     if not order.certificate:
         raise Http404
-    return render(request, "platform/certificate.html", {"order": order, "certificate": order.certificate})
+    with dangerously_unscoped(reason="the order's recall notices, across tenants"):
+        recall_now = recall_notices_of_order(order_id=order.pk)
+    return render(request, "platform/certificate.html", {"order": order, "certificate": order.certificate,
+                                                         "recall_now": recall_now})
 
 
 @platform_view

@@ -26,7 +26,8 @@ from portal.faces.engine import EngineConfig
 from portal.faces.imaging import crop_jpeg, image_decode
 from portal.search.access import search_access_record
 from portal.search.evidence_pdf import evidence_pdf_render
-from portal.search.models import Authorisation, Disclosure, Search, SearchAccess, SearchMatch
+from portal.search.models import Authorisation, Disclosure, FaceDisclosure, Search, SearchAccess, SearchMatch
+from portal.search.recalls import face_disclosures_record
 from portal.search.reviews import ReviewState, match_review_state
 from tenants.models import Tenant
 
@@ -151,6 +152,8 @@ def evidence_pack_export(*, tenant: Tenant, search: Search, match: SearchMatch, 
         actor_user_id=actor.user_id, actor_api_key_id=actor.api_key_id, actor_label=actor.label[:200],
         audit_position=position.position)
     search_access_record(tenant=tenant, search=search, what=SearchAccess.What.EVIDENCE, via=via, actor=actor)
+    face_disclosures_record(tenant=tenant, search=search, via=FaceDisclosure.Via.EVIDENCE,
+                            faces=[(match.face.uuid, match.face.image.public_id)])
     probe, crop = _probe_jpeg(search=search), _crop_jpeg(match=match)
     data = evidence_pack_data(tenant=tenant, search=search, match=match, review=review, disclosure=disclosure,
                               probe=probe, crop=crop)

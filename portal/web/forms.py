@@ -8,6 +8,7 @@ from portal.api.models import ApiKeyScope
 from portal.faces.imaging import ACCEPT as PICTURE_ACCEPT
 from portal.gallery.models import LegalBasis
 from portal.search.authorisations import AuthorisationGiven
+from portal.webhooks.models import EventType
 from tenants.models import Membership, Tenant, User
 
 
@@ -210,6 +211,18 @@ class SignedHeadCheckForm(PortalForm):
         if kept.size > self.MAX_BYTES:
             raise forms.ValidationError(_("A signed head is a few hundred bytes; this file is too large to be one."))
         return kept.read()
+
+
+class WebhookEndpointForm(PortalForm):
+    url = forms.CharField(label=_("Address"), max_length=500,
+                          help_text=_("An https:// address of your system that accepts POST requests."),
+                          widget=forms.URLInput(attrs={"placeholder": "https://", "autocomplete": "off"}))
+    events = forms.MultipleChoiceField(label=_("Events"), widget=forms.CheckboxSelectMultiple, choices=[
+        (EventType.DISCLOSURE_RECALLED, _("disclosure.recalled: a face you received was erased or restricted")),
+        (EventType.REQUEST_FORWARDED, _("request.forwarded: a data subject's request was forwarded to you")),
+        (EventType.ORDER_ACTIVATED, _("order.activated: an order affecting your gallery came into force")),
+        (EventType.SEARCH_COMPLETED, _("search.completed: one of your searches finished")),
+    ], initial=[EventType.DISCLOSURE_RECALLED, EventType.REQUEST_FORWARDED, EventType.ORDER_ACTIVATED])
 
 
 class AuditFilterForm(PortalForm):

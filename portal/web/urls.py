@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.web.views import admin, audit, compliance, dashboard, gallery, reports, review, search
+from portal.web.views import admin, audit, compliance, dashboard, gallery, reports, notices, review, search, webhooks
 
 # Everything here sits under /t/<tenant_slug>/ and is scoped by TenantMiddleware.
 tenant_urlpatterns = [
@@ -35,6 +35,11 @@ tenant_urlpatterns = [
     path("admin/api-keys/", admin.api_keys, name="api_keys"),
     path("admin/api-keys/<uuid:api_key_id>/revoke/", admin.api_key_revoke_view, name="api_key_revoke"),
     path("admin/settings/", admin.tenant_settings, name="tenant_settings"),
+    path("admin/webhooks/", webhooks.webhooks, name="webhooks"),
+    path("admin/webhooks/<uuid:endpoint_id>/disable/", webhooks.webhook_disable, name="webhook_disable"),
+    path("admin/webhooks/deliveries/<uuid:delivery_id>/replay/", webhooks.webhook_replay, name="webhook_replay"),
+    path("notices/", notices.notices, name="notices"),
+    path("notices/<uuid:notice_id>/acknowledge/", notices.notice_acknowledge, name="notice_acknowledge"),
     path("compliance/", compliance.compliance, name="compliance"),
     path("audit/", audit.audit_log, name="audit_log"),
     path("audit/verify/", audit.audit_verify, name="audit_verify"),
