@@ -80,7 +80,7 @@ def test_a_member_reads_and_acknowledges_a_notice(live_server, browser_page, two
                 image_public_id=obama.public_id, via="page") for face in obama.faces.all()])
     image_delete(tenant=tenant, image=obama, actor=SYSTEM)
 
-    page, base = browser_page, f"{live_server.url}/t/agency-a"
+    page = browser_page
     log_in(page, live_server.url, two_tenants.a.investigator.email)
     notices_link = page.get_by_role("navigation", name="Main").get_by_role("link", name=re.compile("Notices"))
     expect(notices_link).to_contain_text("1")

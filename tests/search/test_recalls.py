@@ -15,7 +15,7 @@ from portal.audit.services import Actor
 from portal.compliance.enforcement import order_enforce
 from portal.compliance.models import RegulatoryOrder
 from portal.compliance.orders import order_activate, order_create
-from portal.gallery.models import Image, LegalBasis
+from portal.gallery.models import LegalBasis
 from portal.gallery.services import image_delete, image_ingest
 from portal.search.models import FaceDisclosure, RecallNotice
 from portal.search.services import search_run
