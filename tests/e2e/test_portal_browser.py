@@ -52,7 +52,7 @@ def test_investigator_searches_and_sees_the_right_person_first(live_server, brow
     expect(first.locator("img")).to_have_count(1)
     expect(page.locator(".search-summary .probe img")).to_have_count(1)
     page.wait_for_function("""() => [document.querySelector('.search-summary .probe img'),
-        ...document.querySelectorAll('.match img')].every(img => img.complete && img.naturalWidth > 0)""")
+        document.querySelector('.match img')].every(img => img.complete && img.naturalWidth > 0)""")
     expect(page.locator("body")).to_contain_text("CASE-2024-17")
 
 

@@ -360,8 +360,8 @@ def _orders_in_force_ensure(owner, *, count: int) -> None:
                 "INSERT INTO compliance_regulatoryorder (kind, authority, reference, description, regions,"
                 " include_unknown_region, domains, offboard_tenant_ids, scope_all, scope_tenant_ids,"
                 " scope_platform_index, received_on, effective_at, deadline, status, covered, deleted, created_at,"
-                " activated_at) VALUES ('regional', 'Benchmark', %s, '', %s, false, '{}', '{}', true, '{}', true,"
-                " current_date, now(), current_date + 30, 'active', '{}', '{}', now(), now())",
+                " activated_at, certificate_signed) VALUES ('regional', 'Benchmark', %s, '', %s, false, '{}', '{}', true,"
+                " '{}', true, current_date, now(), current_date + 30, 'active', '{}', '{}', now(), now(), '')",
                 [f"BENCH-ORDER-{number}", [_ORDER_REGIONS[number % len(_ORDER_REGIONS)]]])
 
 
