@@ -28,6 +28,9 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 MEDIA_ROOT = Path(env.str("PORTAL_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
+# The operator's Ed25519 private key that signs certificates and audit heads (portal.audit.signing):
+# created on first use, mode 0600. Keep it out of backups that others can read.
+SIGNING_KEY_FILE = Path(env.str("SIGNING_KEY_FILE", default=str(VAR_DIR / "signing" / "ed25519.pem")))
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -51,6 +54,7 @@ INSTALLED_APPS = [
     # Lowest first: each app imports only those above it in this list (tests/test_layering.py).
     "tenants",
     "portal.audit",
+    "portal.webhooks",
     "portal.gallery",
     "portal.search",
     "portal.compliance",
@@ -61,6 +65,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Nothing is served while a restore from a backup is unfinished (portal/core/restores.py).
+    "portal.core.middleware.RestoreGuardMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every answer (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
@@ -80,6 +86,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Resolves /t/<slug>/, checks membership once, and scopes the request (ContextVar + RLS).
     "tenants.middleware.TenantMiddleware",
+    # Inside the request's transaction and user scope: a browser signed out elsewhere ends; a
+    # printed password must be changed, two-factor given or set up, before any other page.
+    "portal.web.accounts.gate.AccountGateMiddleware",
     # Last, so that a lock-out answers before any view runs.
     "axes.middleware.AxesMiddleware",
 ]
@@ -99,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tenants.context_processors.tenancy",
+                "portal.web.context_processors.notices",
             ],
         },
     },
@@ -165,6 +175,22 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Images deleted per transaction by order enforcement: smaller batches hold locks for less time.
 ENFORCEMENT_BATCH_SIZE = env.int("ENFORCEMENT_BATCH_SIZE", default=1000)
+# Backups (portal/core/backups.py, docs/compliance.md "Backups that obey"). The enforcement journal
+# must survive the loss of the database and the media folder: keep it on another disk.
+ENFORCEMENT_JOURNAL_DIR = Path(env.str("ENFORCEMENT_JOURNAL_DIR", default=str(VAR_DIR / "enforcement-journal")))
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
+BACKUP_RETENTION_DAYS = env.int("BACKUP_RETENTION_DAYS", default=35)
+# While this file exists a restore is unfinished and the portal serves nothing (503).
+RESTORE_MARKER = Path(env.str("RESTORE_MARKER", default=str(VAR_DIR / "restore-in-progress")))
+# Webhooks (docs/api.md, "Webhooks"). Private networks are for tests and development only: in
+# production an endpoint must resolve to public addresses, at registration and at each delivery.
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=False)
+# A CA bundle (PEM) to trust instead of the system's, for tests' self-signed receivers only.
+WEBHOOKS_CA_BUNDLE = env.str("WEBHOOKS_CA_BUNDLE", default="")
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=5.0)
+WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=8)
+WEBHOOKS_RETRY_BASE_SECONDS = env.float("WEBHOOKS_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOKS_RETRY_MAX_SECONDS = env.float("WEBHOOKS_RETRY_MAX_SECONDS", default=3600.0)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 # The project's periodic work. django-celery-beat's database scheduler writes these entries into
@@ -184,8 +210,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "gallery.face_index_maintain", "schedule": crontab(minute="30", hour="3")},
     "gallery: delete files no row refers to": {
         "task": "gallery.files_orphaned_delete", "schedule": crontab(minute="0", hour="4")},
+    "webhooks: queue deliveries whose attempt is due": {
+        "task": "webhooks.deliveries_due_queue", "schedule": timedelta(minutes=1)},
     "audit: anchor every tenant chain's head in the platform chain": {
         "task": "audit.chains_anchor", "schedule": timedelta(hours=1)},
+    "audit: sign and publish every chain's head": {
+        "task": "audit.heads_sign", "schedule": crontab(minute="15", hour="*/6")},
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -214,7 +244,16 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
+# Invitations and password resets go by e-mail. `make run` prints them on the console; a real
+# server: EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and the EMAIL_* below.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="portal@localhost")
 
 # --- Internationalisation and static files ------------------------------------------------
@@ -269,7 +308,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI and Redoc from the drf-spectacular-sidecar wheel: nothing is fetched from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
+    # The sidecar's bundle with its one CDN address replaced (portal/api/views/redoc_bundle.py).
+    "REDOC_DIST": "/api/v1/redoc-dist",
     # Swagger UI would otherwise load a validator badge from validator.swagger.io.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Two fields named "status": a search's and its authorisation's.
@@ -342,6 +382,11 @@ SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 # --- Product settings ------------------------------------------------------------------------
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")
+# Members of a tenant that requires two-factor log-in (every law-enforcement tenant) must set it
+# up (portal/web/accounts/two_factor.py). On in every deployment: no environment variable reads
+# it. The test suite turns it off for the tests that are not about it (tests/conftest.py), since
+# most of them sign members of its law-enforcement tenant in with a password alone.
+TWO_FACTOR_REQUIREMENT_ENFORCED = True
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Face search portal")
 
 # The face engine (portal/faces/engine.py). Weights are placed in deepface_home from the
@@ -350,6 +395,10 @@ FACE_ENGINE = {
     "deepface_home": env.str("DEEPFACE_HOME", default=str(VAR_DIR / "deepface")),
     "detect_max_side": env.int("FACE_DETECT_MAX_SIDE", default=1024),
     "min_confidence": env.float("FACE_MIN_CONFIDENCE", default=0.5),
+    # dlib's CNN detector when HOG finds no face; about 2 s a miss at 800 px (README, "Performance").
+    "cnn_fallback": env.bool("FACE_CNN_FALLBACK", default=True),
+    "cnn_max_side": env.int("FACE_CNN_MAX_SIDE", default=800),
+    "cnn_upsample": env.int("FACE_CNN_UPSAMPLE", default=0),
     "max_bytes": env.int("FACE_MAX_BYTES", default=20 * 1024 * 1024),
     "max_pixels": env.int("FACE_MAX_PIXELS", default=40_000_000),
 }

@@ -41,6 +41,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     credential_stamp = models.CharField(max_length=32, default=credential_stamp_new, editable=False,
                                         help_text=_("Changes with the password; sessions and reset links depend on it."))
+    # Set with a password someone else saw (add_member's, the platform console's one-time
+    # passwords): until the user chooses their own, every page sends them to change it.
+    password_change_required = models.BooleanField(
+        default=False, db_default=False, help_text=_("The password was printed for the user; they must change it."))
 
     objects = UserManager()
 
@@ -124,6 +128,9 @@ class Tenant(models.Model):
     two_person_review = models.BooleanField(
         default=True, db_default=True,
         help_text=_("A match is confirmed only by two people (always, for law enforcement)."))
+    two_factor_required = models.BooleanField(
+        default=False, db_default=False,
+        help_text=_("Every member must sign in with a second factor (always, for law enforcement)."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -141,6 +148,12 @@ class Tenant(models.Model):
         """How many people must confirm a match: two for law enforcement (EU AI Act Art. 14(5)),
         whatever the stored setting says, and for any tenant that keeps the default."""
         return 2 if self.two_person_review or self.kind == self.Kind.LAW_ENFORCEMENT else 1
+
+    @property
+    def two_factor_mandatory(self) -> bool:
+        """Whether members must use two-factor log-in: always for law enforcement, whatever the
+        stored setting says, and for any tenant whose owner requires it."""
+        return self.two_factor_required or self.kind == self.Kind.LAW_ENFORCEMENT
 
 
 class UserMembershipManager(models.Manager):
@@ -185,6 +198,15 @@ class Membership(models.Model):
         return self.role in {self.Role.OWNER, self.Role.ADMIN, self.Role.INVESTIGATOR}
 
     @property
+    def can_read_notices(self) -> bool:
+        # Every member: a recall notice (GDPR Art. 19) concerns case files anyone may hold.
+        return True
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == self.Role.OWNER
+
+    @property
     def can_manage(self) -> bool:
         return self.role in {self.Role.OWNER, self.Role.ADMIN}
 
@@ -221,3 +243,25 @@ class Invitation(models.Model):
 
     def __str__(self):
         return f"Invitation of {self.email} to {self.tenant} ({self.role})"
+
+
+class UserSession(models.Model):
+    """One signed-in browser of a user, so that they can see where they are signed in and sign
+    out of the others. Sessions themselves live in the cache (SESSION_ENGINE) and cannot be
+    listed; the session carries a random token whose hash names this row, and a request whose
+    row is gone is signed out (portal.web.accounts.gate). No tenant: a person's sessions span
+    their tenants, and only they see them."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    token_hash = models.CharField(max_length=64, unique=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+
+    def __str__(self):
+        return f"Session of {self.user} since {self.created_at:%Y-%m-%d %H:%M}"

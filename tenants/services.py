@@ -14,12 +14,12 @@ from datetime import timedelta
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal.audit.services import Actor, audit_record
 from portal.errors import DomainError
 from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Invitation, Membership, Tenant, User
-from django.utils.translation import gettext as _
 
 
 def tenant_create(*, slug: str, name: str, kind: str, home_country: str, **fields) -> Tenant:
@@ -49,7 +49,9 @@ def member_add(*, tenant: Tenant, email: str, role: str, password: str | None = 
     if user is None:
         if password is None:
             password = one_time_password = password_generate()
-        user = User.objects.create_user(email=email, password=password, full_name=full_name)
+        # A printed password is someone else's knowledge: the member must replace it at first log-in.
+        user = User.objects.create_user(email=email, password=password, full_name=full_name,
+                                        password_change_required=one_time_password is not None)
     with tenant_scope(tenant):
         membership, created = Membership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": role})
         if not created and membership.role != role:
@@ -68,7 +70,8 @@ def operator_create(*, email: str, password: str | None = None) -> tuple[User, s
         if user is None:
             if password is None:
                 password = one_time_password = password_generate()
-            user = User.objects.create_user(email=email, password=password, is_staff=True)
+            user = User.objects.create_user(email=email, password=password, is_staff=True,
+                                            password_change_required=one_time_password is not None)
         elif not user.is_staff:
             user.is_staff = True
             user.save(update_fields=["is_staff"])
@@ -132,10 +135,13 @@ def member_invite(*, tenant: Tenant, by: Membership, email: str, role: str, acto
         audit_record(action="member.invite", actor=actor, tenant=tenant, target_type="invitation",
                      target_id=invitation.public_id, details={"email": email, "role": role})
         link = accept_url(token)
-        transaction.on_commit(lambda: send_mail(
-            _("You are invited to %(name)s on the face search portal") % {"name": tenant.name},
-            _("%(email)s invites you to join %(name)s as %(role)s.\n\nOpen this link within %(days)s days to accept:\n%(link)s\n\nIf you did not expect this, ignore this e-mail; nothing happens unless you accept.") % {"email": by.user.email, "name": tenant.name, "role": invitation.get_role_display().lower(), "days": INVITATION_DAYS, "link": link},
-            None, [email]))
+        values = {"tenant": tenant.name, "inviter": by.user.email, "role": invitation.get_role_display().lower(),
+                  "days": INVITATION_DAYS, "link": link}
+        subject = _("You are invited to %(tenant)s on the face search portal") % values
+        body = _("%(inviter)s invites you to join %(tenant)s as %(role)s.\n\n"
+                 "Open this link within %(days)s days to accept (it works once):\n%(link)s\n\n"
+                 "If you did not expect this, ignore this e-mail; nothing happens unless you accept.") % values
+        transaction.on_commit(lambda: send_mail(subject, body, None, [email]))
     return invitation
 
 
@@ -235,8 +241,18 @@ def member_review_set(*, tenant: Tenant, by: Membership, membership: Membership,
 
 @transaction.atomic
 def tenant_settings_update(*, tenant: Tenant, case_reference_required: bool, probe_retention_days: int,
-                           actor: Actor, two_person_review: bool | None = None) -> Tenant:
+                           actor: Actor, two_person_review: bool | None = None,
+                           two_factor_required: bool | None = None, by: Membership | None = None) -> Tenant:
     changes = {}
+    if two_factor_required is not None and two_factor_required != tenant.two_factor_required:
+        if two_factor_required is False and tenant.kind == Tenant.Kind.LAW_ENFORCEMENT:
+            raise MembershipChangeRefused(_("Law-enforcement tenants always require two-factor log-in."),
+                                          code="two_factor_required")
+        if by is None or by.role != Membership.Role.OWNER:
+            raise MembershipChangeRefused(_("Only an owner decides whether every member needs two-factor log-in."),
+                                          status=403, field="two_factor_required")
+        changes["two_factor_required"] = [tenant.two_factor_required, two_factor_required]
+        tenant.two_factor_required = two_factor_required
     if two_person_review is False and tenant.kind == Tenant.Kind.LAW_ENFORCEMENT:
         raise MembershipChangeRefused(_("Law-enforcement tenants always need two people to confirm a match."),
                                       code="two_person_review_required")
@@ -252,7 +268,8 @@ def tenant_settings_update(*, tenant: Tenant, case_reference_required: bool, pro
     tenant.case_reference_required = case_reference_required
     tenant.probe_retention_days = probe_retention_days
     tenant.full_clean()
-    tenant.save(update_fields=["case_reference_required", "probe_retention_days", "two_person_review"])
+    tenant.save(update_fields=["case_reference_required", "probe_retention_days", "two_person_review",
+                               "two_factor_required"])
     audit_record(action="tenant.settings_update", actor=actor, tenant=tenant, target_type="tenant",
                  target_id=tenant.slug, details=changes)
     return tenant

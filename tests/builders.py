@@ -1,5 +1,5 @@
 """A gallery across three tenants and the platform index, built directly with synthetic unit
-embeddings (fast), with real files for originals and crops so that file deletion is checked."""
+embeddings (fast), with real files for originals, thumbnails and crops so that file deletion is checked."""
 
 import hashlib
 from dataclasses import dataclass, field
@@ -46,9 +46,11 @@ def picture_add(gallery: Gallery, *, tenant, region, source_domain="", faces=1, 
                       source_domain=source_domain, source_url=f"https://{source_domain}/p.jpg" if source_domain else "",
                       region=region, legal_basis=LegalBasis.LAW_ENFORCEMENT)
         image.file.save(f"{digest}.jpg", ContentFile(b"original"), save=False)
+        image.thumbnail.save("thumb.jpg", ContentFile(b"thumbnail"), save=False)
         image.save()
         gallery.images[image.pk] = (tenant.pk if tenant else None, region, source_domain)
         gallery.files[image.file.name] = image.pk
+        gallery.files[image.thumbnail.name] = image.pk
         for n in range(faces):
             embedding = embeddings[n] if embeddings is not None else unit_vector()
             face = Face(image=image, tenant=tenant, embedding=embedding.tolist(), box_x=0, box_y=0, box_w=10, box_h=10,

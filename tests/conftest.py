@@ -39,6 +39,27 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
             teardown_databases(config, verbosity=request.config.option.verbose)
 
 
+@pytest.fixture(autouse=True)
+def _two_factor_requirement(request, settings):
+    """Members of law-enforcement tenants must use two-factor log-in. Most tests sign members of
+    two_tenants.a (law enforcement) in with a password alone, about something else; the tests of
+    the rule itself are marked `two_factor_enforced` (settings.TWO_FACTOR_REQUIREMENT_ENFORCED)."""
+    settings.TWO_FACTOR_REQUIREMENT_ENFORCED = request.node.get_closest_marker("two_factor_enforced") is not None
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server (tests/smtp.py) that Django's SMTP backend sends to, for this test."""
+    from tests.smtp import SmtpServer
+
+    with SmtpServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = server.host, server.port
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        yield server
+
+
 # Every test may use both connections (tenants.context): the application's and the platform's.
 TransactionTestCase.databases = {DEFAULT_DB_ALIAS, PLATFORM_ALIAS}
 
@@ -96,9 +117,28 @@ def _a_cache_of_its_own(settings):
 
 
 @pytest.fixture(autouse=True)
+def _webhooks_to_local_receivers(settings):
+    """Tests' receivers listen on 127.0.0.1; production refuses such addresses (docs/api.md)."""
+    settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = True
+
+
+@pytest.fixture(autouse=True)
 def _media_in_a_temporary_folder(settings, tmp_path):
     """Pictures, crops and probes written by a test land in its own folder, never in var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _journal_and_restore_marker_of_its_own(settings, tmp_path):
+    """The enforcement journal and the restore marker of a test are its own, never var/'s."""
+    settings.ENFORCEMENT_JOURNAL_DIR = tmp_path / "enforcement-journal"
+    settings.RESTORE_MARKER = tmp_path / "restore-in-progress"
+
+
+@pytest.fixture(autouse=True)
+def _signing_key_in_a_temporary_folder(settings, tmp_path):
+    """A test's signing key is its own, never var/signing's."""
+    settings.SIGNING_KEY_FILE = tmp_path / "signing" / "ed25519.pem"
 
 
 @pytest.fixture

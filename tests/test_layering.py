@@ -12,10 +12,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # Lowest first. A module belongs to the longest prefix that names it.
 LAYERS = [
     ["portal.errors", "portal.dates", "portal.public_limits", "portal.runtime", "portal.faces",
-     "portal.sealing", "portal.formats"],  # the kernel: no Django app
+     "portal.sealing", "portal.signatures", "portal.formats"],  # the kernel: no Django app
     ["tenants"],  # tenants, users, memberships, the tenant scope and RLS
     ["portal.audit"],  # the audit chain every other app writes to
     ["tenants.services", "tenants.management"],  # tenant writes, which are audited
+    ["portal.webhooks"],  # tenants' endpoints and signed deliveries of events
     ["portal.gallery"],  # pictures, faces, provenance; the gate registry
     ["portal.search"],  # the similarity query and searches
     ["portal.compliance"],  # orders, coverage, enforcement, certificates, opt-outs; registers the gates
@@ -84,7 +85,7 @@ def test_the_audit_app_imports_no_other_portal_app():
     audit = [p for p in _project_modules() if _module_name(p).startswith("portal.audit")]
     assert audit
     others = [(p.name, name) for p in audit for _line, name in _imports(p)
-              if name.startswith("portal.") and not name.startswith(("portal.audit", "portal.errors"))]
+              if name.startswith("portal.") and not name.startswith(("portal.audit", "portal.errors", "portal.signatures"))]
     assert others == []
 
 

@@ -2,7 +2,8 @@
 and media folder, on a Redis database of its own, so no other worker (a developer's `make run`,
 another test run) can take its tasks. Send tasks to it with
 `Celery(broker=broker_url_of_this_test_database()).send_task(name, args=[...])`; the test must
-use `django_db(transaction=True)` so the worker sees what it wrote."""
+use `django_db(transaction=True)` so the worker sees what it wrote. It signs with the test's own
+signing key file (tests/conftest.py), never var/signing's."""
 
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ def broker_url_of_this_test_database() -> str:
 
 
 class Worker:
-    def __init__(self, *, log: Path, broker: str, batch_size: int = 1000) -> None:
+    def __init__(self, *, log: Path, broker: str, batch_size: int = 1000, env: dict[str, str] | None = None) -> None:
         self.log = log
-        env = {**os.environ, "PORTAL_DATABASE_NAME": connection.settings_dict["NAME"],
-               "PORTAL_MEDIA_ROOT": str(settings.MEDIA_ROOT), "REDIS_URL": broker,
+        env = {**os.environ, **(env or {}), "PORTAL_DATABASE_NAME": connection.settings_dict["NAME"],
+               "PORTAL_MEDIA_ROOT": str(settings.MEDIA_ROOT), "SIGNING_KEY_FILE": str(settings.SIGNING_KEY_FILE),
+               "REDIS_URL": broker,
                "ENFORCEMENT_BATCH_SIZE": str(batch_size), "CELERY_TASK_ALWAYS_EAGER": "false"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo", "--loglevel", "INFO",

@@ -13,5 +13,7 @@ urlpatterns = [
     path("orders/<int:order_id>/activate/", api.OrderActivateView.as_view(), name="platform_api_order_activate"),
     path("orders/<int:order_id>/certificate/", api.OrderCertificateView.as_view(),
          name="platform_api_order_certificate"),
+    path("orders/<int:order_id>/certificate/signed/", api.OrderCertificateSignedView.as_view(),
+         name="platform_api_order_certificate_signed"),
     path("reports/yearly", PlatformYearlyReportView.as_view(), name="platform_api_reports_yearly"),
 ]

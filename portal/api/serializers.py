@@ -222,10 +222,15 @@ class SearchFilterSerializer(serializers.Serializer):
 
 
 # --- faces ------------------------------------------------------------------------------------
+DETECTOR_HELP = ("Which detector found the face: hog (dlib's HOG detector), or cnn (dlib's CNN detector, "
+                 "which runs only when HOG finds no face in the picture).")
+
+
 class DetectedFaceSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Pass as face_index to POST /searches.")
     box = BoxSerializer()
     confidence = serializers.FloatField()
+    detector = serializers.ChoiceField(choices=["hog", "cnn"], help_text=DETECTOR_HELP)
     crop_base64 = serializers.CharField(help_text="The face as a base64 JPEG (not stored).")
 
 
@@ -248,12 +253,13 @@ class FaceSerializer(serializers.Serializer):
     uuid = serializers.UUIDField()
     box = BoxSerializer()
     confidence = serializers.FloatField()
+    detector = serializers.ChoiceField(choices=["hog", "cnn"], help_text=DETECTOR_HELP)
     subject_id = serializers.UUIDField(allow_null=True)
     crop_url = serializers.URLField()
     withheld = serializers.BooleanField()
 
     def to_representation(self, face):
-        return {"uuid": str(face.uuid), "box": _box(face.box), "confidence": face.confidence,
+        return {"uuid": str(face.uuid), "box": _box(face.box), "confidence": face.confidence, "detector": face.detector,
                 "subject_id": str(face.subject.public_id) if face.subject_id else None, "withheld": face.withheld,
                 "crop_url": face_crop_url(request=self.context["request"], face_uuid=face.uuid)}
 
@@ -322,6 +328,12 @@ class EnrolJsonSerializer(_JsonPicture, _Provenance):
 
 class IngestResultSerializer(serializers.Serializer):
     created = serializers.BooleanField(help_text="False when the gallery already held this exact picture.")
+    evidence_recorded = serializers.BooleanField(
+        help_text="True when a picture already held came with provenance it did not have (another region or "
+                  "source): recorded on it, and the orders in force applied again.")
+    withheld_by = serializers.CharField(allow_null=True, help_text=(
+        "The order or opt-out that covers the picture under its new provenance: it is withheld and will be "
+        "deleted. Null otherwise."))
     image = ImageSerializer()
 
 

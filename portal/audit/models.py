@@ -58,3 +58,38 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"#{self.position} {self.action} by {self.actor_label}"
+
+
+class SigningKey(models.Model):
+    """One of the operator's Ed25519 signing keys: its public half, published with its validity
+    period at /.well-known/portal-signing-keys.json. The private half lives in a file
+    (SIGNING_KEY_FILE), never in the database. Platform table: written only under the platform's
+    claim (portal_platform_guard())."""
+
+    key_id = models.CharField(max_length=16, unique=True)
+    public_key = models.CharField(max_length=64)  # base64 of the raw 32 bytes
+    valid_from = models.DateTimeField()
+    valid_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["valid_from"]
+        constraints = [models.UniqueConstraint(fields=["valid_until"], condition=models.Q(valid_until__isnull=True),
+                                               nulls_distinct=False, name="audit_one_current_signing_key")]
+
+
+class SignedAuditHeads(models.Model):
+    """A signed statement of every audit chain's head at one moment (portal.audit.heads). The
+    public file names the platform chain's head and a digest over every chain's (chain,
+    position, hash); `heads` keeps that list, for the operator only, so the digest can be
+    checked later. Platform table."""
+
+    signed_at = models.DateTimeField(db_index=True)
+    key_id = models.CharField(max_length=16)
+    platform_position = models.BigIntegerField()
+    platform_hash = models.CharField(max_length=64)
+    digest = models.CharField(max_length=64)
+    heads = models.JSONField(default=list)
+    signed_file = models.TextField()
+
+    class Meta:
+        ordering = ["-signed_at"]

@@ -86,10 +86,14 @@ def _source_predicate(*, order: RegulatoryOrder, column: str) -> Predicate:
 
 
 def _subject_distance(*, order: RegulatoryOrder, column: str) -> Predicate:
+    references, key = "compliance_orderreferenceface r WHERE r.order_id", order.pk
+    if order.pk is None and order.opt_out_id is not None:
+        # The preview of an opt-out not confirmed yet (selectors.opt_out_preview): its suppression
+        # templates stand in for the reference faces that opt_out_confirm copies from them.
+        references, key = "compliance_optoutembedding r WHERE r.opt_out_id", order.opt_out_id
     return Predicate(
-        f"EXISTS (SELECT 1 FROM compliance_orderreferenceface r WHERE r.order_id = %s"
-        f" AND ({column} <=> r.embedding) < %s)",
-        [order.pk, 1.0 - float(order.match_threshold)],
+        f"EXISTS (SELECT 1 FROM {references} = %s AND ({column} <=> r.embedding) < %s)",
+        [key, 1.0 - float(order.match_threshold)],
     )
 
 

@@ -18,7 +18,7 @@ from portal.compliance import coverage
 from portal.compliance.certificates import order_verify
 from portal.compliance.errors import OrderStateError
 from portal.compliance.models import OrderFileDeletion, OrderTenantProgress, RegulatoryOrder
-from portal.compliance.orders import coverage_withhold
+from portal.compliance.orders import coverage_withhold, order_cause
 from portal.gallery.maintenance import faces_deleted_note
 from portal.gallery.signals import faces_deleted, gallery_erased
 from tenants.context import dangerously_unscoped, scope_connection, scope_on_commit
@@ -76,7 +76,7 @@ def _images_batch_delete(*, order: RegulatoryOrder, batch_size: int) -> int:
     images = coverage.image_predicate(order=order)
     tally = _Tally({})
     with dangerously_unscoped(reason=f"enforcing order {order.pk} across tenants"), scope_connection().cursor() as cursor:
-        cursor.execute(f"SELECT i.id, i.tenant_id, i.file FROM gallery_image i WHERE {images.sql}"
+        cursor.execute(f"SELECT i.id, i.tenant_id, i.file, i.thumbnail FROM gallery_image i WHERE {images.sql}"
                        f" ORDER BY i.id LIMIT %s FOR UPDATE SKIP LOCKED", [*images.params, batch_size])
         rows = cursor.fetchall()
         if not rows:
@@ -85,7 +85,8 @@ def _images_batch_delete(*, order: RegulatoryOrder, batch_size: int) -> int:
         cursor.execute("SELECT id, tenant_id, crop, uuid FROM gallery_face WHERE image_id = ANY(%s)", [image_ids])
         faces = cursor.fetchall()
         face_ids = [row[0] for row in faces]
-        _files_track(order=order, files=[(row[2], "original") for row in rows] + [(row[2], "crop") for row in faces])
+        _files_track(order=order, files=[(row[2], "original") for row in rows] + [(row[3], "thumbnail") for row in rows]
+                     + [(row[2], "crop") for row in faces])
         cursor.execute("DELETE FROM search_searchmatch WHERE face_id = ANY(%s) RETURNING tenant_id", [face_ids])
         for (tenant_id,) in cursor.fetchall():
             tally.add(tenant_id, "matches")
@@ -94,12 +95,14 @@ def _images_batch_delete(*, order: RegulatoryOrder, batch_size: int) -> int:
             tally.add(tenant_id, "faces")
             if crop:
                 tally.add(tenant_id, "crops")
-        cursor.execute("DELETE FROM gallery_image WHERE id = ANY(%s) RETURNING tenant_id, file", [image_ids])
-        for tenant_id, file in cursor.fetchall():
+        cursor.execute("DELETE FROM gallery_image WHERE id = ANY(%s) RETURNING tenant_id, file, thumbnail", [image_ids])
+        for tenant_id, file, thumbnail in cursor.fetchall():
             tally.add(tenant_id, "images")
             if file:
                 tally.add(tenant_id, "originals")
-        for tenant_id, forgotten in _faces_deleted_send(face_uuids=[str(row[3]) for row in faces]).items():
+            if thumbnail:
+                tally.add(tenant_id, "thumbnails")
+        for tenant_id, forgotten in _faces_deleted_send(order=order, face_uuids=[str(row[3]) for row in faces]).items():
             tally.add(tenant_id, "cached_responses", forgotten)
         _tally_persist(order=order, tally=tally)
         scope_on_commit(lambda: order_files_finish(order=order))
@@ -115,9 +118,10 @@ def _copies_removed(responses) -> dict:
     return removed
 
 
-def _faces_deleted_send(*, face_uuids: list[str]) -> dict:
+def _faces_deleted_send(*, order: RegulatoryOrder, face_uuids: list[str]) -> dict:
     """Tells other apps the faces are going, in the batch's transaction (gallery.signals)."""
-    return _copies_removed(faces_deleted.send(sender=RegulatoryOrder, face_uuids=face_uuids))
+    return _copies_removed(faces_deleted.send(sender=RegulatoryOrder, face_uuids=face_uuids,
+                                              cause=order_cause(order)))
 
 
 def _probes_batch_delete(*, order: RegulatoryOrder, batch_size: int) -> int:

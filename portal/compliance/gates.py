@@ -7,8 +7,9 @@ from __future__ import annotations
 import numpy as np
 
 from portal.compliance import coverage
+from portal.compliance.in_force import current_condition, orders_in_force
 from portal.compliance.models import OptOut, RegulatoryOrder
-from portal.gallery.gates import (IngestRefused, register_ingest_gate, register_result_filter,
+from portal.gallery.gates import (ExclusionConditions, IngestRefused, register_ingest_gate, register_result_filter,
                                   register_search_exclusion)
 from tenants.models import Tenant
 from tenants.context import scope_connection
@@ -16,26 +17,36 @@ from django.utils.translation import gettext as _
 
 Status = RegulatoryOrder.Status
 Kind = RegulatoryOrder.Kind
+# Compiled conditions kept per version: one entry per tenant and kind of search.
+_COMPILED_PER_VERSION = 10_000
 
 
-def order_search_exclusion(*, tenant: Tenant, include_platform_index: bool, alias: str) -> list[tuple[str, list]]:
+def order_search_exclusion(*, tenant: Tenant, include_platform_index: bool, alias: str,
+                           fresh: bool = False) -> ExclusionConditions:
     """The conditions of the regional, source and offboarding orders in force (every status but
     draft) that reach the galleries this search reads, over `gallery_face AS alias`. They test the
     face's own columns (region, source domain, tenant), so the HNSW scan applies them per row at
-    no measurable cost. Subject orders are withheld at activation instead (orders.order_activate)."""
-    conditions = []
-    for order in (RegulatoryOrder.objects.exclude(status=Status.DRAFT).exclude(kind=Kind.SUBJECT)
-                  .only("kind", "regions", "include_unknown_region", "domains", "offboard_tenant_ids",
-                        "scope_all", "scope_tenant_ids", "scope_platform_index")):
-        if order.kind == Kind.OFFBOARDING:
-            relevant = tenant.pk in order.offboard_tenant_ids
-        else:
-            relevant = (order.scope_all or tenant.pk in order.scope_tenant_ids
-                        or (include_platform_index and order.scope_platform_index))
-        if relevant:
-            predicate = coverage.face_predicate(order=order, alias=alias)
-            conditions.append((predicate.sql, predicate.params))
-    return conditions
+    no measurable cost. Subject orders are withheld at activation instead (orders.order_activate).
+
+    The orders come from this process's cache (portal/compliance/in_force.py) unless `fresh`; the
+    answer's `current` condition is true only while they are still the orders in force."""
+    in_force = orders_in_force(fresh=fresh)
+    key = (tenant.pk, include_platform_index, alias)
+    conditions = in_force.compiled.get(key)
+    if conditions is None:
+        conditions = []
+        for order in in_force.orders:
+            if order.kind == Kind.OFFBOARDING:
+                relevant = tenant.pk in order.offboard_tenant_ids
+            else:
+                relevant = (order.scope_all or tenant.pk in order.scope_tenant_ids
+                            or (include_platform_index and order.scope_platform_index))
+            if relevant:
+                predicate = coverage.face_predicate(order=order, alias=alias)
+                conditions.append((predicate.sql, predicate.params))
+        if len(in_force.compiled) < _COMPILED_PER_VERSION:
+            in_force.compiled[key] = conditions
+    return ExclusionConditions(conditions=conditions, current=current_condition(in_force.version))
 
 
 def _in_scope(order: RegulatoryOrder, tenant: Tenant | None) -> bool:

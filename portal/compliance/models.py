@@ -57,6 +57,8 @@ class RegulatoryOrder(models.Model):
     deleted = models.JSONField(default=dict, blank=True)
     verification = models.JSONField(null=True, blank=True)
     certificate = models.JSONField(null=True, blank=True)
+    # The certificate as a signed file (portal.signatures), exactly as downloaded and verified.
+    certificate_signed = models.TextField(blank=True)
     opt_out = models.OneToOneField("OptOut", null=True, blank=True, on_delete=models.SET_NULL, related_name="order")
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -113,7 +115,7 @@ class OrderFileDeletion(models.Model):
 
     order = models.ForeignKey(RegulatoryOrder, on_delete=models.CASCADE, related_name="file_deletions")
     path = models.CharField(max_length=300)
-    kind = models.CharField(max_length=16)  # original, crop, probe
+    kind = models.CharField(max_length=16)  # original, thumbnail, crop, probe
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -7,7 +7,9 @@ from datetime import timedelta
 import numpy as np
 from django.utils import timezone
 
+from portal.audit.journal import journal_append
 from portal.audit.services import Actor, audit_record
+from portal.sealing import seal
 from portal.compliance.errors import OrderInvalid, OrderStateError
 from portal.compliance.models import OptOut, OptOutEmbedding, RegulatoryOrder
 from portal.compliance.orders import DEFAULT_SUBJECT_THRESHOLD, order_activate, order_create, reference_embeddings_of
@@ -47,7 +49,21 @@ def opt_out_create(*, pictures: list[bytes], contact: str, consent: bool, channe
                                             for e, sha in embeddings)
         audit_record(action="optout.create", actor=actor, target_type="optout", target_id=opt_out.pk,
                      details={"channel": channel, "region": region, "pictures": len(embeddings)})
+        # Suppression must outlive a restore of a backup taken before it (portal/core/restores.py);
+        # the person's identity goes into the journal sealed, as it is in the database.
+        journal_append(kind="optout.create", data={
+            "public_id": str(opt_out.public_id), "region": region, "channel": channel,
+            "match_threshold": match_threshold, "consent_given_at": opt_out.consent_given_at.isoformat(),
+            "identity": seal(f"{opt_out.full_name}\n{opt_out.contact}".encode(), purpose="journal.optout"),
+            "embeddings": [[round(float(x), 7) for x in e] for e, _sha in embeddings],
+            "picture_sha256": [sha for _e, sha in embeddings]})
     return opt_out
+
+
+def opt_out_order_reference(opt_out: OptOut) -> str:
+    """The reference of the erasure order that confirming the opt-out files; the operator types
+    it to confirm."""
+    return f"OPT-OUT-{str(opt_out.public_id)[:8].upper()}"
 
 
 @dangerously_unscoped(reason="platform code: opt_out_confirm")
@@ -61,7 +77,7 @@ def opt_out_confirm(*, opt_out: OptOut, actor: Actor) -> RegulatoryOrder:
         today = timezone.localdate()
         order = order_create(
             actor=actor, kind=Kind.SUBJECT, authority="Data subject (opt-out request)",
-            reference=f"OPT-OUT-{str(opt_out.public_id)[:8].upper()}", received_on=opt_out.created_at.date(),
+            reference=opt_out_order_reference(opt_out), received_on=opt_out.created_at.date(),
             effective_at=timezone.now(), deadline=today + timedelta(days=30), match_threshold=opt_out.match_threshold,
             reference_embeddings=[np.asarray(e.embedding, dtype=np.float32) for e in opt_out.embeddings.all()],
             opt_out=opt_out)

@@ -16,6 +16,7 @@ import numpy as np
 from django.core.mail import send_mail
 from django.utils import timezone
 
+from portal.audit.journal import journal_append
 from portal.audit.services import Actor, audit_record
 from portal.compliance import coverage
 from portal.compliance.errors import OrderInvalid, OrderStateError
@@ -23,6 +24,8 @@ from portal.compliance.models import OptOut, OrderReferenceFace, OrderTenantProg
 from portal.faces.engine import face_engine
 from portal.faces.errors import FaceEngineError
 from portal.gallery.regions import InvalidRegion, domain_from_url, region_normalise
+from portal.gallery.signals import faces_restricted
+from portal.webhooks.events import order_activated_emit
 from tenants.context import dangerously_unscoped, scope_atomic, scope_connection
 from tenants.models import Tenant, User
 from django.utils.translation import gettext as _, ngettext
@@ -139,6 +142,13 @@ def order_delete_draft(*, order: RegulatoryOrder, actor: Actor) -> None:
         order.delete()
 
 
+def order_cause(order: RegulatoryOrder) -> dict:
+    """What recall notices (GDPR Art. 19) name as the reason; an offboarded tenant is not told
+    about its own gallery, which goes with its searches and notices."""
+    return {"kind": "order", "reference": f"{order.authority} {order.reference}", "order_id": order.pk,
+            "skip_tenant_ids": list(order.offboard_tenant_ids or [])}
+
+
 def coverage_withhold(*, order: RegulatoryOrder) -> tuple[int, int]:
     """Sets `withheld` on the faces and images the order covers that are not flagged yet; returns
     (faces, images) flagged. Runs in the caller's transaction and (unscoped) context."""
@@ -146,11 +156,16 @@ def coverage_withhold(*, order: RegulatoryOrder) -> tuple[int, int]:
     images = coverage.image_predicate(order=order)
     with scope_connection().cursor() as cursor:
         # Faces first: they are what search reads.
-        cursor.execute(f"UPDATE gallery_face f SET withheld = true WHERE NOT f.withheld AND {faces.sql}", faces.params)
-        faces_withheld = cursor.rowcount
+        cursor.execute(f"UPDATE gallery_face f SET withheld = true WHERE NOT f.withheld AND {faces.sql}"
+                       f" RETURNING f.uuid", faces.params)
+        restricted = [str(uuid) for (uuid,) in cursor.fetchall()]
+        faces_withheld = len(restricted)
         cursor.execute(f"UPDATE gallery_image i SET withheld = true WHERE NOT i.withheld AND {images.sql}",
                        images.params)
-        return faces_withheld, cursor.rowcount
+        images_withheld = cursor.rowcount
+    # Restricted faces are recalled from the tenants that received them (GDPR Art. 19).
+    faces_restricted.send(sender=RegulatoryOrder, face_uuids=restricted, cause=order_cause(order))
+    return faces_withheld, images_withheld
 
 
 @dangerously_unscoped(reason="platform code: order_activate")
@@ -179,11 +194,48 @@ def order_activate(*, order: RegulatoryOrder, actor: Actor, record_coverage: boo
         order.status, order.activated_at = Status.ACTIVE, timezone.now()
         order.save(update_fields=["status", "activated_at"])
         audit_record(action="order.activate", actor=actor, target_type="order", target_id=order.pk, details=details)
+        # Before the commit, in a file apart from the database: a restore applies it again.
+        journal_append(kind="order.activate", data=order_journal_data(order=order))
     if order.kind != Kind.SUBJECT:
         order_withhold_flags(order=order, actor=actor)
     # Counted after the commit, so that the counting does not delay the moment nothing is visible;
     # the gate already refuses new covered data, so the count is what was there.
-    return order_coverage_record(order=order) if record_coverage else order
+    if not record_coverage:
+        return order
+    order = order_coverage_record(order=order)
+    order_activated_notify(order=order)
+    return order
+
+
+def order_activated_notify(*, order: RegulatoryOrder) -> int:
+    """Sends `order.activated` to each tenant the order affects: its gallery holds covered faces
+    or pictures, its searches matched covered faces, or it is offboarded. Returns how many."""
+    with dangerously_unscoped(reason="telling the tenants an order affects"):
+        affected = {p.tenant_id: p.covered for p in OrderTenantProgress.objects.filter(order=order)
+                    if p.tenant_id is not None and any((p.covered or {}).values())}
+        for tenant_id in order.offboard_tenant_ids or []:
+            affected.setdefault(tenant_id, {})
+        for tenant in Tenant.objects.filter(pk__in=list(affected)).order_by("pk"):
+            order_activated_emit(tenant=tenant, order_reference=order.reference, kind=order.kind,
+                                 authority=order.authority, activated_at=order.activated_at.isoformat(),
+                                 faces_covered=affected[tenant.pk].get("faces"))
+    return len(affected)
+
+
+def order_journal_data(*, order: RegulatoryOrder) -> dict:
+    """Everything needed to file and activate the order again in a database that lacks it."""
+    return {
+        "kind": order.kind, "authority": order.authority, "reference": order.reference,
+        "description": order.description, "received_on": order.received_on.isoformat(),
+        "effective_at": order.effective_at.isoformat(), "deadline": order.deadline.isoformat(),
+        "regions": order.regions, "include_unknown_region": order.include_unknown_region, "domains": order.domains,
+        "match_threshold": order.match_threshold, "offboard_tenant_ids": order.offboard_tenant_ids,
+        "scope_all": order.scope_all, "scope_tenant_ids": order.scope_tenant_ids,
+        "scope_platform_index": order.scope_platform_index,
+        "opt_out_public_id": str(order.opt_out.public_id) if order.opt_out_id else None,
+        "reference_embeddings": [[round(float(x), 7) for x in face.embedding]
+                                 for face in order.reference_faces.order_by("id")],
+    }
 
 
 def order_withhold_flags(*, order: RegulatoryOrder, actor: Actor) -> tuple[int, int]:

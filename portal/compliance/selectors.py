@@ -6,6 +6,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from portal.compliance import coverage
+from portal.compliance.home_regions import tenants_blocked_unknown_region
 from portal.compliance.models import OptOut, OrderTenantProgress, RegulatoryOrder
 from tenants.context import dangerously_unscoped
 from tenants.models import Tenant
@@ -32,13 +33,29 @@ def _gallery_label(tenant_id, tenants) -> str:
 
 
 def order_preview(*, order: RegulatoryOrder) -> dict:
-    """What the order covers now, per gallery, with totals."""
+    """What the order covers now, per gallery, with totals; and the tenants it would stop from
+    ingesting pictures of unknown region (filed under a home country it covers)."""
+    return _coverage_preview(order)
+
+
+def opt_out_preview(*, opt_out: OptOut) -> dict:
+    """What confirming the opt-out would erase now: the coverage of the subject order that
+    opt_out_confirm files, computed from the opt-out's templates without filing anything. The
+    unsaved order names the opt-out by id: `opt_out=` would cache it as the opt-out's own order."""
+    return _coverage_preview(RegulatoryOrder(kind=RegulatoryOrder.Kind.SUBJECT, scope_all=True,
+                                             scope_platform_index=True, match_threshold=opt_out.match_threshold,
+                                             opt_out_id=opt_out.pk))
+
+
+def _coverage_preview(order: RegulatoryOrder) -> dict:
     with dangerously_unscoped(reason="previewing an order across tenants"):
         counts = coverage.coverage_count(order=order)
     tenants = Tenant.objects.in_bulk([t for t in counts if t is not None])
     rows = sorted(({"gallery": _gallery_label(t, tenants), "tenant_id": t, **c} for t, c in counts.items()),
                   key=lambda row: (row["tenant_id"] is None, row["gallery"]))
-    return {"rows": rows, "totals": coverage.coverage_totals(counts)}
+    blocked = [{"tenant_id": t.pk, "slug": t.slug, "name": t.name, "home_country": t.home_country}
+               for t in tenants_blocked_unknown_region(order=order)]
+    return {"rows": rows, "totals": coverage.coverage_totals(counts), "blocked_unknown_region": blocked}
 
 
 def order_progress(*, order: RegulatoryOrder) -> list[dict]:

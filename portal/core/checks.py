@@ -99,3 +99,20 @@ def platform_role_separate(app_configs, **kwargs):
         hint="Set PLATFORM_DATABASE_URL to a second role that owns nothing (see docs/architecture.md).",
         id="portal.W005",
     )]
+
+
+@register()
+def restore_finished(app_configs, **kwargs):
+    """An unfinished restore keeps the portal shut (run_portal runs the checks before it starts)."""
+    from portal.core.restores import restore_pending
+
+    pending = restore_pending()
+    if pending is None:
+        return []
+    return [Error(
+        f"A restore from a backup is unfinished ({pending.strip()}): the restored data may still hold what an "
+        f"order or an erasure made after the backup covers.",
+        hint=f"Run `manage.py restore` again to its end; it removes {settings.RESTORE_MARKER} when nothing covered "
+             f"remains.",
+        id="portal.E006",
+    )]

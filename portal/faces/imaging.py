@@ -230,3 +230,25 @@ def crop_jpeg(
     buffer = io.BytesIO()
     Image.fromarray(thumbnail).save(buffer, format="JPEG", quality=88, optimize=True)
     return buffer.getvalue()
+
+
+THUMBNAIL_MAX_SIDE = 320
+
+
+def thumbnail_rgb(*, rgb: np.ndarray, max_side: int = THUMBNAIL_MAX_SIDE) -> np.ndarray:
+    """The pixels scaled down so that the longest side is at most max_side (never enlarged)."""
+    height, width = rgb.shape[:2]
+    if max(height, width) <= max_side:
+        return rgb
+    scale = max_side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return cv2.resize(np.ascontiguousarray(rgb), size, interpolation=cv2.INTER_AREA)
+
+
+def thumbnail_jpeg(*, rgb: np.ndarray, max_side: int = THUMBNAIL_MAX_SIDE) -> bytes:
+    """A small JPEG of the whole (upright) picture without its metadata (no EXIF, so no GPS), for
+    the pages that list pictures."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(thumbnail_rgb(rgb=rgb, max_side=max_side))).save(
+        buffer, format="JPEG", quality=82, optimize=True)
+    return buffer.getvalue()

@@ -23,6 +23,10 @@ WEIGHT_FILES = (
     "shape_predictor_5_face_landmarks.dat",
 )
 
+# dlib's CNN (MMOD) face detector, the fallback when HOG finds no face; loaded by dlib directly
+# from the package, so it is not placed under DEEPFACE_HOME.
+CNN_DETECTOR_FILE = "mmod_human_face_detector.dat"
+
 
 def weights_source_dir() -> Path:
     # Located without importing the package: its __init__ imports the deprecated pkg_resources.

@@ -16,6 +16,7 @@ raise GatesMissing instead of letting everything through, and the system check
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
@@ -55,11 +56,34 @@ class ResultFilter(Protocol):
     def __call__(self, *, tenant: "Tenant", face_ids: list[int], probe_embedding: "np.ndarray") -> set[int]: ...
 
 
-class SearchExclusion(Protocol):
-    """SQL conditions over `gallery_face AS alias`, each true for a face the search must skip."""
+@dataclass(frozen=True)
+class ExclusionConditions:
+    """What a search exclusion answers: SQL conditions over `gallery_face AS alias`, each true for
+    a face the search must skip, and `current`, a condition true while those are still the ones in
+    force (an exclusion that caches its conditions tests its version there; one that reads afresh
+    each time leaves it TRUE)."""
 
-    def __call__(self, *, tenant: "Tenant", include_platform_index: bool,
-                 alias: str) -> "list[tuple[str, list]]": ...
+    conditions: list[tuple[str, list]]
+    current: tuple[str, list] = ("TRUE", [])
+
+
+class SearchExclusion(Protocol):
+    """`fresh` asks for conditions read from the database now, not from a cache."""
+
+    def __call__(self, *, tenant: "Tenant", include_platform_index: bool, alias: str,
+                 fresh: bool) -> ExclusionConditions: ...
+
+
+@dataclass(frozen=True)
+class SearchExclusions:
+    """`sql` is true for the faces a search may return; `current_sql` is true while `sql` is still
+    what the orders in force say. The similarity query tests both in one statement, so a face is
+    never returned under conditions that went out of date before that statement began."""
+
+    sql: str
+    params: list = field(default_factory=list)
+    current_sql: str = "TRUE"
+    current_params: list = field(default_factory=list)
 
 
 _ingest_gates: list[IngestGate] = []
@@ -104,18 +128,31 @@ def ingest_gates_check(*, tenant, region, source_domain, embeddings) -> None:
         gate(tenant=tenant, region=region, source_domain=source_domain, embeddings=embeddings)
 
 
-def search_exclusions_sql(*, tenant, include_platform_index: bool, alias: str) -> tuple[str, list]:
+def search_exclusions(*, tenant, include_platform_index: bool, alias: str, fresh: bool = False) -> SearchExclusions:
     """One condition, true for the faces a search may return: none of the registered exclusions
     holds. A condition that is NULL for a row (a face of unknown region tested against a region
-    list) counts as not excluding it."""
+    list) counts as not excluding it. With `fresh` False the exclusions may answer from their
+    caches; the caller must then test `current_sql` in the same statement (tenant_faces_nearest)."""
     _gates_require()
     conditions: list[tuple[str, list]] = []
+    currents: list[tuple[str, list]] = []
     for exclusion in _search_exclusions:
-        conditions += exclusion(tenant=tenant, include_platform_index=include_platform_index, alias=alias)
-    if not conditions:
-        return "TRUE", []  # the registered exclusions were asked: no order in force reaches this search
-    return ("NOT (" + " OR ".join(f"COALESCE(({sql}), false)" for sql, _ in conditions) + ")",
-            [param for _, params in conditions for param in params])
+        answer = exclusion(tenant=tenant, include_platform_index=include_platform_index, alias=alias, fresh=fresh)
+        conditions += answer.conditions
+        currents.append(answer.current)
+    current_sql = " AND ".join(f"({sql})" for sql, _ in currents)
+    current_params = [param for _, params in currents for param in params]
+    if not conditions:  # the registered exclusions were asked: no order in force reaches this search
+        return SearchExclusions("TRUE", [], current_sql, current_params)
+    return SearchExclusions("NOT (" + " OR ".join(f"COALESCE(({sql}), false)" for sql, _ in conditions) + ")",
+                            [param for _, params in conditions for param in params], current_sql, current_params)
+
+
+def search_exclusions_sql(*, tenant, include_platform_index: bool, alias: str) -> tuple[str, list]:
+    """The exclusions read afresh, as (sql, params), for a statement that does not test currency."""
+    exclusions = search_exclusions(tenant=tenant, include_platform_index=include_platform_index, alias=alias,
+                                   fresh=True)
+    return exclusions.sql, exclusions.params
 
 
 def result_filters_apply(*, tenant, face_ids: list[int], probe_embedding) -> set[int]:

@@ -51,15 +51,17 @@ def _referenced(cursor, *, directory: str, names: list[str]) -> set[str]:
     length = 64 if directory == "images" else 36
     stems = [name.rsplit("/", 1)[1][:length] for name in names]
     if directory == "images":
-        cursor.execute("SELECT file FROM gallery_image WHERE tenant_id IS NOT DISTINCT FROM %s AND sha256 = ANY(%s)",
-                       [owner, stems])
+        # A picture's thumbnail lies beside it ("<sha256>.thumb.jpg"): either column keeps a file.
+        cursor.execute("SELECT file, thumbnail FROM gallery_image WHERE tenant_id IS NOT DISTINCT FROM %s"
+                       " AND sha256 = ANY(%s)", [owner, stems])
+        return {name for row in cursor.fetchall() for name in row if name}
     else:
         cursor.execute("SELECT crop FROM gallery_face WHERE uuid::text = ANY(%s)", [stems])
     return {row[0] for row in cursor.fetchall()}
 
 
 def files_orphaned_delete(*, now: datetime | None = None, dry_run: bool = False) -> dict[str, int]:
-    """Deletes pictures in storage that no row refers to: originals, crops and probes written by a
+    """Deletes pictures in storage that no row refers to: originals, thumbnails, crops and probes written by a
     transaction that then rolled back (an import batch that failed to commit, a search inside an
     API request that failed after it), or left by a crash. Files younger than ORPHAN_GRACE are
     left alone, since their transaction may still be running. Returns counts per folder."""

@@ -57,6 +57,12 @@ def _image_path(image, filename):
     return f"images/{owner}/{image.sha256[:2]}/{image.sha256}{filename[filename.rfind('.'):] if '.' in filename else ''}"
 
 
+def _thumbnail_path(image, filename):
+    # Beside the picture, named after it, so that everything of one picture shares one stem.
+    owner = image.tenant_id or "platform"
+    return f"images/{owner}/{image.sha256[:2]}/{image.sha256}.thumb.jpg"
+
+
 class Image(models.Model):
     """One ingested picture and where it came from."""
 
@@ -65,6 +71,8 @@ class Image(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
                                  help_text=_("How the object is named outside: URLs, API bodies, exports."))
     file = models.FileField(upload_to=_image_path, max_length=300)
+    thumbnail = models.FileField(upload_to=_thumbnail_path, max_length=300, blank=True,
+                                 help_text=_("A small JPEG of the picture (longest side 320 px) for the pages that list pictures."))
     sha256 = models.CharField(max_length=64)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
@@ -94,6 +102,34 @@ class Image(models.Model):
         return f"Image {self.pk} ({self.source_domain or 'upload'})"
 
 
+class ImageEvidence(models.Model):
+    """One statement of where a picture came from: the first import's, then each re-import that
+    declared something else (another region, another source). The image's own columns hold the
+    provenance in force; these rows are its history (who declared what, when)."""
+
+    # The database cascades (gallery/0006), so enforcement's raw DELETE of an image takes its history.
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+                               related_name="+", help_text=_("Empty for the operator's platform index."))
+    image = models.ForeignKey(Image, on_delete=models.DO_NOTHING, db_constraint=False, related_name="evidence")
+    source_url = models.URLField(max_length=2000, blank=True)
+    source_domain = models.CharField(max_length=253, blank=True)
+    region = models.CharField(max_length=6, null=True, blank=True)
+    region_evidence = models.CharField(max_length=16, choices=RegionEvidence.choices, default=RegionEvidence.UNKNOWN)
+    legal_basis = models.CharField(max_length=32, choices=LegalBasis.choices)
+    declared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    declared_by_label = models.CharField(max_length=200, blank=True)
+    declared_at = models.DateTimeField()
+    withheld_by_order = models.CharField(max_length=100, blank=True,
+                                         help_text=_("The order or opt-out that now covers the picture, if any."))
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        ordering = ["declared_at", "id"]
+        indexes = [models.Index(fields=["image", "declared_at"])]
+
+
 def _crop_path(face, filename):
     owner = face.tenant_id or "platform"
     return f"crops/{owner}/{face.uuid}.jpg"
@@ -117,6 +153,10 @@ class Face(models.Model):
     region = models.CharField(max_length=6, null=True, blank=True)
     source_domain = models.CharField(max_length=253, blank=True)
     engine = models.CharField(max_length=64)
+    # Which dlib detector found the face: HOG, or the CNN that runs when HOG finds none
+    # (portal/faces/engine.py). A database default too, so raw bulk inserts need not name it.
+    detector = models.CharField(max_length=8, choices=[("hog", "HOG"), ("cnn", "CNN")], default="hog",
+                                db_default="hog")
     withheld = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 
 from portal.gallery.models import Face, Image, Subject
 from tenants.models import Tenant
@@ -29,7 +29,12 @@ def subject_get(*, tenant: Tenant, public_id) -> Subject:
 
 
 def subjects_list(*, tenant: Tenant):
-    return Subject.objects.filter(tenant=tenant).annotate(picture_count=Count("images")).order_by("label", "id")
+    """With each subject's picture count and the public id of its latest picture that has a
+    thumbnail to show (cover_id, None when there is none)."""
+    cover = (Image.objects.filter(tenant=tenant, subject=OuterRef("pk"), withheld=False).exclude(thumbnail="")
+             .order_by("-created_at", "-id").values("public_id")[:1])
+    return (Subject.objects.filter(tenant=tenant)
+            .annotate(picture_count=Count("images"), cover_id=Subquery(cover)).order_by("label", "id"))
 
 
 def gallery_is_empty(*, tenant: Tenant) -> bool:

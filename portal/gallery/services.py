@@ -11,11 +11,13 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError
 
+from portal.audit.journal import journal_append
 from portal.audit.services import Actor, audit_record
 from portal.errors import DomainError
 from portal.faces.engine import DetectionResult, face_engine
-from portal.faces.imaging import EXTENSIONS
+from portal.faces.imaging import EXTENSIONS, thumbnail_jpeg
 from portal.faces.errors import NoFaceFound
+from portal.gallery.evidence import image_evidence_apply, picture_gps_read
 from portal.gallery.gates import ingest_gates_check
 from portal.gallery.models import Face, Image, LegalBasis, Subject
 from portal.gallery.regions import domain_from_url, region_resolve
@@ -35,6 +37,8 @@ class IngestResult:
     image: Image
     faces: list[Face]
     created: bool
+    evidence_recorded: bool = False  # a picture already held, with provenance it did not have
+    withheld_by: str = ""  # the order or opt-out that covers it under that new provenance
 
 
 @contextmanager
@@ -69,14 +73,23 @@ def image_ingest(*, tenant: Tenant | None, data: bytes, actor: Actor, legal_basi
 
     Refuses (writing nothing) a bad or face-less picture, bad provenance, or a picture that an
     active regulatory order or opt-out covers. The same picture twice in one gallery is stored
-    once: the second call returns the first image with created=False.
+    once: the second call returns the first image with created=False, and when it declares
+    provenance the picture did not have, records it and re-applies the orders in force
+    (portal/gallery/evidence.py).
     """
     source_domain = _provenance_check(tenant=tenant, legal_basis=legal_basis, source_url=source_url, subject=subject)
     sha256 = hashlib.sha256(data).hexdigest()
     with gallery_scope(tenant=tenant):
         existing = Image.objects.filter(tenant=tenant, sha256=sha256).first()
-        if existing is not None:
-            return IngestResult(image=existing, faces=list(existing.faces.all()), created=False)
+    if existing is not None:
+        gps = detection.image.gps if detection else picture_gps_read(data=data)
+        with gallery_scope(tenant=tenant):
+            recorded, withheld_by = image_evidence_apply(
+                tenant=tenant, image=existing, actor=actor, legal_basis=legal_basis, source_url=source_url,
+                source_domain=source_domain, region=region, gps=gps)
+            existing.refresh_from_db()
+            return IngestResult(image=existing, faces=list(existing.faces.all()), created=False,
+                                evidence_recorded=recorded, withheld_by=withheld_by)
 
     detection = detection or face_engine().faces_detect(data=data)
     if not detection.faces:
@@ -100,6 +113,8 @@ def image_ingest(*, tenant: Tenant | None, data: bytes, actor: Actor, legal_basi
             )
             image.file.save(f"{sha256}.{EXTENSIONS[picture.format]}", ContentFile(data), save=False)
             written.append(image.file.name)
+            image.thumbnail.save("thumb.jpg", ContentFile(thumbnail_jpeg(rgb=picture.rgb)), save=False)
+            written.append(image.thumbnail.name)
             image.save()
             faces = []
             for found in detection.faces:
@@ -107,7 +122,7 @@ def image_ingest(*, tenant: Tenant | None, data: bytes, actor: Actor, legal_basi
                     image=image, tenant=tenant, subject=subject, embedding=found.embedding.tolist(),
                     box_x=found.box[0], box_y=found.box[1], box_w=found.box[2], box_h=found.box[3],
                     confidence=found.confidence, region=resolved_region, source_domain=source_domain,
-                    engine=detection.engine,
+                    engine=detection.engine, detector=found.detector,
                 )
                 face.crop.save("crop.jpg", ContentFile(found.crop), save=False)
                 written.append(face.crop.name)
@@ -135,18 +150,21 @@ def _files_delete(names: list[str]) -> None:
 
 
 def image_delete(*, tenant: Tenant | None, image: Image, actor: Actor) -> None:
-    """Deletes the picture completely: its file, its faces' crops, its faces and every search
-    match pointing at them. Files go once the rows' deletion has committed."""
+    """Deletes the picture completely: its file and thumbnail, its faces' crops, its faces and
+    every search match pointing at them. Files go once the rows' deletion has committed."""
     with gallery_scope(tenant=tenant), scope_atomic():
         image = Image.objects.select_for_update().get(pk=image.pk, tenant=tenant)
         faces = list(image.faces.values_list("crop", "uuid"))
-        names = [image.file.name, *(crop for crop, _ in faces)]
+        names = [image.file.name, image.thumbnail.name, *(crop for crop, _ in faces)]
         face_count = len(faces)
-        image_id = image.public_id
+        image_id, sha256 = image.public_id, image.sha256
         image.delete()
-        faces_deleted.send(sender=Image, face_uuids=[str(face_uuid) for _, face_uuid in faces])
+        faces_deleted.send(sender=Image, face_uuids=[str(face_uuid) for _, face_uuid in faces],
+                           cause={"kind": "erasure", "reference": str(image_id)})
         audit_record(action="image.delete", actor=actor, tenant=tenant, target_type="image", target_id=image_id,
                      details={"faces": face_count})
+        # A restore of an older backup deletes it again (portal/core/restores.py).
+        journal_append(kind="image.delete", data={"tenant_id": tenant.pk if tenant else None, "sha256": sha256})
         scope_on_commit(lambda: _files_delete(names))
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal.platform import report_views, search_floors, views
+from portal.platform import proof_views, report_views, search_floors, views
 
 urlpatterns = [
     path("", views.dashboard, name="platform_dashboard"),
@@ -21,9 +21,12 @@ urlpatterns = [
     path("orders/<int:order_id>/withdraw/", views.order_withdraw, name="platform_order_withdraw"),
     path("orders/<int:order_id>/certificate/", views.order_certificate, name="platform_order_certificate"),
     path("orders/<int:order_id>/certificate.json", views.order_certificate_json, name="platform_order_certificate_json"),
+    path("orders/<int:order_id>/certificate.signed.json", proof_views.order_certificate_signed_download,
+         name="platform_order_certificate_signed"),
     path("opt-outs/", views.opt_outs, name="platform_opt_outs"),
     path("opt-outs/<int:opt_out_id>/", views.opt_out_detail, name="platform_opt_out"),
     path("audit/", views.audit, name="platform_audit"),
+    path("signatures/", proof_views.signatures, name="platform_signatures"),
     path("search-floors/", search_floors.search_floors, name="platform_search_floors"),
     path("reports/yearly/", report_views.yearly_report, name="platform_yearly_report"),
     path("reports/yearly.csv", report_views.yearly_report_csv, name="platform_yearly_report_csv"),

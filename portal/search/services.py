@@ -23,6 +23,7 @@ from portal.search.bands import band_for
 from portal.search.floors import search_limits
 from portal.search.models import Search, SearchMatch
 from portal.search.selectors import tenant_faces_nearest
+from portal.webhooks.events import search_completed_emit
 from tenants.context import dangerously_unscoped, scope_atomic, scope_on_commit, tenant_scope
 from tenants.models import Tenant
 from django.utils.translation import gettext as _
@@ -126,6 +127,9 @@ def search_run(*, tenant: Tenant, actor: Actor, probe: bytes, case_reference: st
                                   "threshold": threshold, "matches": len(neighbours), "leads": leads,
                                   "authorisation": authorised["authorisation"],
                                   "authorisation_reference": authorised.get("authorisation_reference", "")})
+            search_completed_emit(tenant=tenant, search_id=str(search.public_id), case_reference=case_reference,
+                                  status=search.status, matches=len(neighbours), leads=leads,
+                                  run_by=actor.label, created_at=search.created_at.isoformat())
         except BaseException:
             search.probe.delete(save=False)
             raise

@@ -1,5 +1,7 @@
 """Face thumbnails for the portal pages, read from storage and never from a public media URL."""
 
+import base64
+
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
@@ -7,6 +9,7 @@ from portal.errors import DomainError
 from portal.faces.engine import EngineConfig
 from portal.faces.imaging import crop_jpeg, image_decode
 from portal.search.models import Search
+from portal.search.services import search_detect_faces
 
 
 class ProbeGone(DomainError):
@@ -35,3 +38,15 @@ def probe_crop_jpeg(*, search: Search, size: int = 240) -> bytes:
 def stored_file_read(*, name: str) -> bytes:
     with default_storage.open(name, "rb") as handle:
         return handle.read()
+
+
+def probe_faces(*, search: Search) -> list[dict]:
+    """Every face of the stored probe, largest first (the numbering search_run's face_index uses),
+    each with its crop as a data URI and whether it is the face this search searched."""
+    if not probe_available(search=search) or not default_storage.exists(search.probe.name):
+        raise ProbeGone
+    detection = search_detect_faces(data=stored_file_read(name=search.probe.name))
+    searched = tuple(search.probe_face_box)
+    return [{"index": index, "searched": tuple(face.box) == searched,
+             "crop": "data:image/jpeg;base64," + base64.b64encode(face.crop).decode("ascii")}
+            for index, face in enumerate(detection.faces)]

@@ -8,6 +8,7 @@ from portal.api.models import ApiKeyScope
 from portal.faces.imaging import ACCEPT as PICTURE_ACCEPT
 from portal.gallery.models import LegalBasis
 from portal.search.authorisations import AuthorisationGiven
+from portal.webhooks.models import EventType
 from tenants.models import Membership, Tenant, User
 
 
@@ -59,6 +60,18 @@ class SearchForm(PortalForm):
         data = self.cleaned_data
         return AuthorisationGiven(authority=data["authorisation_authority"], reference=data["authorisation_reference"],
                                   date=data["authorisation_date"], urgent=data["urgent"])
+
+
+class ProbeFaceSearchForm(SearchForm):
+    """Searches another face of a stored probe: the search form without the picture, the face
+    chosen among those found in it."""
+
+    def __init__(self, *args, faces: list[dict], **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["picture"]
+        self.fields["face_index"] = forms.TypedChoiceField(
+            label=_("Face to search"), coerce=int, widget=forms.RadioSelect,
+            choices=[(face["index"], _("Face %(number)s") % {"number": face["index"] + 1}) for face in faces])
 
 
 class AuthorisationRecordForm(PortalForm):
@@ -175,6 +188,10 @@ class TenantSettingsForm(PortalForm):
         label=_("Most matches per search"), required=False, min_value=1,
         help_text=_("Empty: the platform's limit. You may set a lower one, never a higher one."))
 
+    two_factor_required = forms.BooleanField(
+        label=_("Every member must sign in with two-factor log-in (a code from an authenticator app)"),
+        required=False, help_text=_("Only an owner can change this. Always on for law enforcement."))
+
     LIMIT_FIELDS = ("search_min_threshold", "search_max_k")
 
 
@@ -182,6 +199,30 @@ class ApiKeyCreateForm(PortalForm):
     name = forms.CharField(label=_("Name"), max_length=100, help_text=_("What the key is for, e.g. 'case system'."))
     scopes = forms.MultipleChoiceField(label=_("What it may do"), choices=ApiKeyScope.choices,
                                        initial=[ApiKeyScope.SEARCH], widget=forms.CheckboxSelectMultiple)
+
+
+class SignedHeadCheckForm(PortalForm):
+    MAX_BYTES = 64 * 1024
+    kept = forms.FileField(label=_("A signed head you kept (.json)"),
+                           widget=forms.ClearableFileInput(attrs={"accept": ".json,application/json"}))
+
+    def clean_kept(self) -> bytes:
+        kept = self.cleaned_data["kept"]
+        if kept.size > self.MAX_BYTES:
+            raise forms.ValidationError(_("A signed head is a few hundred bytes; this file is too large to be one."))
+        return kept.read()
+
+
+class WebhookEndpointForm(PortalForm):
+    url = forms.CharField(label=_("Address"), max_length=500,
+                          help_text=_("An https:// address of your system that accepts POST requests."),
+                          widget=forms.URLInput(attrs={"placeholder": "https://", "autocomplete": "off"}))
+    events = forms.MultipleChoiceField(label=_("Events"), widget=forms.CheckboxSelectMultiple, choices=[
+        (EventType.DISCLOSURE_RECALLED, _("disclosure.recalled: a face you received was erased or restricted")),
+        (EventType.REQUEST_FORWARDED, _("request.forwarded: a data subject's request was forwarded to you")),
+        (EventType.ORDER_ACTIVATED, _("order.activated: an order affecting your gallery came into force")),
+        (EventType.SEARCH_COMPLETED, _("search.completed: one of your searches finished")),
+    ], initial=[EventType.DISCLOSURE_RECALLED, EventType.REQUEST_FORWARDED, EventType.ORDER_ACTIVATED])
 
 
 class AuditFilterForm(PortalForm):
@@ -193,3 +234,17 @@ class AuditFilterForm(PortalForm):
     def __init__(self, *args, actions: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["action"].choices = [("", _("Any action"))] + [(a, a) for a in actions]
+
+
+class TwoFactorEnrolForm(PortalForm):
+    token = forms.CharField(
+        max_length=8, label=_("6-digit code from your authenticator app"),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*",
+                                      "autofocus": True}))
+
+
+class TwoFactorCodeForm(PortalForm):
+    token = forms.CharField(
+        max_length=24, label=_("Code from your authenticator app, or a backup code"),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True, "autocapitalize": "off",
+                                      "spellcheck": "false"}))

@@ -30,6 +30,18 @@
     refusal.focus();
   }
 
+  // A table wider than its box scrolls sideways (on a phone): keyboard users reach it with Tab and
+  // scroll it with the arrow keys. Only such tables take a tab stop, so it follows the width.
+  function scrollersMark() {
+    document.querySelectorAll(".table-wrap").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) box.setAttribute("tabindex", "0");
+      else box.removeAttribute("tabindex");
+    });
+  }
+  scrollersMark();
+  window.addEventListener("resize", scrollersMark);
+  document.addEventListener("htmx:afterSettle", scrollersMark);
+
   // One-time secrets (passwords, API keys) get a copy button.
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-copy-button]");
@@ -39,5 +51,18 @@
     navigator.clipboard.writeText(value.textContent.trim()).then(function () {
       button.textContent = window.gettext ? window.gettext("Copied") : "Copied";
     });
+  });
+  // The order form shows only the fieldsets of the kind chosen (data-kind lists the kinds a
+  // fieldset belongs to); without this script every fieldset shows, each titled with its kind.
+  document.querySelectorAll("form[data-kind-form]").forEach(function (form) {
+    var kind = form.querySelector("[name=kind]");
+    if (!kind) return;
+    function show() {
+      form.querySelectorAll("fieldset[data-kind]").forEach(function (fieldset) {
+        fieldset.hidden = fieldset.getAttribute("data-kind").split(" ").indexOf(kind.value) === -1;
+      });
+    }
+    kind.addEventListener("change", show);
+    show();
   });
 })();

@@ -61,6 +61,12 @@ def test_enrol_stores_the_picture_with_provenance(api_a, picture):
     again = _enrol(api_a, subject["id"], picture("obama_1.jpg"))
     assert again.status_code == 200 and again.json()["created"] is False
     assert again.json()["image"]["id"] == image["id"]
+    # The home country is weaker evidence than the source's .fr: nothing new.
+    assert again.json()["evidence_recorded"] is False
+    declared = _enrol(api_a, subject["id"], picture("obama_1.jpg"), region="DE")
+    assert declared.status_code == 200 and declared.json()["evidence_recorded"] is True
+    assert declared.json()["withheld_by"] is None
+    assert declared.json()["image"]["provenance"]["region"] == "DE"
 
 
 def test_enrol_with_json_base64(api_a, picture):
@@ -95,6 +101,7 @@ def test_image_upload_list_filter_read_delete(api_a, picture, two_tenants, djang
 
     read = api_a.get(f"/api/v1/images/{first_id}").json()
     assert read["provenance"]["legal_basis"] == "public_record" and read["faces"][0]["crop_url"].endswith("/crop")
+    assert read["faces"][0]["detector"] == "hog"
 
     with tenant_scope(two_tenants.a.tenant):
         image = Image.objects.get(public_id=first_id)

@@ -1,7 +1,10 @@
 """Regulatory orders end to end: preview, activation (nothing visible at once), enforcement
 (nothing left, everything else untouched), resumption after a crash, verification, certificate."""
 
+from datetime import datetime, timedelta
+
 import pytest
+from django.conf import settings
 from django.core.files.storage import default_storage
 
 from portal.compliance import coverage
@@ -88,11 +91,17 @@ def test_regional_order_hides_at_once_then_deletes_everything_covered_and_nothin
     certificate = order.certificate
     assert certificate["totals"]["deleted"]["images"] == 12 == certificate["totals"]["covered_at_activation"]["images"]
     assert certificate["totals"]["deleted"]["faces"] == 12 and certificate["totals"]["deleted"]["crops"] == 12
+    assert certificate["totals"]["deleted"]["thumbnails"] == 12
+    assert certificate["verification"]["files_checked_by_kind"] == {"crop": 12, "original": 12, "thumbnail": 12}
     assert certificate["totals"]["deleted"].get("matches", 0) == fr_matches
     per_gallery = {g["tenant_id"]: g["deleted"] for g in certificate["galleries"]}
     assert all(per_gallery[t.pk if t else None]["images"] == 3 for t in gallery.tenants)
     assert certificate["verification"]["passed"] and certificate["verification"]["files_remaining"] == 0
     assert certificate["audit_chain_head"]["hash"] == audit_head()[1]
+    # The regulator learns when the last backup that may hold the deleted data expires.
+    assert certificate["backups"]["retention_days"] == settings.BACKUP_RETENTION_DAYS
+    assert datetime.fromisoformat(certificate["backups"]["last_copy_expires_at"]) == \
+        order.verified_at + timedelta(days=settings.BACKUP_RETENTION_DAYS)
     assert all(result.intact for result in audit_chain_verify())
     with dangerously_unscoped(reason="test"):
         actions = set(AuditEvent.objects.filter(target_type="order", target_id=str(order.pk))
@@ -171,7 +180,7 @@ def test_enforcement_killed_halfway_and_restarted_ends_complete_without_double_c
     assert order.deleted["images"] == 12 and order.deleted["faces"] == 12 and order.deleted["originals"] == 12
     assert not (remaining_face_ids() & _fr(gallery))
     with dangerously_unscoped(reason="test"):
-        assert OrderFileDeletion.objects.filter(order=order).count() == 24
+        assert OrderFileDeletion.objects.filter(order=order).count() == 36  # originals, thumbnails, crops
         assert not OrderFileDeletion.objects.filter(order=order, deleted_at__isnull=True).exists()
     # Run again: nothing more to do, same totals.
     again = order_enforce(order=order)

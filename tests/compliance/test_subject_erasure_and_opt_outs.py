@@ -1,6 +1,7 @@
 """Subject erasure and opt-outs on the real face engine and the pictures in ../shared/faces."""
 
 import pytest
+from django.core.files.storage import default_storage
 
 from portal.audit.services import Actor
 from portal.compliance.models import OptOut, RegulatoryOrder
@@ -85,9 +86,15 @@ def test_operator_opt_out_erases_and_suppresses(real_gallery, two_tenants, faces
                              region="FR")
     order = opt_out_confirm(opt_out=opt_out, actor=Actor.of_user(operator))
     assert order.kind == RegulatoryOrder.Kind.SUBJECT and order.opt_out_id == opt_out.pk
-    order_enforce(order=order)
+    thumbnails = [img.thumbnail.name for img in images["obama"] + images["group"]]  # the group shows him too
+    assert thumbnails and all(default_storage.exists(name) for name in thumbnails)
+    order = order_enforce(order=order)
     left = _images()
     assert not any((img.tenant_id, img.sha256) in left for img in images["obama"])
+    # The erasure deleted the thumbnails made at ingest with the pictures, and its verification
+    # checked them absent.
+    assert not any(default_storage.exists(name) for name in thumbnails)
+    assert order.verification["passed"] and order.verification["files_checked_by_kind"]["thumbnail"] == len(thumbnails)
     opt_out.refresh_from_db()
     assert opt_out.embeddings.count() == 1  # suppression kept with consent
     with pytest.raises(IngestRefused, match="opted out|covered"):

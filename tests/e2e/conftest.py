@@ -14,7 +14,9 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
-SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "screenshots"
+ROOT = Path(__file__).resolve().parent.parent.parent
+SCREENSHOTS = ROOT / "screenshots"
+AXE_PIN = Path(__file__).resolve().parent / "axe-core.pin"
 DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 390, "height": 844}
 
@@ -68,6 +70,16 @@ def browser_page(chromium):
     context.close()
 
 
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's source, installed by scripts/install-axe (pinned version, verified hash)."""
+    pin = dict(line.split("=", 1) for line in AXE_PIN.read_text().splitlines() if line and not line.startswith("#"))
+    path = ROOT / "var" / f"axe-core-{pin['version']}" / "axe.min.js"
+    if not path.exists():
+        _unavailable(f"axe-core is not at {path}: run scripts/install-axe (make test does).")
+    return path.read_text()
+
+
 def log_in(page, base_url: str, email: str, password: str = TEST_PASSWORD) -> None:
     """Through the real log-in form, as a person would."""
     page.goto(f"{base_url}/accounts/login/")
@@ -87,6 +99,11 @@ def shoot(page, name: str) -> None:
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at the {label} width"
+        # Every navigation link in full view: none cut off at the edge, nor scrolled out of sight.
+        clipped = page.evaluate("""() => [...document.querySelectorAll('.mainnav a, .platform-nav a')]
+            .filter(a => { const r = a.getBoundingClientRect(); return r.width && (r.left < 0 || r.right > innerWidth); })
+            .map(a => a.textContent.trim())""")
+        assert not clipped, f"{name}: navigation links {clipped} are cut off at the {label} width"
     page.set_viewport_size(DESKTOP)
 
 

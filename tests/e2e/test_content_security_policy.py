@@ -26,13 +26,16 @@ def test_portal_platform_and_api_docs_work_under_the_policy(live_server, browser
     policy = response.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "unsafe-eval" not in policy and "frame-ancestors 'none'" in policy
     expect(page.locator("#swagger-ui .info .title")).to_contain_text("Face search portal API")
+    outside: list[str] = []
+    page.on("request", lambda request: outside.append(request.url)
+            if not request.url.startswith((base, "data:", "blob:")) else None)
     page.goto(f"{base}/api/v1/redoc/")
     expect(page.locator("redoc h1").first).to_contain_text("Face search portal API")
-    # Redoc's footer asks its vendor's CDN for a logo: the policy stops that, as it should (nothing
-    # is fetched from the internet); it is the only thing refused.
+    # Redoc's footer logo comes from the portal itself: nothing is asked of any other host, and the
+    # policy has nothing to refuse.
+    expect(page.locator("img[alt='redocly logo']")).to_have_attribute("src", "/static/favicon.svg")
     page.wait_for_timeout(500)
-    refused_elsewhere = [v for v in violations if "https://cdn.redoc.ly/" in v]
-    assert all("https://cdn.redoc.ly/" in v for v in violations)
+    assert outside == [] and violations == []
     violations.clear()
 
     log_in(page, base, two_tenants.a.investigator.email)
@@ -52,7 +55,7 @@ def test_portal_platform_and_api_docs_work_under_the_policy(live_server, browser
     with page.expect_navigation():
         page.locator("#status").select_option("draft")
     assert page.url.endswith("status=draft")
-    assert violations == [] and len(refused_elsewhere) <= 1
+    assert violations == []
 
 
 def test_an_injected_inline_script_does_not_run(live_server, browser_page):

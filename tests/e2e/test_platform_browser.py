@@ -15,7 +15,7 @@ from portal.gallery.models import Image, LegalBasis
 from portal.gallery.services import image_ingest
 from tenants.context import dangerously_unscoped
 from tests.e2e.conftest import log_in, shoot
-from tests.factories import UserFactory, enrolment_code_for, totp_token
+from tests.factories import TEST_PASSWORD, UserFactory, enrolment_code_for, totp_token
 from tests.worker import Worker, broker_url_of_this_test_database
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -43,8 +43,13 @@ def test_operator_files_activates_and_follows_an_order_to_its_certificate(
     operator = UserFactory(is_staff=True, email="operator@portal.test")
     page, base = browser_page, live_server.url
 
-    log_in(page, base, operator.email)
+    # Logged out, the platform's address leads to the log-in page and, once logged in, back to the
+    # platform area (its two-factor set-up first), not to the tenants' start page.
     page.goto(f"{base}/platform/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/platform/"))
+    page.get_by_label("E-mail").fill(operator.email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/platform/2fa/enrol/"))
     shoot(page, "19-platform-2fa-enrolment-code")
     page.get_by_label("Enrolment code from another operator").fill(enrolment_code_for(operator).lower())
@@ -63,9 +68,17 @@ def test_operator_files_activates_and_follows_an_order_to_its_certificate(
     shoot(page, "21-platform-dashboard")
 
     page.goto(f"{base}/platform/orders/new/")
+    # Only the chosen kind's fields show.
+    page.get_by_label("Kind").select_option("subject")
+    expect(page.get_by_label("Match threshold")).to_be_visible()
+    expect(page.get_by_label("Regions")).to_be_hidden()
+    page.get_by_label("Kind").select_option("offboarding")
+    expect(page.get_by_text("Where it applies")).to_be_hidden()
     page.get_by_label("Kind").select_option("regional")
+    expect(page.get_by_label("Match threshold")).to_be_hidden()
+    expect(page.get_by_label("Domains")).to_be_hidden()
     page.get_by_label("Authority").fill("CNIL")
-    page.get_by_role("textbox", name="Reference:", exact=True).fill("SAN-2026-041")
+    page.get_by_role("textbox", name=re.compile(r"^Reference:")).fill("SAN-2026-041")
     page.get_by_label("Received on").fill("2026-11-20")
     page.get_by_label("Effective at").fill("2026-11-21T00:00")
     page.get_by_label("Deadline").fill("2027-01-20")

@@ -48,10 +48,11 @@ def test_investigator_searches_and_sees_the_right_person_first(live_server, brow
     expect(first).to_contain_text("Own gallery")
     expect(first).to_contain_text("records.example.gov")
     expect(page.get_by_role("note")).to_contain_text("not identifications")
-    # The crops load through the tenant's own URLs.
-    expect(first.locator("img")).to_have_count(2)
-    page.wait_for_function("""() => [...document.querySelectorAll('.match img')].slice(0, 2)
-        .every(img => img.complete && img.naturalWidth > 0)""")
+    # The crops load through the tenant's own URLs: the probe's once, in the summary, and each match's on its card.
+    expect(first.locator("img")).to_have_count(1)
+    expect(page.locator(".search-summary .probe img")).to_have_count(1)
+    page.wait_for_function("""() => [document.querySelector('.search-summary .probe img'),
+        document.querySelector('.match img')].every(img => img.complete && img.naturalWidth > 0)""")
     expect(page.locator("body")).to_contain_text("CASE-2024-17")
 
 

@@ -49,6 +49,15 @@ def test_screenshots_of_the_main_pages(live_server, browser_page, two_tenants, f
     expect(page).to_have_url(re.compile(r"/searches/[0-9a-f-]{36}/$"))
     page.wait_for_load_state("networkidle")
     shoot(page, "05-search-results")
+    # The group picture's other face, from the result page, without uploading it again.
+    page.get_by_role("link", name="Search the other face of this picture").click()
+    expect(page.get_by_role("radio")).to_have_count(2)
+    expect(page.get_by_label("Case reference")).to_have_value("CASE-2024-17")
+    authorisation_fill(page)
+    shoot(page, "05b-search-other-face")
+    page.get_by_role("button", name="Search this face").click()
+    expect(page).to_have_url(re.compile(r"/searches/[0-9a-f-]{36}/$"))
+    expect(page.get_by_role("heading", name=re.compile("Leads"))).to_be_visible()
 
     page.goto(f"{base}/search/")
     page.get_by_label("Probe picture").set_input_files(str(faces_dir / "obama_2.jpg"))

@@ -176,10 +176,11 @@ def test_input_errors_come_through_as_engine_errors(engine):
 
 
 def test_engine_failures_are_wrapped(engine, faces_dir, monkeypatch):
-    def broken(_image):
-        raise RuntimeError("dlib exploded")
+    class Broken:
+        def run(self, _image, _upsample):
+            raise RuntimeError("dlib exploded")
 
-    monkeypatch.setattr(engine.detector, "detect_faces", broken)
+    monkeypatch.setitem(engine.detector.model, "face_detector", Broken())
     with pytest.raises(FaceEngineError) as raised:
         engine.faces_detect(data=(faces_dir / "obama_small.jpg").read_bytes())
     assert type(raised.value) is FaceEngineError

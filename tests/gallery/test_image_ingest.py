@@ -10,6 +10,7 @@ from portal.search.services import search_run
 from portal.search.models import SearchMatch
 from tenants.context import dangerously_unscoped, tenant_scope
 from tests.builders import AUTHORISED
+from tests.faces.pictures import bearded_tilted_jpeg, scene_without_people_jpeg
 
 pytestmark = pytest.mark.django_db
 ACTOR = Actor.system("test")
@@ -109,3 +110,29 @@ def test_another_tenant_cannot_delete_the_image(two_tenants, faces_dir):
     with pytest.raises(Image.DoesNotExist):
         image_delete(tenant=two_tenants.b.tenant, image=result.image, actor=ACTOR)
     assert _row_counts() == (1, 1)
+
+
+def test_a_face_only_the_cnn_finds_is_stored_and_searched_with_its_detector(two_tenants, faces_dir):
+    tenant = two_tenants.a.tenant
+    kit = _ingest(tenant, faces_dir, "kit_harington_1.jpg")
+    bearded = bearded_tilted_jpeg(faces_dir=faces_dir)
+
+    stored = image_ingest(tenant=tenant, data=bearded, actor=ACTOR, legal_basis=LegalBasis.LAW_ENFORCEMENT)
+    # A probe goes through the same fallback: the tilted face finds the same man, found by HOG.
+    with tenant_scope(tenant):
+        search = search_run(tenant=tenant, actor=ACTOR, probe=bearded, case_reference="C", purpose="p",
+                            authorisation=AUTHORISED)
+        matched = [match.face.uuid for match in SearchMatch.objects.filter(search=search)]
+
+    assert [face.detector for face in kit.faces] == ["hog"]
+    assert [face.detector for face in stored.faces] == ["cnn"]
+    with tenant_scope(tenant):
+        assert Face.objects.get(pk=stored.faces[0].pk).detector == "cnn"
+    assert kit.faces[0].uuid in matched
+
+
+def test_a_scene_without_people_is_refused_after_both_detectors(two_tenants):
+    with pytest.raises(NoFaceFound):
+        image_ingest(tenant=two_tenants.a.tenant, data=scene_without_people_jpeg(), actor=ACTOR,
+                     legal_basis=LegalBasis.LAW_ENFORCEMENT)
+    assert _row_counts() == (0, 0)

@@ -35,14 +35,14 @@ def test_folder_import_recurses_skips_a_bad_file_and_a_rerun_skips_everything(tw
     (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff" + b"not really a jpeg")
     (folder / "notes.txt").write_text("not a picture, not even looked at")
     out, err = _import(folder, "--tenant", "agency-a", "--legal-basis", "law_enforcement", "--batch-size", "2")
-    assert "Imported 2 picture(s) with 3 face(s); 0 already there; 0 refused; 1 failed." in out
+    assert "Imported 2 picture(s) with 3 face(s); 0 already there; new evidence recorded on 0; 0 refused; 1 failed." in out
     assert "FAILED broken.jpg: The picture looks like JPEG but cannot be read" in err
     with tenant_scope(two_tenants.a.tenant):
         assert Image.objects.count() == 2 and Face.objects.count() == 3
         assert set(Image.objects.values_list("legal_basis", flat=True)) == {LegalBasis.LAW_ENFORCEMENT}
 
     out, _ = _import(folder, "--tenant", "agency-a", "--legal-basis", "law_enforcement")
-    assert "Imported 0 picture(s) with 0 face(s); 2 already there; 0 refused; 1 failed." in out
+    assert "Imported 0 picture(s) with 0 face(s); 2 already there; new evidence recorded on 0; 0 refused; 1 failed." in out
     with tenant_scope(two_tenants.b.tenant):
         assert Image.objects.count() == 0
 
@@ -105,7 +105,7 @@ def test_a_picture_refused_by_a_gate_is_reported_and_skipped(two_tenants, faces_
                         "obama_1.jpg,https://banned.example/o.jpg,consent\n"
                         "nested/biden_1.jpg,https://fine.example/b.jpg,consent\n")
     out, err = _import(manifest, "--tenant", "retailer-b")
-    assert "Imported 1 picture(s) with 1 face(s); 0 already there; 1 refused; 0 failed." in out
+    assert "Imported 1 picture(s) with 1 face(s); 0 already there; new evidence recorded on 0; 1 refused; 0 failed." in out
     assert "REFUSED obama_1.jpg: The source platform banned.example" in err and "ORDER-42" in err
     assert "(order " not in err  # the reference as the gate gives it, not labelled "order" twice
     with tenant_scope(two_tenants.b.tenant):

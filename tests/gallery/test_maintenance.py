@@ -55,11 +55,11 @@ def test_files_left_by_a_rolled_back_ingest_are_found_and_deleted_by_the_daily_s
         lost = image_ingest(tenant=tenant, data=(faces_dir / "biden_1.jpg").read_bytes(),
                             actor=Actor.system("test"), legal_basis=LegalBasis.LAW_ENFORCEMENT).image
         with dangerously_unscoped(reason="test"):
-            lost_files = [lost.file.name, *lost.faces.values_list("crop", flat=True)]
+            lost_files = [lost.file.name, lost.thumbnail.name, *lost.faces.values_list("crop", flat=True)]
         raise Abandoned
     with dangerously_unscoped(reason="test"):
         assert not Image.objects.filter(sha256=lost.sha256).exists()
-        kept_files = [kept.file.name, *kept.faces.values_list("crop", flat=True), search.probe.name]
+        kept_files = [kept.file.name, kept.thumbnail.name, *kept.faces.values_list("crop", flat=True), search.probe.name]
     default_storage.save("probes/2026/11/left-behind.jpg", ContentFile(b"probe"))
     assert all(default_storage.exists(name) for name in lost_files + kept_files)
 
@@ -67,10 +67,10 @@ def test_files_left_by_a_rolled_back_ingest_are_found_and_deleted_by_the_daily_s
     assert maintenance.files_orphaned_delete() == {"images": 0, "crops": 0, "probes": 0}
     _age_every_file(settings)
     call_command("files_orphans", "--dry-run")
-    assert "images: 1 found" in capsys.readouterr().out
+    assert "images: 2 found" in capsys.readouterr().out  # the picture and its thumbnail
     assert all(default_storage.exists(name) for name in lost_files)
 
-    assert files_orphaned_delete.apply().get() == {"images": 1, "crops": 1, "probes": 1}
+    assert files_orphaned_delete.apply().get() == {"images": 2, "crops": 1, "probes": 1}
     assert not any(default_storage.exists(name) for name in lost_files)
     assert not default_storage.exists("probes/2026/11/left-behind.jpg")
     assert all(default_storage.exists(name) for name in kept_files)

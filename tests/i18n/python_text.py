@@ -27,7 +27,9 @@ NOT_SHOWN = {"RuntimeError", "ValueError", "TypeError", "KeyError", "AttributeEr
              "NotImplementedError", "LookupError", "OSError", "ImportError", "TenantScopeMissing",
              "ImproperlyConfigured", "CommandError", "SealBroken", "ImageError",
              # An installation fault the operator fixes (the page says only that the service failed).
-             "GatesMissing", "EngineWeightsMissing"}
+             "GatesMissing", "EngineWeightsMissing",
+             # The backup and restore commands' failures, read by operators at a terminal.
+             "BackupFailed", "RestoreIncomplete"}
 TEXT_KEYWORDS = {"label", "help_text", "verbose_name", "verbose_name_plural", "empty_label", "message", "subject", "body",
                  "title"}
 TEXT_ATTRIBUTES = {"label", "help_text", "default_detail", "not_authenticated_message", "message"}

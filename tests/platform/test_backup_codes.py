@@ -72,6 +72,7 @@ def test_issuing_new_codes_retires_the_old_ones(client, user_factory, settings):
 
 
 def test_backup_codes_page_is_staff_only(client, two_tenants):
-    assert client.get("/platform/2fa/backup-codes/").status_code == 404
+    assert client.get("/platform/2fa/backup-codes/")["Location"].startswith("/accounts/login/")
+    assert client.post("/platform/2fa/backup-codes/").status_code == 404
     client.force_login(two_tenants.a.owner)
     assert client.post("/platform/2fa/backup-codes/").status_code in (403, 404)

@@ -2,6 +2,7 @@
 
 import json
 import re
+from urllib.parse import quote
 
 import pytest
 from portal.platform.models import SealedTOTPDevice
@@ -17,7 +18,7 @@ from tests.factories import enrolment_code_for, totp_token
 pytestmark = pytest.mark.django_db
 
 PAGES = ["/platform/", "/platform/orders/", "/platform/orders/new/", "/platform/opt-outs/", "/platform/tenants/",
-         "/platform/audit/", "/platform/2fa/enrol/", "/platform/2fa/verify/"]
+         "/platform/audit/", "/platform/signatures/", "/platform/2fa/enrol/", "/platform/2fa/verify/"]
 
 
 
@@ -42,10 +43,29 @@ def enforce_now(monkeypatch):
 
 
 @pytest.mark.parametrize("path", PAGES + ["/platform/orders/1/", "/platform/tenants/1/"])
-def test_platform_pages_are_404_for_anonymous_and_tenant_users(client, two_tenants, path):
-    assert client.get(path).status_code == 404
+def test_platform_pages_send_anonymous_visitors_to_log_in_and_are_404_for_tenant_users(client, two_tenants,
+                                                                                     settings, path):
+    settings.DEBUG = True  # as under `make run`: still the portal's 404, never the debug page of URL patterns
+    response = client.get(path)
+    assert response.status_code == 302 and response["Location"] == f"/accounts/login/?next={quote(path)}"
+    assert client.post(path).status_code == 404  # other methods without a session: nothing to log in to
     client.force_login(two_tenants.a.owner)  # a tenant's owner is not a platform operator
-    assert client.get(path).status_code == 404
+    for response in (client.get(path), client.post(path)):
+        assert response.status_code == 404
+        assert "urlpatterns" not in response.content.decode() and "Not found" in response.content.decode()
+
+
+def test_an_operator_who_logs_in_lands_on_the_platform_area(client, operator):
+    from tests.factories import TEST_PASSWORD
+    response = client.post("/accounts/login/", {"username": operator.email, "password": TEST_PASSWORD})
+    assert response.status_code == 302
+    landing = client.get(response["Location"])
+    assert landing.status_code == 302 and landing["Location"] == "/platform/"
+    # From a platform link the log-in returns to it.
+    client.logout()
+    response = client.post("/accounts/login/?next=/platform/orders/",
+                           {"username": operator.email, "password": TEST_PASSWORD, "next": "/platform/orders/"})
+    assert response["Location"] == "/platform/orders/"
 
 
 def test_staff_without_a_device_must_enrol_then_verify_each_session(client, operator, settings):
@@ -112,16 +132,20 @@ def test_order_lifecycle_through_the_pages(staff_client, world_gallery, enforce_
         order.refresh_from_db()
         assert order.status == RegulatoryOrder.Status.DRAFT
     assert "type the order's reference" in detail and 'name="confirm_reference"' in detail
-    assert staff_client.post(f"/platform/orders/{order.pk}/activate/",
-                             {"confirm_reference": " SAN-2026-001 "}).status_code == 302
+    activated = staff_client.post(f"/platform/orders/{order.pk}/activate/",
+                                  {"confirm_reference": " SAN-2026-001 "}, follow=True).content.decode()
     order.refresh_from_db()
     assert order.status == RegulatoryOrder.Status.ACTIVE
+    assert "deletion is queued" in activated and "Deletion runs in the background" in activated
     progress = staff_client.get(f"/platform/orders/{order.pk}/progress/").content.decode()
     assert 'hx-trigger="every 2s"' in progress
 
     order_enforce(order=order)
-    progress = staff_client.get(f"/platform/orders/{order.pk}/progress/").content.decode()
-    assert "hx-trigger" not in progress and "Certificate" in progress
+    # Once verified, the order's page says so, and nothing there says deletion "has started" (#14, item 4).
+    for path in (f"/platform/orders/{order.pk}/progress/", f"/platform/orders/{order.pk}/"):
+        progress = staff_client.get(path).content.decode()
+        assert "hx-trigger" not in progress and "Certificate" in progress
+        assert "Deleted and verified" in progress and "started" not in progress.replace("Deletion started", "")
     certificate = staff_client.get(f"/platform/orders/{order.pk}/certificate/").content.decode()
     assert "SAN-2026-001" in certificate and "Verification" in certificate
     data = json.loads(staff_client.get(f"/platform/orders/{order.pk}/certificate.json").content)
@@ -220,7 +244,9 @@ def test_non_operators_get_the_same_404_for_every_method_even_without_a_csrf_tok
     from django.test import Client
 
     client = Client(enforce_csrf_checks=True)  # as a browser: no token sent
-    assert getattr(client, method)(path).status_code == 404
+    anonymous = getattr(client, method)(path).status_code
+    # Only a page's GET without a session is sent to log in (tested above).
+    assert anonymous == (302 if method == "get" and path != "/platform/no-such-page/" else 404)
     client.force_login(two_tenants.a.owner)
     assert getattr(client, method)(path).status_code == 404
 
@@ -241,3 +267,35 @@ def test_an_operator_without_a_csrf_token_is_still_refused_by_the_csrf_check(ope
     client = Client(enforce_csrf_checks=True)
     client.force_login(operator)
     assert client.post("/platform/orders/new/").status_code == 403
+
+
+def test_confirming_a_public_opt_out_shows_what_it_erases_and_asks_for_the_reference(
+        staff_client, two_tenants, faces_dir, enforce_now):
+    from portal.audit.services import Actor
+    from portal.compliance.opt_outs import opt_out_create, opt_out_order_reference
+    from portal.gallery.models import LegalBasis
+    from portal.gallery.services import image_ingest
+
+    for tenant, name in ((two_tenants.a.tenant, "obama_1.jpg"), (two_tenants.b.tenant, "obama_2.jpg"),
+                         (None, "obama_3.jpg"), (two_tenants.a.tenant, "biden_1.jpg")):
+        image_ingest(tenant=tenant, data=(faces_dir / name).read_bytes(), actor=Actor.system("test"),
+                     legal_basis=LegalBasis.LAW_ENFORCEMENT, region="DE")
+    opt_out = opt_out_create(pictures=[(faces_dir / "obama_4.jpg").read_bytes()], contact="me@example.test",
+                             consent=True, channel=OptOut.Channel.PUBLIC_FORM, actor=Actor(label="public form"))
+    reference = opt_out_order_reference(opt_out)
+    page = staff_client.get(f"/platform/opt-outs/{opt_out.pk}/").content.decode()
+    # Three pictures of the person (two tenants' and the platform index), not the other person's.
+    totals = re.search(r"<tfoot>.*?</tfoot>", page, re.S).group(0)
+    assert re.findall(r">(\d+)</td>", totals)[:2] == ["3", "3"]
+    assert "Platform index" in page and two_tenants.a.tenant.name in page and reference in page
+
+    for typed in ("", "OPT-OUT-WRONG"):
+        response = staff_client.post(f"/platform/opt-outs/{opt_out.pk}/", {"action": "confirm",
+                                                                          "confirm_reference": typed}, follow=True)
+        assert "Not confirmed: type the reference" in response.content.decode()
+        opt_out.refresh_from_db()
+        assert opt_out.status == OptOut.Status.RECEIVED and not RegulatoryOrder.objects.exists()
+
+    staff_client.post(f"/platform/opt-outs/{opt_out.pk}/", {"action": "confirm", "confirm_reference": reference})
+    opt_out.refresh_from_db()
+    assert opt_out.status == OptOut.Status.ENFORCING and opt_out.order.reference == reference

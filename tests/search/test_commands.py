@@ -100,7 +100,7 @@ def test_bench_search_runs_on_a_tiny_size_and_drops_its_database(faces_dir):
     database = f"{settings.DATABASES['default']['TEST']['NAME']}_bench"
     finished = subprocess.run(
         [sys.executable, "manage.py", "bench_search", "--sizes", "2000", "--queries", "10", "--pictures", "1",
-         "--rounds", "1", "--database", database, "--faces-dir", str(faces_dir), "--json"],
+         "--rounds", "1", "--database", database, "--faces-dir", str(faces_dir), "--breakdown", "--json"],
         cwd=Path(settings.BASE_DIR), capture_output=True, text=True, timeout=300, env=os.environ.copy(),
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
@@ -108,6 +108,12 @@ def test_bench_search_runs_on_a_tiny_size_and_drops_its_database(faces_dir):
     (size,) = report["vector_query"]
     assert size["size"] == 2000 and size["queries"] == 10 and 0 <= size["recall_at_10"] <= 1
     assert set(size["by_scope"]) <= {"tenant", "tenant+platform"} and size["build_seconds"] >= 0
+    # The breakdown: the call, the previous path alternately, and the server's own time for each query.
+    breakdown = size["breakdown"]
+    assert 0 < breakdown["server_p50_ms"] <= breakdown["server_p95_ms"]
+    assert breakdown["call_over_server_p50"] == round(size["p50_ms"] / breakdown["server_p50_ms"], 2) or \
+        abs(breakdown["call_over_server_p50"] - size["p50_ms"] / breakdown["server_p50_ms"]) < 0.05
+    assert breakdown["previous_p50_ms"] > 0
     assert report["ingest"]["pictures"] == 1 and report["ingest"]["pictures_per_second"] > 0
     assert {"original", "scaled_2500"} <= set(report["end_to_end"])
     from django.db import connection

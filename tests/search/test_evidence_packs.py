@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from portal.audit.models import AuditEvent
 from portal.audit.services import Actor
 from portal.search.evidence import ExportRefused, evidence_pack_export
-from portal.search.models import Disclosure, SearchAccess, SearchMatch
+from portal.search.models import Disclosure, FaceDisclosure, SearchAccess, SearchMatch
 from portal.search.reviews import match_review_add
 from tenants.context import tenant_scope
 from tenants.models import Membership
@@ -50,6 +50,7 @@ def test_an_unconfirmed_match_is_not_exported_and_nothing_is_recorded(lead):
     assert refused.value.status == 409 and refused.value.code == "unconfirmed_lead"
     with tenant_scope(a.tenant):
         assert not Disclosure.objects.exists() and not SearchAccess.objects.exists()
+        assert not FaceDisclosure.objects.filter(via="evidence").exists()
         assert not AuditEvent.objects.filter(action="evidence.export").exists()
 
 
@@ -61,12 +62,15 @@ def test_a_confirmed_match_exports_a_pdf_naming_both_reviewers_and_is_disclosed(
     assert pack.content_type == "application/pdf" and pack.filename == "evidence-CASE-12-1.pdf"
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pack.content)).pages)
     for expected in (a.owner.email, a.admin.email, "Same tattoo on the neck.", "CASE-12", "robbery suspect",
-                     str(match.face.uuid), "confirmed"):
+                     str(match.face.uuid), "confirmed", "Face detector", "HOG (dlib)"):
         assert expected in text
     with tenant_scope(a.tenant):
         disclosure = Disclosure.objects.get()
         event = AuditEvent.objects.get(action="evidence.export")
         assert SearchAccess.objects.filter(search=search, what="evidence", actor_user=a.investigator).count() == 1
+        # Recorded for recall notices too (GDPR Art. 19, portal/search/recalls.py).
+        assert list(FaceDisclosure.objects.filter(via="evidence").values_list(
+            "search_public_id", "case_reference", "face_uuid")) == [(search.public_id, "CASE-12", match.face.uuid)]
     assert disclosure.face_uuids == [match.face.uuid] and disclosure.actor_user_id == a.investigator.pk
     assert disclosure.audit_position == event.position and disclosure.format == "pdf"
 
@@ -84,6 +88,7 @@ def test_the_json_twin_carries_the_same_facts_with_audit_positions(lead):
     assert data["search"]["case_reference"] == "CASE-12"
     assert data["search"]["authorisation"]["status"] == "not_required"  # a search made by the test builder
     assert data["match"]["face_uuid"] == str(match.face.uuid) and data["match"]["band"] == "strong"
+    assert data["match"]["detector"] == match.face.detector == "hog"
     assert data["export"]["audit_position"] > max(v["audit_position"] for v in data["review"]["verdicts"])
 
 

@@ -12,9 +12,11 @@ from django.db import connection
 from portal.api.services import api_key_create, idempotency_record_store, tenant_api_settings_set
 from portal.audit.services import Actor, audit_record
 from portal.compliance.models import RegulatoryOrder
-from portal.gallery.models import Subject
-from portal.search.models import Disclosure, MatchReview, SearchAccess, SearchMatch
+from portal.gallery.models import ImageEvidence, Subject
+from portal.search.models import Disclosure, FaceDisclosure, MatchReview, RecallNotice, SearchAccess, SearchMatch
 from portal.compliance.orders import order_coverage_record, order_create
+from portal.webhooks.models import WebhookDelivery
+from portal.webhooks.services import webhook_endpoint_create
 from tenants.context import dangerously_unscoped, scope_connection, tenant_scope
 from tenants.models import Invitation
 from tests.builders import order_fields
@@ -53,6 +55,16 @@ def _rows_of_every_tenant_table(world_gallery, two_tenants) -> None:
             Disclosure.objects.create(tenant=tenant, search=match.search, match_public_ids=[match.public_id],
                                       face_uuids=[match.face.uuid], format="json", actor_label="x", audit_position=1)
             SearchAccess.objects.create(tenant=tenant, search=match.search, what="results", via="page", actor_label="x")
+            ImageEvidence.objects.create(tenant=tenant, image=match.face.image, legal_basis="consent",
+                                         declared_at="2026-01-01T00:00Z")
+            FaceDisclosure.objects.create(tenant=tenant, search_public_id=match.search.public_id, case_reference="C",
+                                          face_uuid=match.face.uuid, via="page")
+            RecallNotice.objects.create(tenant=tenant, action="erased", cause="erasure", face_uuids=[match.face.uuid],
+                                        searches=[{"search": str(match.search.public_id), "case_reference": "C"}])
+            endpoint, _ = webhook_endpoint_create(tenant=tenant, url="https://127.0.0.1:9/hook",
+                                                  events=["search.completed"], actor=Actor.system("test"))
+            WebhookDelivery.objects.create(tenant=tenant, endpoint=endpoint, event_id=match.search.public_id,
+                                           event_type="search.completed", payload={}, status="failed")
     order_coverage_record(order=order_create(**order_fields(kind=RegulatoryOrder.Kind.REGIONAL, regions=["FR"])))
 
 

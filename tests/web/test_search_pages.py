@@ -281,3 +281,45 @@ def test_an_empty_gallery_leads_the_user_to_enrol_first(client, two_tenants, fac
     image_ingest(tenant=two_tenants.a.tenant, data=(faces_dir / "obama_1.jpg").read_bytes(),
                  actor=Actor.system("test"), legal_basis=LegalBasis.LAW_ENFORCEMENT)
     assert "Your gallery is empty" not in client.get("/t/agency-a/search/").content.decode()
+
+
+def test_the_other_face_of_a_group_picture_is_searched_from_the_result_page(client, two_tenants, faces_dir):
+    _enrol(two_tenants.a.tenant, faces_dir, "obama_1.jpg", "Barack Obama")
+    _enrol(two_tenants.a.tenant, faces_dir, "biden_1.jpg", "Joe Biden")
+    client.force_login(two_tenants.a.investigator)
+    first = client.get(_search_post(client, faces_dir, "group_obama_biden_1.jpg")["Location"])
+    html = first.content.decode()
+    searched = first.context["search"]
+    # The probe crop is shown once, in the summary, not again on every card.
+    assert html.count(f"/searches/{searched.public_id}/probe.jpg") == 1
+    faces_url = f"/t/agency-a/searches/{searched.public_id}/faces/"
+    assert faces_url in html and "Search the other face of this picture" in html
+
+    page = client.get(faces_url)
+    faces = page.context["faces"]
+    assert len(faces) == 2 and [f["searched"] for f in faces].count(True) == 1
+    assert page.content.decode().count("data:image/jpeg;base64,") == 2
+    other = next(f["index"] for f in faces if not f["searched"])
+    assert page.context["form"]["face_index"].value() == other  # the face not searched yet is offered first
+
+    # A face that is not in the picture: a clear error, no search.
+    def searches():
+        with tenant_scope(two_tenants.a.tenant):
+            return Search.objects.count()
+    count = searches()
+    refused = client.post(faces_url, {"face_index": "7", "case_reference": "CASE-7", "purpose": "p", **AUTHORISED_FORM})
+    assert refused.status_code == 400 and "Select a valid choice" in refused.content.decode()
+    assert searches() == count
+
+    response = client.post(faces_url, {"face_index": str(other), "case_reference": "CASE-7", "purpose": "same case",
+                                       **AUTHORISED_FORM})
+    assert response.status_code == 302
+    second = client.get(response["Location"]).context
+    names = {first.context["leads"][0].face.subject.label, second["leads"][0].face.subject.label}
+    assert names == {"Barack Obama", "Joe Biden"} and second["search"].case_reference == "CASE-7"
+
+    # Another tenant's member, and a search id that does not exist: the same 404, for both methods.
+    client.force_login(two_tenants.b.owner)
+    for method in (client.get, client.post):
+        assert method(faces_url.replace("agency-a", "retailer-b")).status_code == 404
+        assert method(f"/t/retailer-b/searches/{searched.public_id.hex[::-1]}/faces/").status_code == 404

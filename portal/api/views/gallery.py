@@ -30,7 +30,9 @@ _INGEST_ERRORS = {"POST": (451,)}
 _INGEST_DESCRIPTION = (
     "Detects and embeds every face of the picture and stores them with the provenance given. Refused with 422 "
     "when no face is found and with 451 when a regulatory order or opt-out covers the picture. The same picture "
-    "twice in the gallery is stored once: the second answer is 200 with created=false."
+    "twice in the gallery is stored once: the second answer is 200 with created=false; if it declares provenance "
+    "the picture did not have (another region or source), evidence_recorded=true, and withheld_by names the order "
+    "or opt-out that now covers it (it is withheld at once and deleted)."
 )
 
 
@@ -40,7 +42,9 @@ def _subject_with_count(*, tenant, public_id):
 
 def _ingest_response(*, tenant, result, request) -> Response:
     image = image_get(tenant=tenant, public_id=result.image.public_id)
-    body = {"created": result.created, "image": ImageSerializer(image, context={"request": request}).data}
+    body = {"created": result.created, "evidence_recorded": result.evidence_recorded,
+            "withheld_by": result.withheld_by or None,
+            "image": ImageSerializer(image, context={"request": request}).data}
     return Response(body, status=201 if result.created else 200)
 
 

@@ -5,7 +5,7 @@ Idempotency-Key. Its OpenAPI document is its own, for operators, at /api/v1/plat
 
 from __future__ import annotations
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
@@ -21,6 +21,7 @@ from portal.api.serializers import Base64PictureField
 from portal.api.throttles import PlatformCallerRateThrottle
 from portal.audit.services import Actor
 from portal.compliance import orders as order_services
+from portal.compliance.certificates import order_certificate_signed
 from portal.compliance import selectors
 from portal.compliance.models import RegulatoryOrder
 from portal.compliance.tasks import order_enforce
@@ -175,7 +176,7 @@ class OrderDetailView(PlatformApiView):
 class OrderPreviewView(PlatformApiView):
     required_scopes = READ
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, summary="What the order covers now, per gallery",
+    @extend_schema(responses=OpenApiTypes.OBJECT, summary="What the order covers now, per gallery, and the tenants it will block from ingesting pictures of unknown region",
                    operation_id="platform_order_preview")
     def get(self, request, order_id):
         return Response(selectors.order_preview(order=self.order_or_404(order_id)))
@@ -204,3 +205,19 @@ class OrderCertificateView(PlatformApiView):
             raise ApiError(_("The order has no certificate yet: it is issued once deletion is verified."),
                            code="not_ready", status_code=409)
         return Response(order.certificate)
+
+
+class OrderCertificateSignedView(PlatformApiView):
+    required_scopes = READ
+
+    @extend_schema(responses=OpenApiTypes.OBJECT,
+                   summary="The enforcement certificate as a signed file (canonical JSON, Ed25519)",
+                   description="The bytes are the signed file itself: save them unchanged and check them with "
+                               "`manage.py certificate_verify` or the procedure in docs/compliance.md.",
+                   operation_id="platform_order_certificate_signed")
+    def get(self, request, order_id):
+        order = self.order_or_404(order_id)
+        data = order_certificate_signed(order=order, actor=self.actor())
+        response = HttpResponse(data, content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="certificate-{order.reference}.signed.json"'
+        return response

@@ -13,6 +13,8 @@ from portal.api.serializers import (DetectionSerializer, FacesDetectJsonSerializ
                                     SearchCreateJsonSerializer, SearchCreateMultipartSerializer,
                                     SearchDetailSerializer, SearchFilterSerializer, SearchSerializer)
 from portal.api.serializers_oversight import AuthorisationRecordSerializer
+from portal.search.models import FaceDisclosure
+from portal.search.recalls import face_disclosures_record
 from portal.search.access import search_access_record
 from portal.search.authorisations import AuthorisationGiven, authorisation_record
 from portal.search.models import SearchAccess
@@ -25,6 +27,8 @@ def search_detail_data(*, search, request, tenant, fresh: bool = False) -> dict:
     """A search with its matches and their review states: one query for the matches, one for all
     their verdicts (none for a search just run: it has none)."""
     matches = list(search_matches(search=search))
+    face_disclosures_record(tenant=tenant, search=search, via=FaceDisclosure.Via.API,
+                            faces=[(m.face.uuid, m.face.image.public_id) for m in matches])
     if fresh:
         states = {m.pk: review_state(verdicts=[], required=tenant.confirmations_required,
                                      searcher_user_id=search.actor_user_id) for m in matches}
@@ -118,7 +122,7 @@ class FacesDetectView(TenantApiView):
             "width": detection.image.width, "height": detection.image.height,
             "faces": [
                 {"index": index, "box": dict(zip(("x", "y", "width", "height"), face.box)),
-                 "confidence": face.confidence, "crop_base64": base64.b64encode(face.crop).decode()}
+                 "confidence": face.confidence, "detector": face.detector, "crop_base64": base64.b64encode(face.crop).decode()}
                 for index, face in enumerate(detection.faces)
             ],
         })

@@ -14,6 +14,8 @@ from portal.api.services import api_key_create, api_key_revoke
 from portal.errors import DomainError, form_error_add
 from portal.search.floors import search_limits, tenant_search_limits_set
 from portal.web import forms
+from portal.web.accounts.lockouts import member_lockouts
+from portal.web.accounts.lockouts import member_unlock as lockouts_member_unlock
 from portal.web.views.common import actor_of
 from tenants import services as tenant_services
 from tenants.middleware import membership_required
@@ -42,8 +44,12 @@ def members(request, tenant_slug):
             return redirect("members", tenant_slug=tenant.slug)
     elif request.method == "POST":
         status = 400
+    memberships = list(tenant_members(tenant=tenant))
+    lockouts = member_lockouts(memberships=memberships)
+    for membership in memberships:
+        membership.lockout = lockouts.get(membership.pk)
     return render(request, "portal/members.html", {
-        "form": form, "memberships": tenant_members(tenant=tenant), "roles": Membership.Role.choices,
+        "form": form, "memberships": memberships, "roles": Membership.Role.choices,
         "invitations": invitations_pending(tenant=tenant),
     }, status=status)
 
@@ -90,6 +96,15 @@ def member_role(request, tenant_slug, membership_id):
 
 @membership_required(allowed="can_manage")
 @require_POST
+def member_unlock(request, tenant_slug, membership_id):
+    membership = _membership_or_404(request, membership_id)
+    lockouts_member_unlock(tenant=request.tenant, membership=membership, actor=actor_of(request))
+    messages.success(request, _("%(email)s may log in again.") % {"email": membership.user.email})
+    return redirect("members", tenant_slug=request.tenant.slug)
+
+
+@membership_required(allowed="can_manage")
+@require_POST
 def member_review(request, tenant_slug, membership_id):
     membership = _membership_or_404(request, membership_id)
     may_review = request.POST.get("may_review") == "on"
@@ -127,10 +142,14 @@ def tenant_settings(request, tenant_slug):
     initial = {"case_reference_required": tenant.case_reference_required,
                "probe_retention_days": tenant.probe_retention_days,
                "two_person_review": tenant.confirmations_required == 2,
+               "two_factor_required": tenant.two_factor_mandatory,
                "search_min_threshold": tenant.search_min_threshold, "search_max_k": tenant.search_max_k}
     form = forms.TenantSettingsForm(request.POST or None, initial=initial)
     # Law enforcement: on, and not switchable (EU AI Act Art. 14(5)).
     form.fields["two_person_review"].disabled = tenant.kind == tenant.Kind.LAW_ENFORCEMENT
+    # Whether every member needs two-factor log-in is the owner's decision, fixed for law enforcement.
+    form.fields["two_factor_required"].disabled = (tenant.kind == tenant.Kind.LAW_ENFORCEMENT
+                                                   or request.membership.role != Membership.Role.OWNER)
     limits = search_limits(tenant=tenant)
     form.fields["search_min_threshold"].widget.attrs["min"] = limits.floor_threshold
     form.fields["search_max_k"].widget.attrs["max"] = limits.floor_max_k
@@ -140,7 +159,10 @@ def tenant_settings(request, tenant_slug):
         try:
             tenant_search_limits_set(tenant=tenant, actor=actor_of(request), min_threshold=limits_given[
                 "search_min_threshold"], max_k=limits_given["search_max_k"])
-            tenant_services.tenant_settings_update(tenant=tenant, actor=actor_of(request), **settings_given)
+            if form.fields["two_factor_required"].disabled:
+                settings_given.pop("two_factor_required")
+            tenant_services.tenant_settings_update(tenant=tenant, by=request.membership, actor=actor_of(request),
+                                                   **settings_given)
         except DomainError as error:
             form_error_add(form, error)
         else:

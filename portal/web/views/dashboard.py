@@ -14,6 +14,8 @@ def home(request):
     memberships = list(user_memberships(user=request.user))
     if len(memberships) == 1 and not request.user.is_staff:
         return redirect("tenant_dashboard", tenant_slug=memberships[0].tenant.slug)
+    if not memberships and request.user.is_staff:
+        return redirect("platform_dashboard")
     return render(request, "portal/choose_tenant.html", {"memberships": memberships})
 
 

@@ -3,8 +3,10 @@
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext as _, ngettext
 from django.views.decorators.http import require_GET, require_POST, require_http_methods
 
+from portal.compliance.home_regions import home_region_refusals
 from portal.errors import DomainError, domain_error_body, error_body
 from portal.faces.imaging import MEDIA_TYPES
 from portal.gallery import selectors as gallery_selectors
@@ -14,7 +16,6 @@ from portal.web import forms
 from portal.web.crops import stored_file_read
 from portal.web.views.common import actor_of, page_of, picture_response, upload_read
 from tenants.middleware import membership_required
-from django.utils.translation import gettext as _, ngettext
 
 
 @membership_required(allowed="can_search")
@@ -28,6 +29,7 @@ def subjects(request, tenant_slug):
         return redirect("subject_detail", tenant_slug=tenant.slug, subject_id=subject.public_id)
     return render(request, "portal/subjects.html", {
         "form": form, "page": page_of(request, gallery_selectors.subjects_list(tenant=tenant)),
+        "home_refusals": home_region_refusals(tenant=tenant),
     }, status=400 if form.errors else 200)
 
 
@@ -49,6 +51,7 @@ def subject_detail(request, tenant_slug, subject_id):
     template = "portal/_subject_pictures.html" if request.htmx else "portal/subject_detail.html"
     return render(request, template, {
         "subject": subject, "pictures": _subject_pictures(request, subject), "enrol_form": forms.EnrolForm(),
+        "home_refusals": home_region_refusals(tenant=request.tenant),
     })
 
 
@@ -68,6 +71,7 @@ def subject_enrol(request, tenant_slug, subject_id):
             return JsonResponse(error_body(code="invalid", message=message, fields=fields), status=400)
         return render(request, "portal/subject_detail.html", {
             "subject": subject, "pictures": _subject_pictures(request, subject), "enrol_form": form,
+            "home_refusals": home_region_refusals(tenant=request.tenant),
         }, status=400)
 
     provenance = {key: form.cleaned_data[key] for key in ("legal_basis", "source_url", "collected_at")}
@@ -95,7 +99,12 @@ def _enrol_one(request, subject, upload, provenance) -> dict | DomainError:
     except DomainError as error:
         return error
     faces = len(result.faces)
-    if not result.created:
+    if result.withheld_by:
+        message = gettext("already in the gallery; the new provenance was recorded, and %(reference)s now covers "
+                          "the picture, so it is withheld and will be deleted.") % {"reference": result.withheld_by}
+    elif result.evidence_recorded:
+        message = gettext("already in the gallery; the new provenance was recorded on it.")
+    elif not result.created:
         message = _("already in the gallery; nothing added.")
     else:
         message = ngettext("enrolled, %(faces)s face found.", "enrolled, %(faces)s faces found.", faces) % {"faces": faces}
@@ -130,6 +139,20 @@ def image_file(request, tenant_slug, image_id):
     except FileNotFoundError:
         raise Http404 from None
     return picture_response(data, content_type=MEDIA_TYPES.get(image.format, "image/jpeg"))
+
+
+@membership_required(allowed="can_search")
+@require_GET
+def image_thumbnail(request, tenant_slug, image_id):
+    """The picture's thumbnail, under the same checks as the picture itself."""
+    image = _image_or_404(request, image_id)
+    if image.withheld or not image.thumbnail:
+        raise Http404
+    try:
+        data = stored_file_read(name=image.thumbnail.name)
+    except FileNotFoundError:
+        raise Http404 from None
+    return picture_response(data, content_type="image/jpeg")
 
 
 @membership_required(allowed="can_search")

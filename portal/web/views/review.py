@@ -9,6 +9,8 @@ from django.views.decorators.http import require_POST
 
 from portal.errors import DomainError
 from portal.search import selectors as search_selectors
+from portal.search.models import FaceDisclosure
+from portal.search.recalls import face_disclosures_record
 from portal.search.access import search_access_list, search_access_record, search_disclosures
 from portal.search.evidence import evidence_pack_export
 from portal.search.models import Authorisation, Band, Search, SearchAccess, SearchMatch, Verdict
@@ -46,6 +48,8 @@ def search_detail_render(request, search: Search, *, status: int = 200, error: s
     search_access_record(tenant=tenant, search=search, what=SearchAccess.What.RESULTS, via=SearchAccess.Via.PAGE,
                          actor=actor_of(request))
     matches = list(search_selectors.search_matches(search=search))
+    face_disclosures_record(tenant=tenant, search=search, via=FaceDisclosure.Via.PAGE,
+                            faces=[(m.face.uuid, m.face.image.public_id) for m in matches])
     states = search_review_states(tenant=tenant, search=search, matches=matches)
     for match in matches:
         match.review = states[match.pk]

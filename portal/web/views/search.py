@@ -21,7 +21,7 @@ from portal.search.authorisations import authorisation_record
 from portal.search.models import Search, SearchAccess
 from portal.search.services import search_detect_faces, search_run
 from portal.web import forms
-from portal.web.crops import ProbeGone, probe_crop_jpeg, stored_file_read
+from portal.web.crops import ProbeGone, probe_crop_jpeg, probe_faces, stored_file_read
 from portal.web.views.common import actor_of, filters_query, page_of, picture_response, upload_read
 from portal.web.views.review import may_record_authorisations, search_detail_render
 from tenants.middleware import membership_required
@@ -74,7 +74,7 @@ def search_detect(request, tenant_slug):
         "height": detection.image.height,
         "faces": [
             {"index": index, "x": face.box[0], "y": face.box[1], "w": face.box[2], "h": face.box[3],
-             "confidence": round(face.confidence, 3)}
+             "confidence": round(face.confidence, 3), "detector": face.detector}
             for index, face in enumerate(detection.faces)
         ],
     })
@@ -108,6 +108,40 @@ def search_detail(request, tenant_slug, search_id):
     except Search.DoesNotExist:
         raise Http404 from None
     return search_detail_render(request, search)
+
+
+@never_cache
+@membership_required(allowed="can_search")
+@require_http_methods(["GET", "POST"])
+def search_probe_faces(request, tenant_slug, search_id):
+    """Every face of a search's stored probe, to search another of them (a group picture) without
+    uploading the picture again. The new search is a search like any other: its own case
+    reference, purpose and, for law enforcement, authorisation."""
+    tenant = request.tenant
+    try:
+        search = search_selectors.search_get(tenant=tenant, public_id=search_id)
+        faces = probe_faces(search=search)
+    except (Search.DoesNotExist, ProbeGone):
+        raise Http404 from None
+    initial = {"case_reference": search.case_reference, "purpose": search.purpose,
+               "face_index": next((f["index"] for f in faces if not f["searched"]), None)}
+    form = forms.ProbeFaceSearchForm(request.POST or None, initial=initial, tenant=tenant, faces=faces)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            new_search = search_run(
+                tenant=tenant, actor=actor_of(request), probe=stored_file_read(name=search.probe.name),
+                case_reference=form.cleaned_data["case_reference"], purpose=form.cleaned_data["purpose"],
+                face_index=form.cleaned_data["face_index"], authorisation=form.authorisation_given())
+        except DomainError as error:
+            form_error_add(form, error, field=error.field if error.field in form.fields else None)
+            status = error.status
+        else:
+            return redirect("search_detail", tenant_slug=tenant.slug, search_id=new_search.public_id)
+    elif request.method == "POST":
+        status = 400
+    return render(request, "portal/search_probe_faces.html", {
+        "search": search, "faces": faces, "form": form}, status=status)
 
 
 @require_GET

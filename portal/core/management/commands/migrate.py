@@ -25,6 +25,8 @@ PRIVILEGES_WITHHELD = {
     "search_matchreview": "UPDATE, DELETE",
     "search_disclosure": "UPDATE, DELETE",
     "search_searchaccess": "UPDATE, DELETE",
+    # The orders' version (compliance/0010): bumped only by its trigger, never set back.
+    "compliance_ordersversion": "INSERT, UPDATE, DELETE, TRUNCATE",
 }
 # What only the platform's role may do. django-celery-beat's schedules: a row there makes the
 # worker run a task, so SQL on the tenants' connection must not add or change one. Beat reads and
@@ -33,6 +35,11 @@ PRIVILEGES_WITHHELD_FROM_APP = {
     f"django_celery_beat_{table}": "INSERT, UPDATE, DELETE, TRUNCATE"
     for table in ("periodictask", "periodictasks", "intervalschedule", "crontabschedule", "solarschedule",
                   "clockedschedule")
+} | {
+    # The operator's public signing keys: read by anyone, written only on the platform's connection.
+    "audit_signingkey": "INSERT, UPDATE, DELETE, TRUNCATE",
+    # Every chain's signed head, tenants' positions included: how active each tenant is.
+    "audit_signedauditheads": "ALL",
 }
 
 

@@ -6,7 +6,7 @@ from portal.gallery.maintenance import ORPHAN_GRACE, files_orphaned_delete
 
 
 class Command(BaseCommand):
-    help = (f"Deletes originals, crops and probes in storage that no row refers to (older than {ORPHAN_GRACE}). "
+    help = (f"Deletes originals, thumbnails, crops and probes in storage that no row refers to (older than {ORPHAN_GRACE}). "
             "Runs daily on the beat schedule; --dry-run only lists them.")
 
     def add_arguments(self, parser):

@@ -3,18 +3,22 @@
 Pictures are detected in batches outside any transaction (the engine is the slow part), then each
 batch is written in one short transaction, so the audit chain's lock is never held while the
 engine runs. A bad or refused picture is reported and skipped; the batch goes on.
+
+With --workers N above 1, N worker processes (portal/gallery/ingest_workers.py) decode, detect and
+embed, one batch ahead of this process, which writes each batch exactly as with one worker.
+Ctrl-C stops after the pictures being detected: written batches stay, the batch being written is
+rolled back, and the report says how far the import went.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import hashlib
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, time, timezone as dt_timezone
 from pathlib import Path
 
-import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -22,9 +26,9 @@ from tqdm import tqdm
 
 from portal.audit.services import Actor
 from portal.errors import DomainError
-from portal.faces.engine import DetectionResult, face_engine
-from portal.faces.errors import FaceEngineError
+from portal.faces.engine import DetectionResult
 from portal.gallery.gates import IngestRefused
+from portal.gallery.ingest_workers import Detected, DetectionPool, cores_available, picture_detect
 from portal.gallery.models import Image, LegalBasis, Subject
 from portal.gallery.services import gallery_scope, image_ingest, subject_create
 from tenants.context import scope_atomic
@@ -49,16 +53,27 @@ class Entry:
     data: bytes = b""
     sha256: str = ""
     detection: DetectionResult | None = None
+    detected: Future | None = None  # the worker's Detected, while a worker has the picture
+    held: bool = False  # the gallery holds these bytes: written without detection, for new evidence
 
 
 @dataclass
 class Tally:
     imported: int = 0
     already_there: int = 0
+    new_evidence: int = 0
     refused: int = 0
     failed: int = 0
     faces: int = 0
     problems: list[str] = field(default_factory=list)
+
+    def add(self, other: Tally) -> None:
+        self.imported += other.imported
+        self.already_there += other.already_there
+        self.new_evidence += other.new_evidence
+        self.refused += other.refused
+        self.failed += other.failed
+        self.faces += other.faces
 
 
 class EntryFailed(DomainError):
@@ -81,11 +96,16 @@ class Command(BaseCommand):
         parser.add_argument("--region", default=None, help="Declared region (ISO 3166) for every picture of a folder.")
         parser.add_argument("--batch-size", type=int, default=20, help="Pictures written per transaction.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+        parser.add_argument("--workers", type=int, default=cores_available(),
+                            help="Processes that detect faces, each with the model loaded once "
+                                 "(default: this machine's cores). 1 detects in this process.")
 
     def handle(self, *args, source, tenant, platform, legal_basis, source_url, region, batch_size, no_progress,
-               **options):
+               workers, **options):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
+        if workers < 1:
+            raise CommandError("--workers must be at least 1.")
         gallery = None if platform else self._tenant(tenant)
         path = Path(source)
         picture = path.is_file() and path.suffix.lower() in PICTURE_SUFFIXES
@@ -105,17 +125,38 @@ class Command(BaseCommand):
         subjects: dict[str, Subject] = {}
         bar = tqdm(total=len(entries), unit="picture", disable=True if no_progress else None,
                    desc=f"Importing into {gallery.slug if gallery else 'the platform index'}")
+        # One worker detects in this process, as before workers existed; more start a pool.
+        pool = DetectionPool(workers=min(workers, len(entries))) if workers > 1 and len(entries) > 1 else None
+        batches = [entries[start:start + batch_size] for start in range(0, len(entries), batch_size)]
+        done, interrupted = 0, False
         try:
-            for start in range(0, len(entries), batch_size):
-                batch = entries[start:start + batch_size]
-                self._batch_import(batch=batch, tenant=gallery, tally=tally, subjects=subjects)
-                bar.update(len(batch))
+            ahead: list[Entry] | None = None
+            for batch in batches:
+                # The next batch goes to the workers before this process writes the last one.
+                self._batch_detect_start(batch=batch, tenant=gallery, tally=tally, pool=pool)
+                if ahead is not None:
+                    done += self._batch_import(batch=ahead, tenant=gallery, tally=tally, subjects=subjects, bar=bar)
+                ahead = batch
+            if ahead is not None:
+                done += self._batch_import(batch=ahead, tenant=gallery, tally=tally, subjects=subjects, bar=bar)
+        except KeyboardInterrupt:
+            interrupted = True
         finally:
             bar.close()
+            if pool is not None:
+                pool.close(cancel=True)
+            if interrupted:
+                for entry in entries:
+                    entry.data, entry.detection, entry.detected = b"", None, None
         self.stdout.write(
             f"Imported {tally.imported} picture(s) with {tally.faces} face(s); {tally.already_there} already there; "
+            f"new evidence recorded on {tally.new_evidence}; "
             f"{tally.refused} refused; {tally.failed} failed."
         )
+        if interrupted:
+            raise CommandError(f"Stopped by Ctrl-C: {len(entries) - done} of {len(entries)} picture(s) not "
+                               f"processed (the batch being written was rolled back). Re-run to finish: what is "
+                               f"there is skipped.", returncode=130)
 
     def _tenant(self, slug: str) -> Tenant:
         try:
@@ -128,16 +169,23 @@ class Command(BaseCommand):
             self.stderr.write(line)
 
     def _batch_import(self, *, batch: list[Entry], tenant: Tenant | None, tally: Tally,
-                      subjects: dict[str, Subject]) -> None:
+                      subjects: dict[str, Subject], bar) -> int:
+        written = Tally()
         try:
-            self._batch_write(batch=batch, tenant=tenant, tally=tally, subjects=subjects)
+            self._batch_write(batch=batch, tenant=tenant, tally=tally, written=written, subjects=subjects)
         finally:
-            # Only a batch's pictures are ever held in memory, whatever happened to them.
+            # Only two batches' pictures are ever held in memory, whatever happened to them.
             for entry in batch:
-                entry.data, entry.detection = b"", None
+                entry.data, entry.detection, entry.detected = b"", None, None
+        # Counted once the batch's transaction has committed: an interrupted batch counts nothing.
+        tally.add(written)
+        bar.update(len(batch))
+        return len(batch)
 
-    def _batch_write(self, *, batch: list[Entry], tenant: Tenant | None, tally: Tally,
-                     subjects: dict[str, Subject]) -> None:
+    def _batch_detect_start(self, *, batch: list[Entry], tenant: Tenant | None, tally: Tally,
+                            pool: DetectionPool | None) -> None:
+        """Reads and hashes the batch, skips what the gallery holds, and hands the rest to the workers
+        (with no pool, detection happens when the batch is written)."""
         pending = []
         for entry in batch:
             try:
@@ -152,20 +200,35 @@ class Command(BaseCommand):
         with gallery_scope(tenant=tenant):
             present = set(Image.objects.filter(tenant=tenant, sha256__in=[e.sha256 for e in pending])
                           .values_list("sha256", flat=True))
-        fresh, seen = [], set()
+        seen = set()
         for entry in pending:
-            if entry.sha256 in present or entry.sha256 in seen:
+            if entry.sha256 in present:
+                entry.held = True  # no detection: its provenance may be new evidence (gallery/evidence.py)
+                continue
+            if entry.sha256 in seen:
+                entry.sha256 = ""  # twice in this import: neither detected nor written
                 tally.already_there += 1
                 continue
             seen.add(entry.sha256)
+            entry.detected = pool.submit(entry.data) if pool is not None else None
+
+    def _batch_write(self, *, batch: list[Entry], tenant: Tenant | None, tally: Tally, written: Tally,
+                     subjects: dict[str, Subject]) -> None:
+        fresh = []
+        for entry in batch:
+            if not entry.sha256 or not entry.data:
+                continue  # unreadable or twice in this import
+            if entry.held:
+                fresh.append(entry)  # image_ingest records its provenance if new; nothing to detect
+                continue
             try:
-                entry.detection = _detection_lean(face_engine().faces_detect(data=entry.data))
-            except FaceEngineError as error:
-                self._fail(tally, entry, error.message)
+                detected: Detected = entry.detected.result() if entry.detected is not None else picture_detect(entry.data)
+            except Exception as error:  # a worker that died (out of memory, killed)
+                detected = Detected(detection=None, problem=f"The detection process failed: {error or type(error).__name__}")
+            if detected.detection is None:
+                self._fail(tally, entry, detected.problem)
                 continue
-            if not entry.detection.faces:
-                self._fail(tally, entry, "No face was found in the picture, so there is nothing to add to the gallery.")
-                continue
+            entry.detection = detected.detection  # its pixels already cut to thumbnail size
             fresh.append(entry)
         if not fresh:
             return
@@ -182,19 +245,23 @@ class Command(BaseCommand):
                             subject=subject, detection=entry.detection,
                         )
                 except IngestRefused as refusal:
-                    tally.refused += 1
+                    written.refused += 1
                     # The reference once: an order's refusal names it already ("... order X.").
                     named = not refusal.reference or refusal.reference in refusal.message
                     self._report(f"REFUSED {entry.name}: {refusal.message}" + ("" if named else f" ({refusal.reference})"))
                     continue
                 except DomainError as error:  # a bad picture, provenance, region or manifest line
-                    self._fail(tally, entry, error.message)
+                    self._fail(written, entry, error.message)
                     continue
                 if result.created:
-                    tally.imported += 1
-                    tally.faces += len(result.faces)
+                    written.imported += 1
+                    written.faces += len(result.faces)
+                elif result.evidence_recorded:
+                    written.new_evidence += 1
+                    self._report(f"NEW EVIDENCE {entry.name}: provenance recorded on the picture already held"
+                                 + (f"; now covered by {result.withheld_by}, withheld" if result.withheld_by else ""))
                 else:
-                    tally.already_there += 1
+                    written.already_there += 1
 
     def _subject(self, *, tenant: Tenant | None, label: str, subjects: dict[str, Subject]) -> Subject | None:
         label = label.strip()
@@ -257,8 +324,3 @@ def _collected_at(value: str) -> datetime | None:
         raise EntryFailed(f"collected_at {value!r} is not an ISO 8601 date or date and time.")
     return timezone.make_aware(moment, dt_timezone.utc) if timezone.is_naive(moment) else moment
 
-
-def _detection_lean(detection: DetectionResult) -> DetectionResult:
-    # Ingest needs only the faces and the picture's size, format and GPS: dropping the decoded
-    # pixels keeps a batch from holding N full-size pictures in memory.
-    return dataclasses.replace(detection, image=dataclasses.replace(detection.image, rgb=np.empty((0, 0, 3), np.uint8)))

@@ -45,7 +45,9 @@ from portal.gallery.models import EMBEDDING_DIMENSIONS, Face, Image, LegalBasis
 from portal.gallery.services import gallery_scope, image_ingest
 from portal.runtime.database import database_name_use, owner_connection, owner_psycopg_connect
 from portal.search.authorisations import AuthorisationGiven
-from portal.search.selectors import tenant_faces_nearest
+from portal.gallery.gates import search_exclusions, search_exclusions_sql
+from portal.search.binding import server_bound_cursor
+from portal.search.selectors import nearest_statement, tenant_faces_nearest
 from portal.search.services import search_run
 from tenants.context import dangerously_unscoped, tenant_scope
 from tenants.models import Tenant
@@ -131,6 +133,13 @@ class Command(BaseCommand):
                             help="Times each picture is ingested and searched (default 2).")
         parser.add_argument("--skip-engine", action="store_true",
                             help="Only the vector query: no ingest or end-to-end figures (for tuning runs).")
+        parser.add_argument("--breakdown", action="store_true",
+                            help="Also time, alternately with each query, the previous code path (the orders read "
+                                 "on every search, the settings in their own round trip, the probe as text), and "
+                                 "the server's own time for each statement (EXPLAIN ANALYZE: planning + execution).")
+        parser.add_argument("--orders", type=int, default=3,
+                            help="Regional orders in force during the queries (default 3), each for a country; the "
+                                 "synthetic faces have no region, so the exclusions are real SQL that excludes nothing.")
         parser.add_argument("--seed", type=int, default=7)
 
     def handle(self, *args, **options):
@@ -218,8 +227,10 @@ class Command(BaseCommand):
                     row["build_seconds"] = _index_build(owner, memory=options["build_memory"], m=options["m"],
                                                         ef_construction=options["ef_construction"])
                     loaded = size
+                _orders_in_force_ensure(owner, count=options["orders"])
                 self._progress(f"{size:,} faces: {options['queries']} queries")
-                row.update(_queries_measure(space=space, galleries=galleries, queries=options["queries"]))
+                row.update(_queries_measure(space=space, galleries=galleries, queries=options["queries"],
+                                            breakdown=options["breakdown"]))
                 results.append(row)
                 self._progress(f"{size:,} faces: {json.dumps(row)}")
         return results
@@ -336,6 +347,24 @@ def _tenant_create(*, slug: str, entitled: bool) -> Tenant:
                                  case_reference_required=False)
 
 
+_ORDER_REGIONS = ["FR", "IT", "ES", "PT", "NL", "BE", "AT", "PL", "SE", "DK"]
+
+
+def _orders_in_force_ensure(owner, *, count: int) -> None:
+    """`count` active regional orders (BENCH-ORDER-n), written as the owner. The synthetic faces
+    have no region, so the orders exclude none of them."""
+    with owner.cursor() as cursor:
+        cursor.execute("DELETE FROM compliance_regulatoryorder WHERE reference LIKE 'BENCH-ORDER-%%'")
+        for number in range(count):
+            cursor.execute(
+                "INSERT INTO compliance_regulatoryorder (kind, authority, reference, description, regions,"
+                " include_unknown_region, domains, offboard_tenant_ids, scope_all, scope_tenant_ids,"
+                " scope_platform_index, received_on, effective_at, deadline, status, covered, deleted, created_at,"
+                " activated_at, certificate_signed) VALUES ('regional', 'Benchmark', %s, '', %s, false, '{}', '{}', true,"
+                " '{}', true, current_date, now(), current_date + 30, 'active', '{}', '{}', now(), now(), '')",
+                [f"BENCH-ORDER-{number}", [_ORDER_REGIONS[number % len(_ORDER_REGIONS)]]])
+
+
 def _synthetic_galleries(*, count: int) -> list[Tenant]:
     """The synthetic tenants, every other one entitled to the platform index."""
     galleries = []
@@ -438,7 +467,7 @@ def _exact_nearest(*, tenant: Tenant, embedding: np.ndarray, include_platform_in
         return [face_id for (face_id,) in cursor.fetchall()]
 
 
-def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries: int) -> dict:
+def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries: int, breakdown: bool) -> dict:
     probes = space.sample(queries)
     askers = [galleries[index] for index in space.rng.integers(0, len(galleries), queries)]
     for tenant, probe in list(zip(askers, probes))[:10]:  # warm the index's pages; not counted
@@ -446,19 +475,33 @@ def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries:
             tenant_faces_nearest(tenant=tenant, embedding=probe, k=K,
                                  include_platform_index=tenant.may_search_platform_index)
     by_scope: dict[str, dict[str, list]] = {}
-    for tenant, probe in zip(askers, probes):
+    for number, (tenant, probe) in enumerate(zip(askers, probes)):
         scope = "tenant+platform" if tenant.may_search_platform_index else "tenant"
-        with tenant_scope(tenant):
-            started = time.perf_counter()
-            found = tenant_faces_nearest(tenant=tenant, embedding=probe, k=K,
-                                         include_platform_index=tenant.may_search_platform_index)
-            latency = time.perf_counter() - started
+        figures = by_scope.setdefault(scope, {"latency": [], "exact": [], "recall": [], "short": 0, "previous": [],
+                                              "server": [], "cpu": [], "previous_cpu": []})
+        include = tenant.may_search_platform_index
+        # Each in turn first, so neither path nor the server's own timing always meets the pages the
+        # one before it brought into memory.
+        paths = ["current", "previous", "server"] if breakdown else ["current"]
+        turn = number % len(paths)
+        for path in paths[turn:] + paths[:turn]:
+            if path == "server":
+                figures["server"].append(_server_seconds(tenant=tenant, embedding=probe))
+                continue
+            with tenant_scope(tenant):
+                started, started_cpu = time.perf_counter(), time.process_time()
+                if path == "current":
+                    found = tenant_faces_nearest(tenant=tenant, embedding=probe, k=K, include_platform_index=include)
+                    figures["latency"].append(time.perf_counter() - started)
+                    figures["cpu"].append(time.process_time() - started_cpu)
+                else:
+                    _previous_nearest(tenant=tenant, embedding=probe, k=K, include_platform_index=include)
+                    figures["previous"].append(time.perf_counter() - started)
+                    figures["previous_cpu"].append(time.process_time() - started_cpu)
         started = time.perf_counter()
-        exact = _exact_nearest(tenant=tenant, embedding=probe, include_platform_index=tenant.may_search_platform_index)
+        exact = _exact_nearest(tenant=tenant, embedding=probe, include_platform_index=include)
         exact_latency = time.perf_counter() - started
         recall = len({n.face_id for n in found} & set(exact)) / len(exact) if exact else 1.0
-        figures = by_scope.setdefault(scope, {"latency": [], "exact": [], "recall": [], "short": 0})
-        figures["latency"].append(latency)
         figures["exact"].append(exact_latency)
         figures["recall"].append(recall)
         figures["short"] += len(found) < len(exact)
@@ -466,10 +509,51 @@ def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries:
         scope = "tenant+platform" if tenant.may_search_platform_index else "tenant"
         by_scope[scope]["plan"] = _plan_used(tenant=tenant, embedding=probes[0])
     every = {key: [value for figures in by_scope.values() for value in figures[key]]
-             for key in ("latency", "exact", "recall")}
+             for key in ("latency", "exact", "recall", "previous", "server", "cpu", "previous_cpu")}
     return {**_query_figures(every),
             "by_scope": {scope: _query_figures(figures) | {"short_results": figures["short"], "plan": figures["plan"]}
                          for scope, figures in sorted(by_scope.items())}}
+
+
+def _previous_nearest(*, tenant: Tenant, embedding: np.ndarray, k: int, include_platform_index: bool) -> list[int]:
+    """The reference: tenant_faces_nearest as it was before the orders were cached (091fd23):
+    the exclusions read from the database on every search (now the version as well as the orders),
+    the HNSW settings in a round trip of their own, and the probe spelled into the SQL as text by
+    Django's client-side binding. The same statement otherwise."""
+    gallery = "(f.tenant_id = %s OR f.tenant_id IS NULL)" if include_platform_index else "f.tenant_id = %s"
+    excluded, excluded_params = search_exclusions_sql(tenant=tenant, include_platform_index=include_platform_index,
+                                                      alias="f")
+    vector = np.asarray(embedding, dtype=np.float32)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+                       " set_config('hnsw.ef_search', %s, true)", [str(max(settings.SEARCH_HNSW_EF, k))])
+        cursor.execute(f"""
+            WITH nearest AS MATERIALIZED (
+                SELECT f.id, f.embedding <=> %s::vector AS distance
+                FROM gallery_face f
+                WHERE NOT f.withheld AND {gallery} AND {excluded}
+                ORDER BY f.embedding <=> %s::vector
+                LIMIT %s
+            )
+            SELECT id, distance FROM nearest ORDER BY distance, id
+        """, [vector, tenant.pk, *excluded_params, vector, k])
+        return [face_id for face_id, _ in cursor.fetchall()]
+
+
+def _server_seconds(*, tenant: Tenant, embedding: np.ndarray) -> float:
+    """The server's own time for tenant_faces_nearest's statement: EXPLAIN (ANALYZE) of the very
+    statement and parameters it sends, in a tenant scope, after its settings; planning plus
+    execution, without per-node timing (TIMING OFF), so the instrumentation adds little."""
+    include = tenant.may_search_platform_index
+    with tenant_scope(tenant):
+        exclusions = search_exclusions(tenant=tenant, include_platform_index=include, alias="f")
+        settings_sql, settings_params, sql, params = nearest_statement(
+            tenant=tenant, embedding=embedding, k=K, include_platform_index=include, exclusions=exclusions)
+        with server_bound_cursor(connection) as cursor:
+            cursor.execute(settings_sql, settings_params)
+            cursor.execute("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) " + sql, params)
+            (plan,) = cursor.fetchone()[0]
+    return (plan["Planning Time"] + plan["Execution Time"]) / 1000
 
 
 def _plan_used(*, tenant: Tenant, embedding: np.ndarray) -> str:
@@ -499,10 +583,25 @@ def _plan_used(*, tenant: Tenant, embedding: np.ndarray) -> str:
 def _query_figures(figures: dict) -> dict:
     ms = [s * 1000 for s in figures["latency"]]
     exact = [s * 1000 for s in figures["exact"]]
-    return {"queries": len(ms), "p50_ms": round(_percentile(ms, 50), 2), "p95_ms": round(_percentile(ms, 95), 2),
-            "recall_at_10": round(statistics.fmean(figures["recall"]), 4),
-            "min_recall_at_10": round(min(figures["recall"]), 2),
-            "exact_p50_ms": round(_percentile(exact, 50), 1), "exact_p95_ms": round(_percentile(exact, 95), 1)}
+    result = {"queries": len(ms), "p50_ms": round(_percentile(ms, 50), 2), "p95_ms": round(_percentile(ms, 95), 2),
+              "recall_at_10": round(statistics.fmean(figures["recall"]), 4),
+              "min_recall_at_10": round(min(figures["recall"]), 2),
+              "exact_p50_ms": round(_percentile(exact, 50), 1), "exact_p95_ms": round(_percentile(exact, 95), 1)}
+    if figures["server"]:
+        previous = [s * 1000 for s in figures["previous"]]
+        server = [s * 1000 for s in figures["server"]]
+        result["breakdown"] = {
+            "previous_p50_ms": round(_percentile(previous, 50), 2), "previous_p95_ms": round(_percentile(previous, 95), 2),
+            "server_p50_ms": round(_percentile(server, 50), 2), "server_p95_ms": round(_percentile(server, 95), 2),
+            # This process's own CPU per call (Python, psycopg, Django): the part of the overhead that
+            # is ours, whatever the machine's load adds in waits for a core.
+            "call_cpu_p50_ms": round(_percentile([c * 1000 for c in figures["cpu"]], 50), 2),
+            "previous_cpu_p50_ms": round(_percentile([c * 1000 for c in figures["previous_cpu"]], 50), 2),
+            "call_over_server_p50": round(_percentile(ms, 50) / _percentile(server, 50), 2),
+            "previous_over_server_p50": round(_percentile(previous, 50) / _percentile(server, 50), 2),
+            "call_over_previous_p50": round(_percentile(ms, 50) / _percentile(previous, 50), 2),
+            "call_over_previous_p95": round(_percentile(ms, 95) / _percentile(previous, 95), 2)}
+    return result
 
 
 def _visible_faces(tenant: Tenant) -> int:
@@ -555,6 +654,14 @@ def _text(report: dict) -> str:
                          f"{figures['p95_ms']} ms, recall@10 {figures['recall_at_10']} (min "
                          f"{figures['min_recall_at_10']}), short results {figures['short_results']}; "
                          f"{figures['plan']}")
+            if "breakdown" in figures:
+                b = figures["breakdown"]
+                lines.append(f"        breakdown: call p50 {figures['p50_ms']} / p95 {figures['p95_ms']} ms, server "
+                             f"(planning + execution) p50 {b['server_p50_ms']} / p95 {b['server_p95_ms']} ms, call / "
+                             f"server p50 {b['call_over_server_p50']}, client CPU p50 {b['call_cpu_p50_ms']} ms; previous path "
+                             f"p50 {b['previous_p50_ms']} / p95 {b['previous_p95_ms']} ms (previous / server p50 "
+                             f"{b['previous_over_server_p50']}, client CPU p50 {b['previous_cpu_p50_ms']} ms); "
+                             f"call / previous p50 {b['call_over_previous_p50']}, p95 {b['call_over_previous_p95']}")
     if "ingest" not in report:
         return "\n".join(lines)
     ingest = report["ingest"]
