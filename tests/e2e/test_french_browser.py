@@ -100,6 +100,16 @@ def test_the_portal_in_french_at_desktop_and_phone_widths(live_server, browser_p
     added = page.locator(".subject-list .muted.small").first.inner_text()
     assert re.search(r"ajoutée le \d{1,2} (janv|févr|mars|avr|mai|juin|juil|août|sept|oct|nov|déc)\.? \d{4}", added), added
 
+    # The refusal page an auditor meets on the search page, in French (the language stays with the browser).
+    page.context.clear_cookies()
+    page.context.add_cookies([{"name": "django_language", "value": "fr", "url": base}])
+    _log_in_in_french(page, base, two_tenants.a.auditor.email)
+    response = page.goto(f"{base}/t/agency-a/search/")
+    assert response.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("Non autorisé")
+    expect(page.get_by_role("link", name="Aller à votre page d'accueil")).to_be_visible()
+    shoot(page, "fr-15-auditor-403")
+
     # The public opt-out form, in French too.
     page.goto(f"{base}/opt-out/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Demandez-nous d'effacer vos images")
