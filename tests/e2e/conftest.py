@@ -3,6 +3,7 @@ scripts/install-browser) against pytest-django's live server. Playwright never d
 browser. Without Chromium these tests skip, except under CI (CI=true), where that is a failure."""
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,27 @@ def browser_page(chromium):
     page.set_default_timeout(30_000)
     yield page
     context.close()
+    _wait_for_requests_in_flight()
+
+
+def _wait_for_requests_in_flight(timeout: float = 15.0) -> None:
+    """Closing the browser does not stop the live server's thread from finishing a request the
+    page had started (a thumbnail, a crop). The database flush after the test would then wait for
+    that request's locks while the request waits for the flush's: a deadlock that fails the next
+    test. So the teardown waits until no other session of the test database is mid-statement or
+    mid-transaction."""
+    from portal.runtime.database import owner_psycopg_connect
+
+    deadline = time.monotonic() + timeout
+    with owner_psycopg_connect() as connection:
+        while time.monotonic() < deadline:
+            busy = connection.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                " AND state IN ('active', 'idle in transaction')").fetchone()[0]
+            if not busy:
+                return
+            time.sleep(0.05)
 
 
 @pytest.fixture(scope="session")
