@@ -75,38 +75,43 @@ def access_answer_build(*, embeddings: list[np.ndarray], threshold: float, relea
     _arguments_check(embeddings=embeddings, threshold=threshold, reference=reference, language=language,
                      released=released_tenant_ids, refused=refused)
     answered_at = answered_at or timezone.now()
+    with translation.override(language):  # every label, the evidence's too, in the requester's language
+        return _build(embeddings=embeddings, threshold=threshold, released=released_tenant_ids, refused=refused,
+                      reference=reference, received_at=received_at, answered_at=answered_at, language=language)
+
+
+def _build(*, embeddings, threshold, released, refused, reference, received_at, answered_at, language) -> AccessAnswer:
     with dangerously_unscoped(reason="an access answer (GDPR Art. 15) searches every gallery"):
         held = _pictures_held(embeddings=embeddings, threshold=threshold)
         tenant_ids = {h.image.tenant_id for h in held if h.image.tenant_id is not None}
         tenants = Tenant.objects.in_bulk(tenant_ids)
-        shown = [h for h in held if h.image.tenant_id is None or h.image.tenant_id in released_tenant_ids]
+        shown = [h for h in held if h.image.tenant_id is None or h.image.tenant_id in released]
         evidence = _evidence_of([h.image.pk for h in shown])
         recipients = _recipients_of(shown)
         recipient_tenants = Tenant.objects.in_bulk({r["tenant_id"] for rows in recipients.values() for r in rows})
-    summary = _summary(held=held, shown=shown, tenants=tenants)
-    with translation.override(language):
-        pictures: dict[str, bytes | None] = {}
-        entries = []
-        for number, item in enumerate(shown, start=1):
-            name = f"pictures/{number:03d}-{item.image.public_id}.jpg"
-            pictures[name] = _blurred_copy(item)
-            entries.append(_entry(item=item, file=name if pictures[name] else None, tenants=tenants,
-                                  evidence=evidence.get(item.image.pk, []),
-                                  recipients=recipients.get(item.image.pk, []), recipient_tenants=recipient_tenants))
-        withheld = _withheld(tenants=tenants, released=released_tenant_ids, refused=refused)
-        data = {
-            "reference": reference.strip(),
-            "language": language,
-            "received_at": received_at.isoformat(),
-            "answered_at": answered_at.isoformat(),
-            "threshold": threshold,
-            "nothing_held": not held,
-            "pictures": entries,
-            "withheld": withheld,
-            "texts": _texts(held=held, withheld=withheld),
-        }
-        pdf = access_answer_pdf_render(data=data, pictures=pictures)
-    return AccessAnswer(pdf=pdf, zip=_zip(data=data, pdf=pdf, pictures=pictures), data=data, summary=summary)
+    pictures: dict[str, bytes | None] = {}
+    entries = []
+    for number, item in enumerate(shown, start=1):
+        name = f"pictures/{number:03d}-{item.image.public_id}.jpg"
+        pictures[name] = _blurred_copy(item)
+        entries.append(_entry(item=item, file=name if pictures[name] else None, tenants=tenants,
+                              evidence=evidence.get(item.image.pk, []),
+                              recipients=recipients.get(item.image.pk, []), recipient_tenants=recipient_tenants))
+    withheld = _withheld(tenants=tenants, released=released, refused=refused)
+    data = {
+        "reference": reference.strip(),
+        "language": language,
+        "received_at": received_at.isoformat(),
+        "answered_at": answered_at.isoformat(),
+        "threshold": threshold,
+        "nothing_held": not held,
+        "pictures": entries,
+        "withheld": withheld,
+        "texts": _texts(held=held, withheld=withheld),
+    }
+    pdf = access_answer_pdf_render(data=data, pictures=pictures)
+    return AccessAnswer(pdf=pdf, zip=_zip(data=data, pdf=pdf, pictures=pictures), data=data,
+                        summary=_summary(held=held, shown=shown, tenants=tenants))
 
 
 def _arguments_check(*, embeddings, threshold, reference, language, released, refused) -> None:

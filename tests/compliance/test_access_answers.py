@@ -146,6 +146,7 @@ def test_the_json_is_complete_and_the_pdf_says_the_same(held, faces_dir):
     french = _answer(faces_dir, released={a.pk}, language="fr")
     _pages, text = _pdf_text(french.pdf)
     assert "article 15 du règlement général" in text and "Registre public" in text and "En attente de la décision" in text
+    assert "Declared at import" not in text and "Public record" not in text  # the evidence rows too
     assert french.data["withheld"][0]["status_label"] == "En attente de la décision de son responsable du traitement"
 
 
