@@ -11,17 +11,20 @@ runs the face engine on the output: the other faces are no longer found or match
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageFilter
 
 from portal.faces.engine import EngineConfig
-from portal.faces.imaging import image_decode
+from portal.faces.imaging import image_decode, thumbnail_jpeg
 
 # The box widened by this share of its size on each side.
 MARGIN = 0.35
 # How many blocks across a pixelated face keeps.
 BLOCKS = 6
+# The copy on the PDF's page: about 150 dpi across the page's 150 mm, whatever the original's size.
+PAGE_MAX_SIDE = 900
 
 Box = tuple[int, int, int, int]
 
@@ -39,8 +42,14 @@ def _obscured(area: Image.Image) -> Image.Image:
     return blocks.filter(ImageFilter.GaussianBlur(radius=max(2, min(w, h) // 8)))
 
 
-def picture_others_blurred(*, data: bytes, keep: list[Box], blur: list[Box]) -> bytes:
-    """A JPEG of the picture (upright, as the engine read it: the stored boxes are in that frame)
+@dataclass(frozen=True)
+class BlurredCopy:
+    picture: bytes  # full size, for the ZIP
+    page: bytes  # scaled down, for the PDF
+
+
+def picture_others_blurred(*, data: bytes, keep: list[Box], blur: list[Box]) -> BlurredCopy:
+    """JPEGs of the picture (upright, as the engine read it: the stored boxes are in that frame)
     with the `blur` boxes obscured. Where a widened box would spill onto a kept face, the kept
     face is restored afterwards, so the requester's face stays clear and no other face is spared."""
     config = EngineConfig.from_settings()
@@ -59,7 +68,7 @@ def picture_others_blurred(*, data: bytes, keep: list[Box], blur: list[Box]) -> 
             picture.paste(original.crop(region), region[:2])
     out = io.BytesIO()
     picture.save(out, format="JPEG", quality=90)
-    return out.getvalue()
+    return BlurredCopy(picture=out.getvalue(), page=thumbnail_jpeg(rgb=np.asarray(picture), max_side=PAGE_MAX_SIDE))
 
 
 def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:

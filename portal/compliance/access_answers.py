@@ -29,7 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portal.compliance.access_answer_pdf import access_answer_pdf_render
-from portal.compliance.access_answer_pictures import picture_others_blurred
+from portal.compliance.access_answer_pictures import BlurredCopy, picture_others_blurred
 from portal.errors import DomainError
 from portal.gallery.models import Face, Image, ImageEvidence, LegalBasis
 from portal.gallery.regions import RegionEvidence
@@ -89,12 +89,14 @@ def _build(*, embeddings, threshold, released, refused, reference, received_at, 
         evidence = _evidence_of([h.image.pk for h in shown])
         recipients = _recipients_of(shown)
         recipient_tenants = Tenant.objects.in_bulk({r["tenant_id"] for rows in recipients.values() for r in rows})
-    pictures: dict[str, bytes | None] = {}
+    copies: dict[str, BlurredCopy] = {}
     entries = []
     for number, item in enumerate(shown, start=1):
         name = f"pictures/{number:03d}-{item.image.public_id}.jpg"
-        pictures[name] = _blurred_copy(item)
-        entries.append(_entry(item=item, file=name if pictures[name] else None, tenants=tenants,
+        copy = _blurred_copy(item)
+        if copy is not None:
+            copies[name] = copy
+        entries.append(_entry(item=item, file=name if copy else None, tenants=tenants,
                               evidence=evidence.get(item.image.pk, []),
                               recipients=recipients.get(item.image.pk, []), recipient_tenants=recipient_tenants))
     withheld = _withheld(tenants=tenants, released=released, refused=refused)
@@ -109,8 +111,9 @@ def _build(*, embeddings, threshold, released, refused, reference, received_at, 
         "withheld": withheld,
         "texts": _texts(held=held, withheld=withheld),
     }
-    pdf = access_answer_pdf_render(data=data, pictures=pictures)
-    return AccessAnswer(pdf=pdf, zip=_zip(data=data, pdf=pdf, pictures=pictures), data=data,
+    pdf = access_answer_pdf_render(data=data, pictures={name: copy.page for name, copy in copies.items()})
+    return AccessAnswer(pdf=pdf, zip=_zip(data=data, pdf=pdf, pictures={n: c.picture for n, c in copies.items()}),
+                        data=data,
                         summary=_summary(held=held, shown=shown, tenants=tenants))
 
 
@@ -178,7 +181,7 @@ def _recipients_of(shown: list[_Held]) -> dict[int, list[dict]]:
     return rows
 
 
-def _blurred_copy(item: _Held) -> bytes | None:
+def _blurred_copy(item: _Held) -> BlurredCopy | None:
     try:
         with default_storage.open(item.image.file.name, "rb") as stored:
             data = stored.read()
@@ -270,12 +273,11 @@ def _texts(*, held: list[_Held], withheld: list[dict]) -> dict:
     return texts
 
 
-def _zip(*, data: dict, pdf: bytes, pictures: dict[str, bytes | None]) -> bytes:
+def _zip(*, data: dict, pdf: bytes, pictures: dict[str, bytes]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("access-answer.pdf", pdf)
         archive.writestr("access-answer.json", json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True))
         for name, picture in pictures.items():
-            if picture:
-                archive.writestr(name, picture)
+            archive.writestr(name, picture)
     return out.getvalue()

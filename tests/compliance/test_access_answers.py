@@ -14,7 +14,10 @@ import numpy as np
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.core.files.storage import default_storage
 from django.core.management.base import CommandError
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 from pypdf import PdfReader
 
 from portal.audit.models import AuditEvent
@@ -105,8 +108,13 @@ def test_every_gallery_is_searched_and_only_released_parts_appear(held, faces_di
     # Nor of pictures of other people.
     assert not {str(p.public_id) for p in pictures["others"]} & set(ids)
 
-    both = _answer(faces_dir, released={a.pk, b.pk})
+    # Bulk reads: one more gallery's pictures cost no more statements.
+    with CaptureQueriesContext(connections["platform"]) as one:
+        _answer(faces_dir, released={a.pk})
+    with CaptureQueriesContext(connections["platform"]) as two:
+        both = _answer(faces_dir, released={a.pk, b.pk})
     assert both.summary["included"] == 4 and both.data["withheld"] == []
+    assert len(two.captured_queries) == len(one.captured_queries)
     refused = _answer(faces_dir, released=set(), refused_tenant_grounds={b.pk: "Art. 23(1)(d) GDPR: investigation"})
     assert refused.summary["included"] == 2
     assert [(w["held_by"], w["status"], w["ground"]) for w in refused.data["withheld"]] == [
@@ -179,6 +187,11 @@ def test_other_faces_are_blurred_beyond_the_engine_and_the_requester_still_match
     assert max(_similarities(blurred, obama)) >= strong
     assert len(face_engine().faces_detect(data=blurred).faces) == 1
     assert max(_similarities(blurred, biden)) < 0.9  # not even the subject-order threshold
+    # The copy on the PDF's page is the blurred one too, scaled down.
+    page = PdfReader(io.BytesIO(answer.pdf)).pages[1 + answer.data["pictures"].index(group)]
+    [shown] = page.images
+    assert max(shown.image.size) == 900
+    assert max(_similarities(shown.data, obama)) >= strong and max(_similarities(shown.data, biden)) < 0.9
     # A picture of the requester alone is given unblurred (and still matches).
     alone = next(e for e in answer.data["pictures"] if e["id"] == str(pictures["platform"].public_id))
     assert alone["other_faces_blurred"] == 0
@@ -195,6 +208,14 @@ def test_pictures_an_order_covers_appear_as_being_erased(held, faces_dir):
     assert erasing == {str(pictures["platform"].public_id): True, str(pictures["group"].public_id): True,
                        str(pictures["a"].public_id): False}
     assert "Being erased" in _pdf_text(answer.pdf)[1]
+
+    # Enforcement deletes the file: the entry stays until the row goes, saying so, with no copy.
+    default_storage.delete(pictures["platform"].file.name)
+    answer = _answer(faces_dir, released={a.pk})
+    entry = answer.data["pictures"][0]
+    assert entry["id"] == str(pictures["platform"].public_id) and entry["file"] is None
+    assert "no longer stored" in _pdf_text(answer.pdf)[1]
+    assert len([n for n in zipfile.ZipFile(io.BytesIO(answer.zip)).namelist() if n.startswith("pictures/")]) == 2
 
 
 def test_a_person_nobody_holds_gets_an_answer_saying_so(held, faces_dir):
