@@ -50,8 +50,8 @@ class BlurredCopy:
 
 def picture_others_blurred(*, data: bytes, keep: list[Box], blur: list[Box]) -> BlurredCopy:
     """JPEGs of the picture (upright, as the engine read it: the stored boxes are in that frame)
-    with the `blur` boxes obscured. Where a widened box would spill onto a kept face, the kept
-    face is restored afterwards, so the requester's face stays clear and no other face is spared."""
+    with the `blur` boxes obscured. A kept face that a widened box spilled onto is restored
+    afterwards, whole, unless another face's own box overlaps it: then the other face's blur wins."""
     config = EngineConfig.from_settings()
     decoded = image_decode(data=data, max_bytes=config.max_bytes, max_pixels=config.max_pixels)
     picture = Image.fromarray(np.asarray(decoded.rgb, dtype=np.uint8), "RGB")
@@ -62,7 +62,6 @@ def picture_others_blurred(*, data: bytes, keep: list[Box], blur: list[Box]) -> 
             continue
         picture.paste(_obscured(picture.crop((left, top, right, bottom))), (left, top))
     for x, y, w, h in keep:
-        # Only the part of the kept face that no other face's own (unwidened) box overlaps.
         region = (x, y, x + w, y + h)
         if not any(_overlap(region, (bx, by, bx + bw, by + bh)) for bx, by, bw, bh in blur):
             picture.paste(original.crop(region), region[:2])
