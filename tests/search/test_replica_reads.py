@@ -5,6 +5,9 @@ the primary bind at once, even while the standby's replay is paused."""
 
 from __future__ import annotations
 
+import io
+
+import numpy as np
 import pytest
 from django.conf import settings
 from django.db import connections
@@ -20,6 +23,7 @@ from portal.search.models import SearchMatch
 from portal.search.selectors import tenant_faces_nearest
 from portal.search.services import search_run
 from tenants.context import dangerously_unscoped, replica_read_scope, tenant_scope
+from tests.api.conftest import SEARCH_FIELDS, keyed_client
 from tests.builders import AUTHORISED, Gallery, order_fields, picture_add
 from tests.standby import Standby, standby_start
 
@@ -78,10 +82,10 @@ def _standby_orders_version(replica: Standby) -> int:
 
 def test_a_search_is_served_by_the_standby_in_the_tenants_own_scope(replica, two_tenants, faces_dir):
     a, b = two_tenants.a, two_tenants.b
-    for filename, label in (("obama_1.jpg", "Obama"), ("biden_1.jpg", "Biden")):
+    for filename, label, region in (("obama_1.jpg", "Obama", "FR"), ("biden_1.jpg", "Biden", "DE")):
         subject = subject_create(tenant=a.tenant, label=label, actor=ACTOR)
         subject_enrol(tenant=a.tenant, subject=subject, data=(faces_dir / filename).read_bytes(), actor=ACTOR,
-                      legal_basis=LegalBasis.LAW_ENFORCEMENT)
+                      legal_basis=LegalBasis.LAW_ENFORCEMENT, region=region)
     replica.replay_wait()
 
     with CaptureQueriesContext(connections[ALIAS]) as on_replica, \
@@ -193,3 +197,34 @@ def test_the_setting_names_one_alias_per_url_on_the_primarys_database():
     assert databases["replica_2"]["NAME"] == "portal" and databases["replica_2"]["CONN_MAX_AGE"] == 60
     assert all(config["TEST"] == {"MIRROR": "default"} for config in databases.values())
     assert replica_databases([], primary=primary) == {}
+
+
+def _api_search(api, faces_dir, filename) -> tuple[list[str], list[str], list[str]]:
+    """(labels of the matches, nearest statements sent to the replica, to the primary)."""
+    with CaptureQueriesContext(connections[ALIAS]) as on_replica, \
+            CaptureQueriesContext(connections["default"]) as on_primary:
+        response = api.post("/api/v1/searches", {"picture": io.BytesIO((faces_dir / filename).read_bytes()),
+                                                 **SEARCH_FIELDS}, format="multipart")
+    assert response.status_code == 201, response.content
+    labels = [match["subject"]["label"] for match in response.json()["matches"]]
+    return (labels, _nearest_statements(on_replica.captured_queries),
+            _nearest_statements(on_primary.captured_queries))
+
+
+def test_the_api_search_reads_on_the_standby_and_an_order_binds_it_at_once_while_replay_is_paused(
+        replica, two_tenants, faces_dir):
+    a = two_tenants.a.tenant
+    api = keyed_client(tenant=a, name="agency A system")
+    for filename, label, region in (("obama_1.jpg", "Obama", "FR"), ("biden_1.jpg", "Biden", "DE")):
+        subject = subject_create(tenant=a, label=label, actor=ACTOR)
+        subject_enrol(tenant=a, subject=subject, data=(faces_dir / filename).read_bytes(), actor=ACTOR,
+                      legal_basis=LegalBasis.LAW_ENFORCEMENT, region=region)
+    replica.replay_wait()
+    _search(replica, a, np.zeros(128, dtype=np.float32) + 1 / np.sqrt(128))  # this process's orders cache, read again
+    labels, on_replica, on_primary = _api_search(api, faces_dir, "obama_2.jpg")
+    assert labels == ["Obama", "Biden"] and len(on_replica) == 1 and on_primary == []
+
+    replica.replay_pause()
+    order_activate(order=order_create(**order_fields(kind=RegulatoryOrder.Kind.REGIONAL, regions=["FR"])), actor=ACTOR)
+    labels, on_replica, on_primary = _api_search(api, faces_dir, "obama_2.jpg")
+    assert labels == ["Biden"] and len(on_primary) == 1
