@@ -22,7 +22,7 @@ from portal.runtime import embedded
 _SERVER_OPTIONS = "-c shared_buffers=16MB -c fsync=off -c hot_standby=on -c log_min_messages=warning"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -87,7 +87,7 @@ def standby_start(*, primary_port: int) -> Standby:
     user = embedded._service_user()  # PostgreSQL refuses to run as root, as for the primary
     folder = Path(tempfile.mkdtemp(prefix="portal-standby-"))
     embedded._hand_over(folder, user)
-    standby = Standby(folder=folder, port=_free_port(), primary_port=primary_port, user=user)
+    standby = Standby(folder=folder, port=free_port(), primary_port=primary_port, user=user)
     try:
         _copy_and_start(standby)
     except BaseException:

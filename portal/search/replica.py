@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from typing import Callable
 
+import psycopg
 from django.db import InterfaceError, OperationalError
 
 from portal.gallery.gates import SearchExclusions, search_exclusions
@@ -64,7 +65,9 @@ def replica_nearest(*, tenant: Tenant, include_platform_index: bool,
         try:
             with replica_read_scope(alias=alias):
                 rows = rows_read(exclusions)
-        except (OperationalError, InterfaceError) as error:
+        # Django's errors for the connection and the statement; psycopg's own for what the
+        # pipeline raises as it syncs (a query cancelled by a recovery conflict).
+        except (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError) as error:
             logger.warning("The search read on %s failed, the primary answers: %s", alias, error)
             return None
         if not (rows and rows[0][0]):

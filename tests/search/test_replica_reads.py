@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
 import pytest
 from django.conf import settings
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from portal.audit.services import Actor
+from portal.compliance.in_force import orders_in_force
 from portal.compliance.models import RegulatoryOrder
 from portal.compliance.orders import order_activate, order_create
 from portal.gallery.models import Face, Image, LegalBasis
@@ -25,7 +25,7 @@ from portal.search.services import search_run
 from tenants.context import dangerously_unscoped, replica_read_scope, tenant_scope
 from tests.api.conftest import SEARCH_FIELDS, keyed_client
 from tests.builders import AUTHORISED, Gallery, order_fields, picture_add
-from tests.standby import Standby, standby_start
+from tests.standby import Standby, free_port, standby_start
 
 ACTOR = Actor.system("test")
 ALIAS = "replica_1"
@@ -57,6 +57,10 @@ def standby(django_db_setup, django_db_blocker) -> Standby:
 
 @pytest.fixture
 def replica(standby) -> Standby:
+    # This process's orders cache may hold a former test's version (the tables are emptied
+    # between tests): read it afresh, so each test starts from the orders in force.
+    with dangerously_unscoped(reason="test: the orders in force, read afresh"):
+        orders_in_force(fresh=True)
     yield standby
     standby.replay_resume()
     connections[ALIAS].close()
@@ -140,7 +144,6 @@ def test_an_order_binds_at_once_while_the_standbys_replay_is_paused(replica, two
     (fr,), (de,) = gallery.ids(region="FR"), gallery.ids(region="DE")
     probe = gallery.faces[fr][2]
     replica.replay_wait()
-    _search(replica, a, probe)  # this process's orders cache may be a former test's: read again here
     found, on_replica, on_primary = _search(replica, a, probe)
     assert {fr, de} <= found and len(on_replica) == 1 and on_primary == []
 
@@ -170,7 +173,6 @@ def test_a_face_withheld_or_erased_on_the_primary_is_never_returned_by_a_paused_
     kept, withheld, erased = sorted(gallery.ids(region="DE"))
     probe = gallery.faces[withheld][2]
     replica.replay_wait()
-    _search(replica, a, probe)  # this process's orders cache may be a former test's: read again here
     found, on_replica, on_primary = _search(replica, a, probe)
     assert found == {kept, withheld, erased} and len(on_replica) == 1 and on_primary == []
 
@@ -185,6 +187,25 @@ def test_a_face_withheld_or_erased_on_the_primary_is_never_returned_by_a_paused_
     found, on_replica, on_primary = _search(replica, a, probe)
     # The standby answered (the orders did not change) and the primary kept only what it still shows.
     assert found == {kept} and len(on_replica) == 1 and on_primary == []
+
+
+def test_a_replica_that_cannot_be_reached_leaves_the_search_to_the_primary(replica, two_tenants, caplog):
+    a = two_tenants.a.tenant
+    gallery = Gallery(tenants=[a])
+    picture_add(gallery, tenant=a, region="DE")
+    (face,) = gallery.ids()
+    settings_dict = connections[ALIAS].settings_dict
+    connections[ALIAS].close()
+    port, settings_dict["PORT"] = settings_dict["PORT"], str(free_port())  # nothing listens there
+    try:
+        with tenant_scope(a), CaptureQueriesContext(connections["default"]) as on_primary:
+            found = tenant_faces_nearest(tenant=a, embedding=gallery.faces[face][2], k=5, include_platform_index=False)
+    finally:
+        connections[ALIAS].close()
+        settings_dict["PORT"] = port
+    assert [n.face_id for n in found] == [face]
+    assert len(_nearest_statements(on_primary.captured_queries)) == 1
+    assert any(ALIAS in record.getMessage() for record in caplog.records)
 
 
 def test_the_setting_names_one_alias_per_url_on_the_primarys_database():
@@ -220,7 +241,6 @@ def test_the_api_search_reads_on_the_standby_and_an_order_binds_it_at_once_while
         subject_enrol(tenant=a, subject=subject, data=(faces_dir / filename).read_bytes(), actor=ACTOR,
                       legal_basis=LegalBasis.LAW_ENFORCEMENT, region=region)
     replica.replay_wait()
-    _search(replica, a, np.zeros(128, dtype=np.float32) + 1 / np.sqrt(128))  # this process's orders cache, read again
     labels, on_replica, on_primary = _api_search(api, faces_dir, "obama_2.jpg")
     assert labels == ["Obama", "Biden"] and len(on_replica) == 1 and on_primary == []
 
