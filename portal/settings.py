@@ -6,6 +6,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from portal.runtime.replicas import replica_databases
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -145,11 +146,12 @@ DATABASES["platform"]["TEST"] = {"MIRROR": "default"}
 for _alias in DATABASES:
     DATABASES[_alias]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASE_OWNER = env.db_url_config(_owner_url)
+# Streaming replicas for search reads (docs/scaling.md): URLs with the application's role.
+DATABASES.update(replica_databases(env.list("DATABASE_REPLICA_URLS", default=[]), primary=DATABASES["default"]))
 if env.str("PORTAL_DATABASE_NAME", default=""):
-    # Another database on the same server, e.g. a Celery worker started by a test against the
-    # test database.
-    DATABASES["default"]["NAME"] = DATABASES["platform"]["NAME"] = DATABASE_OWNER["NAME"] = env.str(
-        "PORTAL_DATABASE_NAME")
+    # Another database on the same server (and its replicas), e.g. a test's Celery worker.
+    for _config in (*DATABASES.values(), DATABASE_OWNER):
+        _config["NAME"] = env.str("PORTAL_DATABASE_NAME")
 DATABASE_APP_ROLE = DATABASES["default"]["USER"]
 DATABASE_PLATFORM_ROLE = DATABASES["platform"]["USER"]
 DATABASE_ROUTERS = ["tenants.context.PlatformWorkRouter"]

@@ -11,10 +11,16 @@ platform's role: PostgreSQL honours the platform scope only in that role's sessi
 a validly signed claim. `PlatformWorkRouter` sends the ORM there while the scope is unscoped;
 raw SQL, transactions and commit hooks of code that may run in either scope use
 `scope_connection()`, `scope_atomic()` and `scope_on_commit()`.
+
+A search's vector query may read on a streaming replica (settings.DATABASE_REPLICA_URLS):
+`replica_read_scope()` opens the current tenant's scope there, signed and checked as on the
+primary, and while it lasts the router sends reads, and `scope_connection()`, to the replica.
+Writes never go there.
 """
 
 from __future__ import annotations
 
+import itertools
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Iterator
@@ -22,6 +28,7 @@ from typing import TYPE_CHECKING, Iterator
 from django.db import connections, transaction
 from django.db.utils import DEFAULT_DB_ALIAS
 
+from portal.runtime.replicas import REPLICA_ALIAS_PREFIX
 from tenants.claims import claim_message, claim_sign
 
 if TYPE_CHECKING:
@@ -48,6 +55,9 @@ _current: ContextVar["Tenant | _Unscoped | None"] = ContextVar("portal_current_t
 # nearest outer scope that used the same connection.
 _stack: ContextVar[tuple["Tenant | _Unscoped", ...]] = ContextVar("portal_scope_stack", default=())
 _user_id: ContextVar[int | None] = ContextVar("portal_current_user_id", default=None)
+# The replica a read of the current tenant's scope is on (replica_read_scope), or None.
+_replica_read: ContextVar[str | None] = ContextVar("portal_replica_read", default=None)
+_replica_turns = itertools.count()
 
 
 def tenant_current() -> "Tenant":
@@ -71,8 +81,9 @@ def _alias(scope: "Tenant | _Unscoped | None") -> str:
 
 
 def scope_alias() -> str:
-    """The database alias of the current scope: `platform` while unscoped, else `default`."""
-    return _alias(_current.get())
+    """The database alias of the current scope: `platform` while unscoped, the replica inside
+    replica_read_scope(), else `default`."""
+    return _replica_read.get() or _alias(_current.get())
 
 
 def scope_connection():
@@ -103,13 +114,42 @@ class PlatformWorkRouter:
     def db_for_read(self, model, **hints) -> str:
         return PLATFORM_ALIAS if model._meta.app_label in PLATFORM_APPS else scope_alias()
 
-    db_for_write = db_for_read
+    def db_for_write(self, model, **hints) -> str:
+        return PLATFORM_ALIAS if model._meta.app_label in PLATFORM_APPS else _alias(_current.get())
 
     def allow_relation(self, obj1, obj2, **hints) -> bool:
         return True
 
     def allow_migrate(self, db: str, app_label: str, **hints) -> bool:
         return db == DEFAULT_DB_ALIAS
+
+
+def replica_aliases() -> list[str]:
+    """The aliases of the streaming replicas configured (settings.DATABASE_REPLICA_URLS)."""
+    return sorted(alias for alias in connections.settings if alias.startswith(REPLICA_ALIAS_PREFIX))
+
+
+def replica_alias_next() -> str | None:
+    """The replica the next search read goes to, in turn; None when there is none."""
+    aliases = replica_aliases()
+    return aliases[next(_replica_turns) % len(aliases)] if aliases else None
+
+
+@contextmanager
+def replica_read_scope(*, alias: str) -> Iterator[None]:
+    """The current tenant's scope on the replica `alias`, for reads: a transaction of its own
+    there (read-only, as every transaction on a standby is) with the tenant's signed claim. The
+    replica is a physical copy of the primary, so its roles, claim key, functions and policies
+    are the primary's and RLS binds the read as it would there. Platform work never reads on a
+    replica: outside a tenant's scope this raises TenantScopeMissing."""
+    tenant = tenant_current()
+    token = _replica_read.set(alias)
+    try:
+        with transaction.atomic(using=alias):
+            _rls_apply(tenant, using=alias)
+            yield
+    finally:
+        _replica_read.reset(token)
 
 
 def _rls_apply(scope: "Tenant | _Unscoped | None", *, using: str | None = None) -> None:

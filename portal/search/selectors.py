@@ -16,6 +16,7 @@ from portal.gallery.models import Face
 from portal.search.models import Authorisation, Band, Search, SearchMatch
 from tenants.models import Tenant
 from portal.search.binding import server_bound_cursor
+from portal.search.replica import gallery_condition, replica_nearest
 from tenants.context import scope_connection
 
 
@@ -62,7 +63,18 @@ def tenant_faces_nearest(*, tenant: Tenant, embedding: np.ndarray, k: int,
     they are current and, when they are not, the search reads them again and runs once more.
 
     One round trip in the usual case: the HNSW settings and the statement go out together in
-    psycopg's pipeline mode, and the probe travels as a binary parameter (pgvector's adapter)."""
+    psycopg's pipeline mode, and the probe travels as a binary parameter (pgvector's adapter).
+
+    With streaming replicas configured (settings.DATABASE_REPLICA_URLS) the statement runs on one
+    of them first, and its answer stands only when that replica has replayed the orders in force
+    the primary has; the primary then keeps, of its candidates, the faces it still shows under
+    the same exclusions (portal/search/replica.py). Otherwise the primary answers, as here."""
+    answer = replica_nearest(tenant=tenant, include_platform_index=include_platform_index,
+                             rows_read=lambda exclusions: _nearest_rows(
+                                 tenant=tenant, embedding=embedding, k=k, include_platform_index=include_platform_index,
+                                 exclusions=exclusions))
+    if answer is not None:
+        return [Neighbour(face_id=face_id, similarity=1.0 - float(distance)) for face_id, distance in answer]
     fresh = False
     for _ in range(_EXCLUSION_ATTEMPTS):
         exclusions = search_exclusions(tenant=tenant, include_platform_index=include_platform_index, alias="f",
@@ -80,7 +92,7 @@ def nearest_statement(*, tenant: Tenant, embedding: np.ndarray, k: int, include_
                       exclusions: SearchExclusions) -> tuple[str, list, str, list]:
     """(settings SQL, its params, search SQL, its params): what tenant_faces_nearest sends; the
     benchmark explains the same statement."""
-    gallery = "(f.tenant_id = %s OR f.tenant_id IS NULL)" if include_platform_index else "f.tenant_id = %s"
+    gallery = gallery_condition(include_platform_index=include_platform_index)
     vector = np.asarray(embedding, dtype=np.float32)
     sql = _NEAREST_SQL.format(current=exclusions.current_sql, gallery=gallery, excluded=exclusions.sql)
     params = [*exclusions.current_params, vector, tenant.pk, *exclusions.params, vector, k]
