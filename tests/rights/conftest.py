@@ -58,3 +58,17 @@ def confirm_from(message) -> None:
     """Follows the confirmation link of the e-mail, as the requester does."""
     token = urlparse(message.link(r"http://testserver/requests/confirm/\S+")).path.rstrip("/").split("/")[-1]
     request_email_confirm(token=token, actor=PUBLIC)
+
+
+@pytest.fixture
+def staff_client(client, user_factory):
+    """An operator signed in with a verified TOTP token."""
+    from portal.platform.models import SealedTOTPDevice
+    from tests.factories import totp_token
+
+    operator = user_factory(is_staff=True, email="operator@portal.test")
+    device = SealedTOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
+    client.force_login(operator)
+    response = client.post("/platform/2fa/verify/", {"token": totp_token(device), "next": "/platform/"})
+    assert response.status_code == 302
+    return client
