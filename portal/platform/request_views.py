@@ -99,7 +99,7 @@ def requests_dashboard(request):
 
 
 def _decide(request, found: DataSubjectRequest):
-    form = PlatformDecisionForm(request.POST)
+    form = PlatformDecisionForm(request.POST, prefix="decide")
     if not form.is_valid():
         return form
     data, comply = form.cleaned_data, form.cleaned_data["decision"] == "comply"
@@ -119,20 +119,21 @@ def _decide(request, found: DataSubjectRequest):
 @require_http_methods(["GET", "POST"])
 def request_detail(request, request_id):
     found = _request_or_404(request_id)
-    forms = {"verify_form": VerifyForm(), "reject_form": RejectForm(), "decision_form": PlatformDecisionForm(),
-             "extend_form": ExtendForm()}
+    # Prefixed: the forms share a page, so their fields' ids must differ.
+    forms = {"verify_form": VerifyForm(prefix="verify"), "reject_form": RejectForm(prefix="reject"),
+             "decision_form": PlatformDecisionForm(prefix="decide"), "extend_form": ExtendForm(prefix="extend")}
     if request.method == "POST":
         action = request.POST.get("action")
         try:
             if action == "verify":
-                forms["verify_form"] = form = VerifyForm(request.POST)
+                forms["verify_form"] = form = VerifyForm(request.POST, prefix="verify")
                 if form.is_valid():
                     services.request_verify(request=found, actor=_actor(request), note=form.cleaned_data["note"])
                     messages.success(request, _("Verified: the request was searched for and forwarded to the "
                                                 "tenants holding the person's pictures."))
                     return redirect("platform_request", request_id=found.pk)
             elif action == "reject":
-                forms["reject_form"] = form = RejectForm(request.POST)
+                forms["reject_form"] = form = RejectForm(request.POST, prefix="reject")
                 if form.is_valid():
                     services.request_reject(request=found, actor=_actor(request), reason=form.cleaned_data["reason"])
                     messages.success(request, _("Rejected; the identity document and the face templates were deleted."))
@@ -142,7 +143,7 @@ def request_detail(request, request_id):
                 if forms["decision_form"] is None:
                     return redirect("platform_request", request_id=found.pk)
             elif action == "extend":
-                forms["extend_form"] = form = ExtendForm(request.POST)
+                forms["extend_form"] = form = ExtendForm(request.POST, prefix="extend")
                 if form.is_valid():
                     decisions.request_extend(request=found, actor=_actor(request), **form.cleaned_data)
                     messages.success(request, _("Deadline extended; the requester was told why by e-mail."))
