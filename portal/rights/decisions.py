@@ -165,7 +165,10 @@ def forwarded_decide(*, tenant: Tenant, public_id, actor: Actor, comply: bool, g
                                                        "decision": row.status, "ground": row.ground,
                                                        "reasoning": row.reasoning, "order_id": row.order_id,
                                                        "faces_restricted": row.faces_restricted})
-    request_answered_check(request_id=row.request_id)
+        # After the tenant's transaction commits: the check reads every controller's decision
+        # through the platform's connection, which sees this one only then.
+        request_id = row.request_id
+        scope_on_commit(lambda: request_answered_check(request_id=request_id))
     return row, order
 
 
