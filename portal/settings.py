@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "portal.gallery",
     "portal.search",
     "portal.compliance",
+    "portal.rights",
     "portal.api",
     "portal.platform",
     "portal.web",
@@ -202,6 +203,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "compliance.orders_sweep", "schedule": timedelta(minutes=15)},
     "compliance: warn before order deadlines": {
         "task": "compliance.order_deadlines_warn", "schedule": crontab(minute="0", hour="7")},
+    "rights: remind of deadlines": {"task": "rights.requests_deadlines_remind", "schedule": crontab(minute=5, hour=7)},
     "search: purge probes past retention": {
         "task": "search.probes_purge", "schedule": timedelta(hours=1)},
     "search: erase urgent searches not authorised within 48 hours": {

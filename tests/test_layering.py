@@ -20,6 +20,7 @@ LAYERS = [
     ["portal.gallery"],  # pictures, faces, provenance; the gate registry
     ["portal.search"],  # the similarity query and searches
     ["portal.compliance"],  # orders, coverage, enforcement, certificates, opt-outs; registers the gates
+    ["portal.rights"],  # data subjects' requests: verification, the clock, forwarding to tenants
     ["portal.platform"],  # the operator's console
     ["portal.api"],  # the REST API: tenants' and the platform's
     ["portal.web"],  # the customer portal's pages

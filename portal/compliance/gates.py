@@ -61,7 +61,8 @@ def _in_scope(order: RegulatoryOrder, tenant: Tenant | None) -> bool:
 
 def order_ingest_gate(*, tenant: Tenant | None, region: str | None, source_domain: str, embeddings) -> None:
     """Refuses a picture that an order in force covers (every status but draft: an order keeps
-    refusing after its deletions are verified), or a person who opted out.
+    refusing after its deletions are verified), or a person who opted out (a public request's
+    suppression reaches the platform index only, as in opt_out_result_filter).
 
     "Covered" is asked of coverage.py's own predicates, evaluated over the picture as it would be
     stored: one candidate row per face with the columns the predicates read (tenant, region,
@@ -93,9 +94,11 @@ def order_ingest_gate(*, tenant: Tenant | None, region: str | None, source_domai
         if embeddings:
             cursor.execute(
                 "SELECT o.public_id FROM compliance_optoutembedding e JOIN compliance_optout o ON o.id = e.opt_out_id"
-                " WHERE o.status <> %s AND EXISTS (SELECT 1 FROM unnest(%s::vector[]) c (embedding)"
+                " WHERE o.status <> %s AND (o.channel = %s OR %s::bigint IS NULL)"
+                " AND EXISTS (SELECT 1 FROM unnest(%s::vector[]) c (embedding)"
                 "  WHERE (e.embedding <=> c.embedding) < 1 - o.match_threshold) LIMIT 1",
-                [OptOut.Status.REJECTED, [np.asarray(e, dtype=np.float32) for e in embeddings]])
+                [OptOut.Status.REJECTED, OptOut.Channel.OPERATOR, tenant.pk if tenant else None,
+                 [np.asarray(e, dtype=np.float32) for e in embeddings]])
             row = cursor.fetchone()
             if row:
                 raise IngestRefused(_("The picture shows a person who opted out of the platform."),
@@ -126,15 +129,18 @@ def order_result_filter(*, tenant: Tenant, face_ids: list[int], probe_embedding)
 
 
 def opt_out_result_filter(*, tenant: Tenant, face_ids: list[int], probe_embedding) -> set[int]:
-    """Faces among the results that match a person's suppression embeddings."""
+    """Faces among the results that match a person's suppression embeddings. An opt-out the
+    operator entered reaches every gallery; one received through the public form reaches the
+    platform index only: a tenant's gallery is that tenant's to decide (portal/rights/)."""
     if not face_ids:
         return set()
     with scope_connection().cursor() as cursor:
         cursor.execute(
             "SELECT f.id FROM gallery_face f WHERE f.id = ANY(%s) AND EXISTS ("
             " SELECT 1 FROM compliance_optoutembedding e JOIN compliance_optout o ON o.id = e.opt_out_id"
-            " WHERE o.status <> %s AND (f.embedding <=> e.embedding) < 1 - o.match_threshold)",
-            [list(face_ids), OptOut.Status.REJECTED])
+            " WHERE o.status <> %s AND (o.channel = %s OR f.tenant_id IS NULL)"
+            " AND (f.embedding <=> e.embedding) < 1 - o.match_threshold)",
+            [list(face_ids), OptOut.Status.REJECTED, OptOut.Channel.OPERATOR])
         return {row[0] for row in cursor.fetchall()}
 
 

@@ -25,9 +25,11 @@ def opt_out_create(*, pictures: list[bytes], contact: str, consent: bool, channe
                    region: str = "", full_name: str = "", notes: str = "",
                    match_threshold: float = DEFAULT_SUBJECT_THRESHOLD) -> OptOut:
     """Records a person's opt-out with their suppression embeddings (pictures are not kept).
-    Suppression starts at once: ingest refuses them and search filters them. An operator-entered
-    request is erased at once (order_from_opt_out); a public-form request waits for an operator
-    to confirm it, since erasure cannot be undone and the requester is not yet verified."""
+    Suppression starts at once: ingest refuses them and search filters them, in every gallery for
+    an operator-entered opt-out, in the platform index only for a public request (a tenant's
+    gallery changes only by that tenant's decision or an order). An operator-entered request is
+    erased at once (opt_out_confirm); a public request waits for its requester to be verified
+    (portal/rights/), since erasure cannot be undone."""
     if not consent:
         raise OrderInvalid(_("Consent to keep the suppression data is required."), field="consent")
     if not contact.strip():
@@ -60,6 +62,13 @@ def opt_out_create(*, pictures: list[bytes], contact: str, consent: bool, channe
     return opt_out
 
 
+def opt_out_scope(opt_out: OptOut) -> dict:
+    """Where confirming the opt-out erases (order_create's scope arguments)."""
+    if opt_out.channel == OptOut.Channel.OPERATOR:
+        return {"scope_all": True}
+    return {"scope_all": False, "scope_tenants": [], "scope_platform_index": True}
+
+
 def opt_out_order_reference(opt_out: OptOut) -> str:
     """The reference of the erasure order that confirming the opt-out files; the operator types
     it to confirm."""
@@ -69,7 +78,9 @@ def opt_out_order_reference(opt_out: OptOut) -> str:
 @dangerously_unscoped(reason="platform code: opt_out_confirm")
 def opt_out_confirm(*, opt_out: OptOut, actor: Actor) -> RegulatoryOrder:
     """Erases the person as a subject order does: files the order, activates it (withholding every
-    matching face at once) and returns it for enforcement."""
+    matching face at once) and returns it for enforcement. An opt-out the operator entered covers
+    every gallery; one received through the public form covers the platform index only, the
+    operator's own: each tenant decides for its gallery (portal/rights/)."""
     with scope_atomic():
         opt_out = OptOut.objects.select_for_update().get(pk=opt_out.pk)
         if opt_out.status != OptOut.Status.RECEIVED:
@@ -80,7 +91,7 @@ def opt_out_confirm(*, opt_out: OptOut, actor: Actor) -> RegulatoryOrder:
             reference=opt_out_order_reference(opt_out), received_on=opt_out.created_at.date(),
             effective_at=timezone.now(), deadline=today + timedelta(days=30), match_threshold=opt_out.match_threshold,
             reference_embeddings=[np.asarray(e.embedding, dtype=np.float32) for e in opt_out.embeddings.all()],
-            opt_out=opt_out)
+            opt_out=opt_out, **opt_out_scope(opt_out))
         opt_out.status = OptOut.Status.ENFORCING
         opt_out.save(update_fields=["status"])
         audit_record(action="optout.confirm", actor=actor, target_type="optout", target_id=opt_out.pk,

@@ -42,7 +42,8 @@ def opt_out_preview(*, opt_out: OptOut) -> dict:
     """What confirming the opt-out would erase now: the coverage of the subject order that
     opt_out_confirm files, computed from the opt-out's templates without filing anything. The
     unsaved order names the opt-out by id: `opt_out=` would cache it as the opt-out's own order."""
-    return _coverage_preview(RegulatoryOrder(kind=RegulatoryOrder.Kind.SUBJECT, scope_all=True,
+    scope_all = opt_out.channel == OptOut.Channel.OPERATOR  # as opt_outs.opt_out_scope
+    return _coverage_preview(RegulatoryOrder(kind=RegulatoryOrder.Kind.SUBJECT, scope_all=scope_all,
                                              scope_platform_index=True, match_threshold=opt_out.match_threshold,
                                              opt_out_id=opt_out.pk))
 

@@ -1,9 +1,12 @@
-"""The public opt-out page, under /opt-out/: no account needed."""
+"""The public request page, under /opt-out/: no account needed. The confirmation and status
+links carry unguessable tokens, never a request's id."""
 
 from django.urls import path
 
-from portal.platform import views
+from portal.platform import request_views
 
 urlpatterns = [
-    path("", views.public_opt_out, name="public_opt_out"),
+    path("", request_views.public_request, name="public_opt_out"),
+    path("confirm/<str:token>/", request_views.public_request_confirm, name="public_request_confirm"),
+    path("status/<str:token>/", request_views.public_request_status, name="public_request_status"),
 ]

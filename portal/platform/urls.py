@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal.platform import proof_views, report_views, search_floors, views
+from portal.platform import proof_views, report_views, request_views, search_floors, views
 
 urlpatterns = [
     path("", views.dashboard, name="platform_dashboard"),
@@ -25,6 +25,9 @@ urlpatterns = [
          name="platform_order_certificate_signed"),
     path("opt-outs/", views.opt_outs, name="platform_opt_outs"),
     path("opt-outs/<int:opt_out_id>/", views.opt_out_detail, name="platform_opt_out"),
+    path("requests/", request_views.requests_dashboard, name="platform_requests"),
+    path("requests/<int:request_id>/", request_views.request_detail, name="platform_request"),
+    path("requests/<int:request_id>/<str:which>.img", request_views.request_face, name="platform_request_face"),
     path("audit/", views.audit, name="platform_audit"),
     path("signatures/", proof_views.signatures, name="platform_signatures"),
     path("search-floors/", search_floors.search_floors, name="platform_search_floors"),

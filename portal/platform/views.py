@@ -1,5 +1,6 @@
-"""The platform admin area (/platform/, staff with a verified TOTP device) and the public
-opt-out page (/opt-out/). Views parse input, call one service or selector, and render."""
+"""The platform admin area (/platform/, staff with a verified TOTP device); data subjects'
+requests and the public request page are in request_views.py. Views parse input, call one
+service or selector, and render."""
 
 from __future__ import annotations
 
@@ -29,7 +30,6 @@ from portal.compliance import tasks as compliance_tasks
 from portal.dates import day_end, day_start
 from portal.errors import DomainError, form_error_add
 from portal.platform import charts, selectors, services, two_factor
-from portal.public_limits import public_form_limited
 from portal.platform.forms import (AuditFilterForm, EnrolmentCodeForm, OptOutForm, OrderForm, TenantCreateForm,
                                    TenantEntitlementsForm,
                                    TokenForm, VerifyForm)
@@ -392,26 +392,3 @@ def audit(request):
     query.pop("page", None)
     return render(request, "platform/audit.html", {"form": form, "page": page, "events": page_events,
                                                    "query": query.urlencode()})
-
-
-# -- the public opt-out page --------------------------------------------------------------------
-
-@require_http_methods(["GET", "POST"])
-def public_opt_out(request):
-    if request.method == "POST" and public_form_limited(request, form="opt-out"):
-        # Refused before the pictures are read or any face is detected.
-        return render(request, "platform/public_opt_out.html", {"form": OptOutForm(public=True), "limited": True},
-                      status=429)
-    form = OptOutForm(request.POST or None, request.FILES or None, public=True)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            opt_out = opt_out_services.opt_out_create(
-                pictures=data["pictures"], contact=data["contact"], consent=data["consent"], region=data["region"],
-                full_name=data["full_name"], channel=OptOut.Channel.PUBLIC_FORM,
-                actor=Actor(label=_("public opt-out form"), ip_address=request.META.get("REMOTE_ADDR")))
-        except DomainError as error:
-            form_error_add(form, error)
-        else:
-            return render(request, "platform/public_opt_out_done.html", {"opt_out": opt_out})
-    return render(request, "platform/public_opt_out.html", {"form": form})

@@ -256,6 +256,7 @@ class RecallNotice(models.Model):
     class Cause(models.TextChoices):
         ORDER = "order", _("Regulatory order")
         ERASURE = "erasure", _("Erasure by the gallery's owner")
+        REQUEST = "request", _("A data subject's request, decided by the gallery's owner")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from portal.web.views import admin, audit, compliance, dashboard, gallery, reports, notices, review, search, webhooks
+from portal.web.views import (admin, audit, compliance, dashboard, gallery, reports, notices, requests, review, search,
+                              webhooks)
 
 # Everything here sits under /t/<tenant_slug>/ and is scoped by TenantMiddleware.
 tenant_urlpatterns = [
@@ -40,6 +41,8 @@ tenant_urlpatterns = [
     path("admin/webhooks/deliveries/<uuid:delivery_id>/replay/", webhooks.webhook_replay, name="webhook_replay"),
     path("notices/", notices.notices, name="notices"),
     path("notices/<uuid:notice_id>/acknowledge/", notices.notice_acknowledge, name="notice_acknowledge"),
+    path("requests/", requests.inbox, name="requests_inbox"),
+    path("requests/<uuid:request_id>/", requests.forwarded_detail, name="forwarded_request"),
     path("compliance/", compliance.compliance, name="compliance"),
     path("audit/", audit.audit_log, name="audit_log"),
     path("audit/verify/", audit.audit_verify, name="audit_verify"),

@@ -13,8 +13,7 @@ from tenants.models import Tenant
 def request_forwarded_emit(*, tenant: Tenant, request_reference: str, kind: str, received_on: str, due_on: str,
                            faces_concerned: int) -> uuid.UUID | None:
     """A data subject's request (access, erasure, restriction…) that the platform received and
-    forwarded to the tenant, whose gallery holds faces it concerns. Data-subject requests are not
-    built yet: forwarding will call this."""
+    forwarded to the tenant, whose gallery holds faces it concerns (portal/rights/forwarding.py)."""
     return webhook_event_emit(tenant=tenant, event_type=EventType.REQUEST_FORWARDED, data={"request": {
         "reference": request_reference, "kind": kind, "received_on": received_on, "due_on": due_on,
         "faces_concerned": faces_concerned}})

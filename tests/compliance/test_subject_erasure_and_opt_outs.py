@@ -101,7 +101,9 @@ def test_operator_opt_out_erases_and_suppresses(real_gallery, two_tenants, faces
         _ingest(b, faces_dir, "obama_partial_face.jpg")
 
 
-def test_public_opt_out_suppresses_search_results_and_ingest_before_review(real_gallery, faces_dir):
+def test_public_opt_out_suppresses_the_platform_index_only_before_review(real_gallery, faces_dir):
+    """A public request hides the person from the operator's platform index at once; a tenant's
+    own gallery changes only by that tenant's decision (portal/rights/) or an operator's order."""
     a, b, c, images = real_gallery
     opt_out = opt_out_create(pictures=[(faces_dir / "obama_1.jpg").read_bytes()], contact="me@example.test",
                              consent=True, channel=OptOut.Channel.PUBLIC_FORM, actor=Actor(label="public opt-out form"))
@@ -109,15 +111,31 @@ def test_public_opt_out_suppresses_search_results_and_ingest_before_review(real_
     search = _search(a, faces_dir, "obama_4.jpg")  # tenant a sees its own obama pictures and the platform index
     with tenant_scope(a):
         matched = set(SearchMatch.objects.filter(search=search).values_list("face__image_id", flat=True))
-    obama_ids = {img.pk for img in images["obama"]}
-    assert not (matched & obama_ids)
-    assert matched  # other people still come back
+    own = {img.pk for img in images["obama"] if img.tenant_id == a.pk}
+    platform = {img.pk for img in images["obama"] if img.tenant_id is None}
+    assert own and own <= matched  # the tenant's own pictures stay
+    assert platform and not (matched & platform)  # the platform index's are hidden
     with pytest.raises(IngestRefused) as refused:
-        _ingest(a, faces_dir, "obama_1.jpg")
+        _ingest(None, faces_dir, "obama_1.jpg")
     assert refused.value.reference.startswith("opt-out ")
+    _ingest(a, faces_dir, "obama_1.jpg")  # the tenant's gallery is the tenant's to decide
+    # Confirmed, it erases from the platform index only.
+    order = opt_out_confirm(opt_out=opt_out, actor=SYSTEM)
+    assert (order.scope_all, order.scope_tenant_ids, order.scope_platform_index) == (False, [], True)
+    order_enforce(order=order)
+    left = _images()
+    assert not any((img.tenant_id, img.sha256) in left for img in images["obama"] if img.tenant_id is None)
+    assert all((img.tenant_id, img.sha256) in left for img in images["obama"] if img.tenant_id is not None)
+
+
+def test_rejected_public_opt_out_ends_its_suppression(real_gallery, faces_dir):
+    opt_out = opt_out_create(pictures=[(faces_dir / "obama_1.jpg").read_bytes()], contact="me@example.test",
+                             consent=True, channel=OptOut.Channel.PUBLIC_FORM, actor=Actor(label="public opt-out form"))
+    with pytest.raises(IngestRefused):
+        _ingest(None, faces_dir, "obama_1.jpg")
     # Rejected (e.g. not the person): suppression ends and the embeddings are dropped.
     opt_out_reject(opt_out=opt_out, actor=SYSTEM, reason="identity not confirmed")
-    _ingest(a, faces_dir, "obama_1.jpg")
+    _ingest(None, faces_dir, "obama_1.jpg")
 
 
 def test_opt_out_needs_consent(faces_dir):

@@ -14,6 +14,7 @@ work in either language.
 
 import pytest
 
+from portal.rights.services import request_submit
 from portal.audit.services import Actor
 from portal.compliance.enforcement import order_enforce
 from portal.compliance.models import OptOut, RegulatoryOrder
@@ -55,7 +56,11 @@ def _world(two_tenants, faces_dir):
     opt_out = opt_out_create(pictures=[(faces_dir / "kit_harington_1.jpg").read_bytes()],
                              contact="person@example.test", consent=True, channel=OptOut.Channel.PUBLIC_FORM,
                              actor=system, region="FR")
-    return {"search": search, "subject": subject, "draft": draft, "done": done, "opt_out": opt_out}
+    request = request_submit(kind="erasure", email="person@example.test", consent=True, actor=system,
+                             picture=(faces_dir / "obama_1.jpg").read_bytes(),
+                             document=(faces_dir / "obama_4.jpg").read_bytes(), confirm_url=str, status_url=str).request
+    return {"search": search, "subject": subject, "draft": draft, "done": done, "opt_out": opt_out,
+            "request": request}
 
 
 def _context(chromium, base: str, language: str):
@@ -121,7 +126,7 @@ def test_no_serious_or_critical_violation_on_any_page(live_server, chromium, axe
     portal_pages = {
         "owner": (a.owner, ["/", "/search/", "/searches/", f"/searches/{search}/", "/subjects/", f"/subjects/{subject}/",
                             "/admin/members/", "/admin/api-keys/", "/admin/settings/", "/compliance/", "/audit/",
-                            "/reports/yearly/"]),
+                            "/reports/yearly/", "/requests/"]),
         "investigator": (a.investigator, ["/", "/search/", "/searches/", f"/searches/{search}/", "/subjects/",
                                           f"/subjects/{subject}/"]),
         # The admin may review (reviewers_allow): the search page shows them the verdict forms.
@@ -147,7 +152,7 @@ def test_no_serious_or_critical_violation_on_any_page(live_server, chromium, axe
     draft, done, opt_out = world["draft"].pk, world["done"].pk, world["opt_out"].pk
     for path in ["/", "/operators/", "/tenants/", f"/tenants/{a.tenant.pk}/", "/orders/", "/orders/new/",
                  f"/orders/{draft}/", f"/orders/{done}/", f"/orders/{done}/certificate/", "/opt-outs/",
-                 f"/opt-outs/{opt_out}/", "/audit/", "/search-floors/", "/reports/yearly/", "/2fa/backup-codes/"]:
+                 f"/opt-outs/{opt_out}/", "/requests/", f"/requests/{world['request'].pk}/", "/audit/", "/search-floors/", "/reports/yearly/", "/2fa/backup-codes/"]:
         _check(page, axe_source, f"{base}/platform{path}", f"{language} operator", problems)
     page.context.close()
 

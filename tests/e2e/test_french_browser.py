@@ -112,7 +112,7 @@ def test_the_portal_in_french_at_desktop_and_phone_widths(live_server, browser_p
 
     # The public opt-out form, in French too.
     page.goto(f"{base}/opt-out/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Demandez-nous d'effacer vos images")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Une demande au sujet de vos images")
     shoot(page, "fr-14-public-opt-out")
 
     # Back to English with the same switch, remembered as well.
@@ -120,7 +120,7 @@ def test_the_portal_in_french_at_desktop_and_phone_widths(live_server, browser_p
     _switch_to_english.focus()
     page.keyboard.press("Enter")
     page.wait_for_load_state()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Ask us to erase your pictures")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ask about your pictures")
 
 
 def test_the_platform_area_in_french(live_server, browser_page, two_tenants):

@@ -17,7 +17,8 @@ from tests.factories import enrolment_code_for, totp_token
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/platform/", "/platform/orders/", "/platform/orders/new/", "/platform/opt-outs/", "/platform/tenants/",
+PAGES = ["/platform/", "/platform/orders/", "/platform/orders/new/", "/platform/opt-outs/", "/platform/requests/",
+         "/platform/tenants/",
          "/platform/audit/", "/platform/signatures/", "/platform/2fa/enrol/", "/platform/2fa/verify/"]
 
 
@@ -203,28 +204,50 @@ def test_audit_explorer_filters_across_tenants(staff_client, two_tenants):
     assert "image.delete" in page and "search.run" not in page
 
 
-def test_public_opt_out_form_needs_no_account(client, faces_dir):
+def test_public_request_form_needs_no_account_and_says_what_is_missing(client, faces_dir, smtp_server,
+                                                                      django_capture_on_commit_callbacks):
+    from portal.rights.models import DataSubjectRequest
+
     assert client.get("/opt-out/").status_code == 200
-    picture = (faces_dir / "obama_1.jpg").open("rb")
-    response = client.post("/opt-out/", {"contact": "me@example.test", "region": "FR", "pictures": [picture]})
+    fields = {"kind": "erasure", "email": "me@example.test", "region": "FR"}
+    response = client.post("/opt-out/", {**fields, "picture": (faces_dir / "obama_1.jpg").open("rb"),
+                                         "document": (faces_dir / "obama_4.jpg").open("rb")})
     assert response.status_code == 200 and "consent" in response.content.decode().lower()
     assert not OptOut.objects.exists()
-    picture = (faces_dir / "obama_1.jpg").open("rb")
-    response = client.post("/opt-out/", {"contact": "me@example.test", "region": "FR", "pictures": [picture],
-                                         "consent": "on"})
+    with django_capture_on_commit_callbacks(execute=True):  # the e-mail goes after the commit
+        response = client.post("/opt-out/", {**fields, "consent": "on", "document": (faces_dir / "obama_4.jpg").open("rb"),
+                                             "picture": (faces_dir / "obama_1.jpg").open("rb")})
     assert response.status_code == 200 and "request is received" in response.content.decode()
     opt_out = OptOut.objects.get()
     assert opt_out.channel == OptOut.Channel.PUBLIC_FORM and opt_out.embeddings.count() == 1
+    request = DataSubjectRequest.objects.get()
+    status_link = re.search(r'href="(/opt-out/status/[^"]+/)"', response.content.decode()).group(1)
+    assert str(request.public_id) not in status_link
+    assert request.reference in client.get(status_link).content.decode()
+    assert smtp_server.wait_for(1)[0].envelope_to == ["me@example.test"]
 
 
-def test_public_opt_out_without_a_face_says_so(client, faces_dir, tmp_path):
+@pytest.mark.parametrize("picture, message", [("blank", "No face was found"),
+                                              ("group_kit_rose.jpg", "2 faces were found")])
+def test_public_request_without_exactly_one_face_says_so_and_stores_nothing(client, faces_dir, tmp_path, picture,
+                                                                            message):
     from PIL import Image
 
-    blank = tmp_path / "blank.png"
-    Image.new("RGB", (200, 200), "white").save(blank)
-    response = client.post("/opt-out/", {"contact": "me@example.test", "pictures": [blank.open("rb")],
-                                         "consent": "on"})
-    assert response.status_code == 200 and not OptOut.objects.exists()
+    from portal.rights.models import DataSubjectRequest
+
+    path = faces_dir / picture
+    if picture == "blank":
+        path = tmp_path / "blank.png"
+        Image.new("RGB", (200, 200), "white").save(path)
+    response = client.post("/opt-out/", {"kind": "opt_out", "email": "me@example.test", "consent": "on",
+                                         "picture": path.open("rb"), "document": (faces_dir / "obama_4.jpg").open("rb")})
+    assert response.status_code == 200 and message in response.content.decode()
+    assert not OptOut.objects.exists() and not DataSubjectRequest.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/opt-out/status/{forged}/", "/opt-out/confirm/{forged}/"])
+def test_a_forged_link_is_a_404(client, path):
+    assert client.get(path.format(forged="Zm9yZ2VkLXRva2VuLXRoYXQtbmFtZXMtbm90aGluZw")).status_code == 404
 
 
 def test_operator_opt_out_then_confirmed_public_one(staff_client, faces_dir, enforce_now):
@@ -284,10 +307,11 @@ def test_confirming_a_public_opt_out_shows_what_it_erases_and_asks_for_the_refer
                              consent=True, channel=OptOut.Channel.PUBLIC_FORM, actor=Actor(label="public form"))
     reference = opt_out_order_reference(opt_out)
     page = staff_client.get(f"/platform/opt-outs/{opt_out.pk}/").content.decode()
-    # Three pictures of the person (two tenants' and the platform index), not the other person's.
+    # A public request erases from the platform index only: its picture of the person, not the
+    # tenants' (each decides for its own gallery, portal/rights/), nor the other person's.
     totals = re.search(r"<tfoot>.*?</tfoot>", page, re.S).group(0)
-    assert re.findall(r">(\d+)</td>", totals)[:2] == ["3", "3"]
-    assert "Platform index" in page and two_tenants.a.tenant.name in page and reference in page
+    assert re.findall(r">(\d+)</td>", totals)[:2] == ["1", "1"]
+    assert "Platform index" in page and two_tenants.a.tenant.name not in page and reference in page
 
     for typed in ("", "OPT-OUT-WRONG"):
         response = staff_client.post(f"/platform/opt-outs/{opt_out.pk}/", {"action": "confirm",

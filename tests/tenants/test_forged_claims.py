@@ -13,6 +13,7 @@ from portal.api.services import api_key_create, idempotency_record_store, tenant
 from portal.audit.services import Actor, audit_record
 from portal.compliance.models import RegulatoryOrder
 from portal.gallery.models import ImageEvidence, Subject
+from portal.rights.models import ForwardedRequest
 from portal.search.models import Disclosure, FaceDisclosure, MatchReview, RecallNotice, SearchAccess, SearchMatch
 from portal.compliance.orders import order_coverage_record, order_create
 from portal.webhooks.models import WebhookDelivery
@@ -65,6 +66,9 @@ def _rows_of_every_tenant_table(world_gallery, two_tenants) -> None:
                                                   events=["search.completed"], actor=Actor.system("test"))
             WebhookDelivery.objects.create(tenant=tenant, endpoint=endpoint, event_id=match.search.public_id,
                                            event_type="search.completed", payload={}, status="failed")
+            ForwardedRequest.objects.create(tenant=tenant, request_id=1, reference="DSR-1", kind="erasure",
+                                            received_at="2026-01-01T00:00Z", deadline="2026-02-01",
+                                            face_uuids=[match.face.uuid])
     order_coverage_record(order=order_create(**order_fields(kind=RegulatoryOrder.Kind.REGIONAL, regions=["FR"])))
 
 

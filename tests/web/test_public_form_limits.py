@@ -12,15 +12,16 @@ pytestmark = pytest.mark.django_db
 def test_opt_out_requests_from_one_address_are_limited_before_any_face_is_detected(
         client, settings, monkeypatch, faces_dir):
     settings.PUBLIC_FORM_RATE_PER_ADDRESS = "2/h"
-    answers = [client.post("/opt-out/", {"contact": "a@example.test"}).status_code for _ in range(2)]
+    answers = [client.post("/opt-out/", {"email": "a@example.test"}).status_code for _ in range(2)]
     assert answers == [200, 200]  # invalid forms, shown again with their errors
     detected = []
-    monkeypatch.setattr("portal.compliance.orders.face_engine", lambda: detected.append(1))
-    with open(faces_dir / "obama_1.jpg", "rb") as picture:
-        refused = client.post("/opt-out/", {"contact": "a@example.test", "consent": "on", "pictures": picture})
+    monkeypatch.setattr("portal.rights.services.face_engine", lambda: detected.append(1))
+    with open(faces_dir / "obama_1.jpg", "rb") as picture, open(faces_dir / "obama_4.jpg", "rb") as document:
+        refused = client.post("/opt-out/", {"kind": "erasure", "email": "a@example.test", "consent": "on",
+                                            "picture": picture, "document": document})
     assert refused.status_code == 429 and "Too many requests" in refused.content.decode()
     assert detected == [] and not OptOut.objects.exists()  # a complete, valid request: never looked at
-    other = client.post("/opt-out/", {"contact": "b@example.test"}, REMOTE_ADDR="192.0.2.7")
+    other = client.post("/opt-out/", {"email": "b@example.test"}, REMOTE_ADDR="192.0.2.7")
     assert other.status_code == 200  # another address has its own budget
 
 

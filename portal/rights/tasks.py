@@ -1,0 +1,10 @@
+"""Celery tasks: thin wrappers named after the services they call."""
+
+from celery import shared_task
+
+from portal.rights import clock
+
+
+@shared_task(name="rights.requests_deadlines_remind")
+def requests_deadlines_remind() -> dict[str, list[str]]:
+    return clock.requests_deadlines_remind()
