@@ -204,12 +204,11 @@ CELERY_BEAT_SCHEDULE = {
     "compliance: warn before order deadlines": {
         "task": "compliance.order_deadlines_warn", "schedule": crontab(minute="0", hour="7")},
     "rights: remind of deadlines": {"task": "rights.requests_deadlines_remind", "schedule": crontab(minute=5, hour=7)},
-    "search: purge probes past retention": {
-        "task": "search.probes_purge", "schedule": timedelta(hours=1)},
+    "rights: expire access answers": {"task": "rights.access_answers_expire", "schedule": crontab(minute=20, hour=3)},
+    "search: purge probes past retention": {"task": "search.probes_purge", "schedule": timedelta(hours=1)},
     "search: erase urgent searches not authorised within 48 hours": {
         "task": "search.authorisations_overdue_erase", "schedule": timedelta(minutes=15)},
-    "api: expire stored idempotent responses": {
-        "task": "api.idempotency_records_expire", "schedule": timedelta(hours=1)},
+    "api: expire stored idempotent responses": {"task": "api.idempotency_records_expire", "schedule": timedelta(hours=1)},
     "gallery: vacuum and reindex the face index after large deletions": {
         "task": "gallery.face_index_maintain", "schedule": crontab(minute="30", hour="3")},
     "gallery: delete files no row refers to": {
@@ -218,8 +217,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.deliveries_due_queue", "schedule": timedelta(minutes=1)},
     "audit: anchor every tenant chain's head in the platform chain": {
         "task": "audit.chains_anchor", "schedule": timedelta(hours=1)},
-    "audit: sign and publish every chain's head": {
-        "task": "audit.heads_sign", "schedule": crontab(minute="15", hour="*/6")},
+    "audit: sign and publish every chain's head": {"task": "audit.heads_sign", "schedule": crontab(minute="15", hour="*/6")},
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import get_language, gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -23,7 +23,7 @@ from portal.errors import DomainError, form_error_add
 from portal.platform.request_forms import ExtendForm, PlatformDecisionForm, RejectForm, RequestForm, VerifyForm
 from portal.platform.views import _actor, platform_view
 from portal.public_limits import public_form_limited
-from portal.rights import decisions, selectors, services
+from portal.rights import answers, decisions, selectors, services
 from portal.rights.models import ERASING_KINDS, DataSubjectRequest
 
 
@@ -76,7 +76,34 @@ def public_request_status(request, token):
         found = services.request_by_status_token(token=token)
     except services.RequestNotFound:
         raise Http404 from None
-    return render(request, "platform/public_request_status.html", selectors.request_status_view(request=found))
+    context = selectors.request_status_view(request=found)
+    context.update(answer_state=answers.answer_state(found), answer_until=answers.answer_available_until(found),
+                   token=token)
+    return render(request, "platform/public_request_status.html", context)
+
+
+@never_cache
+@require_GET
+def public_request_answer(request, token, fmt):
+    """The access answer (GDPR Art. 15), as a PDF or a ZIP, built now in the page's language, and
+    never kept by a cache (never_cache). A forged link is a 404; an expired answer is a 410 with
+    the status page explaining it."""
+    try:
+        found = services.request_by_status_token(token=token)
+    except services.RequestNotFound:
+        raise Http404 from None
+    state = answers.answer_state(found)
+    if state == answers.AnswerState.EXPIRED:
+        context = {**selectors.request_status_view(request=found), "answer_state": state,
+                   "answer_until": answers.answer_available_until(found), "token": token}
+        return render(request, "platform/public_request_status.html", context, status=410)
+    if state != answers.AnswerState.READY:
+        raise Http404
+    answer = answers.access_answer_for(request=found, language=get_language() or "en", actor=_public_actor(request))
+    content_type = {"pdf": "application/pdf", "zip": "application/zip"}[fmt]
+    response = HttpResponse(answer.pdf if fmt == "pdf" else answer.zip, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{found.reference.lower()}-answer.{fmt}"'
+    return response
 
 
 # -- the operator's side ------------------------------------------------------------------------
