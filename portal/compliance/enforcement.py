@@ -75,8 +75,9 @@ def order_files_finish(*, order: RegulatoryOrder) -> int:
 def _partition_drop(*, order: RegulatoryOrder, batch_size: int) -> int:
     """Offboarding: one offboarded tenant's faces at once, by dropping the tenant's partition of
     the face table (portal/gallery/partitions.py) after counting them, recording their crops and
-    deleting their matches, in one transaction. Returns 1 per partition dropped, 0 when none is
-    left; the tenant's pictures, probes and subjects then go as for any order."""
+    deleting their matches, in one transaction; an empty partition takes its place. Returns 1 per
+    partition dropped, 0 when no offboarded tenant has a face left; the tenant's pictures, probes
+    and subjects then go as for any order."""
     if order.kind != Kind.OFFBOARDING:
         return 0
     with dangerously_unscoped(reason=f"offboarding order {order.pk}"), scope_connection().cursor() as cursor:
@@ -85,9 +86,11 @@ def _partition_drop(*, order: RegulatoryOrder, batch_size: int) -> int:
             cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [partition])
             if not cursor.fetchone()[0]:
                 continue
-            tally = _Tally({})
             cursor.execute(f"SELECT crop, uuid FROM {partition}")
             faces = cursor.fetchall()
+            if not faces:
+                continue  # already dropped (the empty partition that replaced it), or never held any
+            tally = _Tally({})
             _files_track(order=order, files=[(crop, "crop") for crop, _uuid in faces])
             cursor.execute(f"DELETE FROM search_searchmatch WHERE face_id IN (SELECT id FROM {partition})"
                            f" RETURNING tenant_id")
@@ -99,8 +102,7 @@ def _partition_drop(*, order: RegulatoryOrder, batch_size: int) -> int:
                                                            face_uuids=[str(uuid) for _crop, uuid in faces]).items():
                 tally.add(owner_id, "cached_responses", forgotten)
             cursor.execute("SELECT portal_face_partition_drop(%s)", [tenant_id])
-            if faces:
-                _tally_persist(order=order, tally=tally)
+            _tally_persist(order=order, tally=tally)
             scope_on_commit(lambda: order_files_finish(order=order))
             return 1
     return 0

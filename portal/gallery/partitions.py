@@ -33,7 +33,6 @@ def face_embedding_index_sql(*, m: int = HNSW_M, ef_construction: int = HNSW_EF_
 
 
 FACE_EMBEDDING_INDEX_SQL = face_embedding_index_sql()
-FACE_EMBEDDING_INDEX_DROP_SQL = "DROP INDEX IF EXISTS face_embedding_hnsw"
 
 PLATFORM_PARTITION = "gallery_face_platform"
 
@@ -75,13 +74,6 @@ BEGIN
   PERFORM portal_face_partition_create(NEW.id);
   RETURN NULL;
 END $$;
-"""
-
-PARTITION_FUNCTIONS_DROP_SQL = """
-DROP TRIGGER IF EXISTS face_partition_create ON tenants_tenant;
-DROP FUNCTION IF EXISTS portal_face_partition_for_tenant();
-DROP FUNCTION IF EXISTS portal_face_partition_create(bigint);
-DROP FUNCTION IF EXISTS portal_face_partition_name(bigint);
 """
 
 TENANT_TRIGGER_SQL = ("CREATE OR REPLACE TRIGGER face_partition_create AFTER INSERT ON tenants_tenant"

@@ -23,15 +23,15 @@ pytestmark = pytest.mark.django_db
 Kind, Status = RegulatoryOrder.Kind, RegulatoryOrder.Status
 
 
-def _partition_faces() -> dict[str, tuple[int, int]]:
-    """{partition: (faces, faces with a crop)} for every partition of the face table."""
+def _partition_faces() -> dict[str, tuple[int, int, int]]:
+    """{partition: (its table's oid, faces, faces with a crop)} for every partition of the face table."""
     with dangerously_unscoped(reason="test: partitions"), scope_connection().cursor() as cursor:
-        cursor.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+        cursor.execute("SELECT c.relname, c.oid FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
                        " WHERE i.inhparent = 'gallery_face'::regclass")
         counts = {}
-        for (name,) in cursor.fetchall():
+        for name, oid in cursor.fetchall():
             cursor.execute(f"SELECT count(*), count(*) FILTER (WHERE crop <> '') FROM {name}")
-            counts[name] = cursor.fetchone()
+            counts[name] = (oid, *cursor.fetchone())
         return counts
 
 
@@ -40,7 +40,7 @@ def test_offboarding_drops_the_tenants_partition_with_the_same_counts_files_and_
     a, b = two_tenants.a.tenant, two_tenants.b.tenant
     before = _partition_faces()
     b_partition = f"gallery_face_tenant_{b.pk}"
-    b_faces, b_crops = before[b_partition]
+    b_table, b_faces, b_crops = before[b_partition]
     assert b_faces > 0 and b_crops > 0
     with dangerously_unscoped(reason="test"):
         b_crop_files = {face.crop.name for face in Face.objects.filter(tenant=b).exclude(crop="")}
@@ -52,8 +52,10 @@ def test_offboarding_drops_the_tenants_partition_with_the_same_counts_files_and_
     order = order_enforce(order=order)
 
     after = _partition_faces()
-    assert b_partition not in after
-    assert {name: counts for name, counts in before.items() if name != b_partition} == after
+    # B's table was dropped whole; an empty one takes its place (the tenant stays, suspended).
+    assert after[b_partition][0] != b_table and after[b_partition][1:] == (0, 0)
+    assert {name: counts for name, counts in before.items() if name != b_partition} == {
+        name: counts for name, counts in after.items() if name != b_partition}
     assert order.status == Status.VERIFIED and order.verification["passed"]
     assert order.deleted["faces"] == b_faces and order.deleted["crops"] == b_crops
     assert not (b_crop_files & files_present(world_gallery))
@@ -63,7 +65,7 @@ def test_offboarding_drops_the_tenants_partition_with_the_same_counts_files_and_
         actions = list(AuditEvent.objects.filter(target_type="order", target_id=str(order.pk))
                        .values_list("action", flat=True))
     assert {"order.activate", "order.enforce", "order.complete"} <= set(actions), actions
-    # The offboarded tenant's searches read no partition; A's search is unchanged.
+    # The offboarded tenant's searches find nothing; A's search is unchanged.
     probe = world_gallery.faces[next(iter(world_gallery.ids(tenant_id=a.pk)))][2]
     with tenant_scope(b):
         assert tenant_faces_nearest(tenant=b, embedding=probe, k=10, include_platform_index=False) == []

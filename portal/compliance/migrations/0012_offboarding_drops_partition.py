@@ -3,7 +3,8 @@
 Detaching and dropping a partition needs the table's owner, which the platform's role is not: the
 function runs as the owner, and only for platform work (the signed platform scope, checked as row
 security checks it) under an offboarding order in force that names the tenant. The platform
-index's partition is never dropped."""
+index's partition is never dropped. An empty partition takes the dropped one's place, since the
+tenant itself stays (suspended)."""
 
 from django.db import migrations
 
@@ -32,6 +33,10 @@ BEGIN
   SET CONSTRAINTS ALL IMMEDIATE;
   EXECUTE format('ALTER TABLE gallery_face DETACH PARTITION %I', partition);
   EXECUTE format('DROP TABLE %I', partition);
+  -- The tenant row stays (suspended), and every tenant has a partition: an empty one replaces it,
+  -- so anything written for the tenant later is caught by the gates, the sweep and verification
+  -- as before, never refused for want of a partition.
+  PERFORM portal_face_partition_create(tenant);
   RETURN true;
 END $$;
 """
