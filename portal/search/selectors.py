@@ -43,12 +43,13 @@ _SCAN_SQL = """
         LIMIT %s
 """
 # A tenant-only search reads the tenant's partition alone (portal/gallery/partitions.py). Below
-# SEARCH_EXACT_SCAN_BELOW faces (the partition's row estimate, which the server keeps up to date
-# on analysis; -1, never analysed, counts as small) it compares the probe with every face, which
-# is both faster than walking the graph and exact; from there on it walks the partition's HNSW
-# graph. Both scans are in the statement; the test is an InitPlan that gates each branch, so the
-# branch not chosen never runs, and the decision costs no round trip. `+ 0` makes the ordering an
-# expression the HNSW index cannot serve, so the small branch is a scan and a top-k sort.
+# SEARCH_EXACT_SCAN_BELOW faces (the partition's row estimate, which ANALYZE and autovacuum keep;
+# -1, never analysed, counts as small) it compares the probe with every face: exact, and as fast
+# as the graph at that size. From there on the second branch orders by the distance itself, and
+# the planner picks the partition's HNSW graph (at 30,000 faces) or still a scan (at 3,000, where
+# it estimates the scan cheaper). Both branches are in the statement, each gated by an InitPlan,
+# so the branch not chosen never runs and the choice costs no round trip. `+ 0` makes the first
+# branch's ordering an expression the HNSW index cannot serve.
 _EXACT_CHOICE_SQL = ("(SELECT coalesce((SELECT c.reltuples < %s FROM pg_class c"
                      " WHERE c.oid = to_regclass(portal_face_partition_name(%s::bigint))), true))")
 _HNSW_SETTINGS_SQL = ("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
