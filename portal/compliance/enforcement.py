@@ -38,8 +38,9 @@ class _Tally:
         gallery[kind] = gallery.get(kind, 0) + n
 
 
-def _tally_persist(*, order: RegulatoryOrder, tally: _Tally) -> None:
-    """Adds a batch's counts to the order and its per-gallery rows, in the batch's transaction."""
+def _tally_persist(*, order: RegulatoryOrder, tally: _Tally, dead_rows: bool = True) -> None:
+    """Adds a batch's counts to the order and its per-gallery rows, in the batch's transaction.
+    `dead_rows` False: the faces went with their dropped partition, leaving nothing to vacuum."""
     order = RegulatoryOrder.objects.select_for_update().get(pk=order.pk)
     for tenant_id, counts in tally.by_gallery.items():
         progress, _created = OrderTenantProgress.objects.select_for_update().get_or_create(order=order, tenant_id=tenant_id)
@@ -48,7 +49,8 @@ def _tally_persist(*, order: RegulatoryOrder, tally: _Tally) -> None:
         for kind, n in counts.items():
             order.deleted[kind] = order.deleted.get(kind, 0) + n
     order.save(update_fields=["deleted"])
-    faces_deleted_note(count=sum(counts.get("faces", 0) for counts in tally.by_gallery.values()))
+    if dead_rows:
+        faces_deleted_note(count=sum(counts.get("faces", 0) for counts in tally.by_gallery.values()))
 
 
 def _files_track(*, order: RegulatoryOrder, files: list[tuple[str, str]]) -> None:
@@ -102,7 +104,7 @@ def _partition_drop(*, order: RegulatoryOrder, batch_size: int) -> int:
                                                            face_uuids=[str(uuid) for _crop, uuid in faces]).items():
                 tally.add(owner_id, "cached_responses", forgotten)
             cursor.execute("SELECT portal_face_partition_drop(%s)", [tenant_id])
-            _tally_persist(order=order, tally=tally)
+            _tally_persist(order=order, tally=tally, dead_rows=False)
             scope_on_commit(lambda: order_files_finish(order=order))
             return 1
     return 0

@@ -11,7 +11,7 @@ from portal.audit.services import Actor
 from portal.compliance.enforcement import order_enforce
 from portal.compliance.models import RegulatoryOrder
 from portal.compliance.orders import order_activate, order_create
-from portal.gallery.models import Face
+from portal.gallery.models import Face, MaintenanceState
 from portal.search.models import SearchMatch
 from portal.search.selectors import tenant_faces_nearest
 from tenants.context import dangerously_unscoped, scope_atomic, scope_connection, tenant_scope
@@ -46,6 +46,7 @@ def test_offboarding_drops_the_tenants_partition_with_the_same_counts_files_and_
         b_crop_files = {face.crop.name for face in Face.objects.filter(tenant=b).exclude(crop="")}
     assert b_crop_files and b_crop_files <= files_present(world_gallery)
 
+    dead_faces = MaintenanceState.objects.filter(pk=1).values_list("faces_deleted_since", flat=True).first() or 0
     order = order_activate(order=order_create(**order_fields(kind=Kind.OFFBOARDING, offboard_tenants=[b])),
                            actor=Actor.system("test"))
     assert order.covered["faces"] == b_faces
@@ -59,6 +60,8 @@ def test_offboarding_drops_the_tenants_partition_with_the_same_counts_files_and_
     assert order.status == Status.VERIFIED and order.verification["passed"]
     assert order.deleted["faces"] == b_faces and order.deleted["crops"] == b_crops
     assert not (b_crop_files & files_present(world_gallery))
+    # A dropped table leaves no dead rows for the face index's maintenance to vacuum.
+    assert (MaintenanceState.objects.filter(pk=1).values_list("faces_deleted_since", flat=True).first() or 0) == dead_faces
     with dangerously_unscoped(reason="test"):
         assert order.tenant_progress.get(tenant_id=b.pk).deleted["faces"] == b_faces
         assert not SearchMatch.objects.filter(tenant=b).exists()
