@@ -418,3 +418,5 @@ SEARCH_LEAD_PROBE_MIN_DAYS = 183
 # bench_search at 1M clustered faces with the index (m 16, ef_construction 128): 100 gives
 # recall@10 0.987, 200 gives 0.997-0.998 at p95 8 ms (README, "Face engine, search and benchmarks").
 SEARCH_HNSW_EF = env.int("SEARCH_HNSW_EF", default=200)
+# Faces below which a tenant-only search scans its partition exactly (portal/search/selectors.py).
+SEARCH_EXACT_SCAN_BELOW = env.int("SEARCH_EXACT_SCAN_BELOW", default=5_000)

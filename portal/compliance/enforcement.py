@@ -20,6 +20,7 @@ from portal.compliance.errors import OrderStateError
 from portal.compliance.models import OrderFileDeletion, OrderTenantProgress, RegulatoryOrder
 from portal.compliance.orders import coverage_withhold, order_cause
 from portal.gallery.maintenance import faces_deleted_note
+from portal.gallery.partitions import face_partition_name
 from portal.gallery.signals import faces_deleted, gallery_erased
 from tenants.context import dangerously_unscoped, scope_connection, scope_on_commit
 from django.utils.translation import gettext as _
@@ -37,8 +38,9 @@ class _Tally:
         gallery[kind] = gallery.get(kind, 0) + n
 
 
-def _tally_persist(*, order: RegulatoryOrder, tally: _Tally) -> None:
-    """Adds a batch's counts to the order and its per-gallery rows, in the batch's transaction."""
+def _tally_persist(*, order: RegulatoryOrder, tally: _Tally, dead_rows: bool = True) -> None:
+    """Adds a batch's counts to the order and its per-gallery rows, in the batch's transaction.
+    `dead_rows` False: the faces went with their dropped partition, leaving nothing to vacuum."""
     order = RegulatoryOrder.objects.select_for_update().get(pk=order.pk)
     for tenant_id, counts in tally.by_gallery.items():
         progress, _created = OrderTenantProgress.objects.select_for_update().get_or_create(order=order, tenant_id=tenant_id)
@@ -47,7 +49,8 @@ def _tally_persist(*, order: RegulatoryOrder, tally: _Tally) -> None:
         for kind, n in counts.items():
             order.deleted[kind] = order.deleted.get(kind, 0) + n
     order.save(update_fields=["deleted"])
-    faces_deleted_note(count=sum(counts.get("faces", 0) for counts in tally.by_gallery.values()))
+    if dead_rows:
+        faces_deleted_note(count=sum(counts.get("faces", 0) for counts in tally.by_gallery.values()))
 
 
 def _files_track(*, order: RegulatoryOrder, files: list[tuple[str, str]]) -> None:
@@ -69,6 +72,42 @@ def order_files_finish(*, order: RegulatoryOrder) -> int:
             removed += 1
         OrderFileDeletion.objects.filter(pk__in=[r.pk for r in batch]).update(deleted_at=timezone.now())
     return removed
+
+
+def _partition_drop(*, order: RegulatoryOrder, batch_size: int) -> int:
+    """Offboarding: one offboarded tenant's faces at once, by dropping the tenant's partition of
+    the face table (portal/gallery/partitions.py) after counting them, recording their crops and
+    deleting their matches, in one transaction; an empty partition takes its place. Returns 1 per
+    partition dropped, 0 when no offboarded tenant has a face left; the tenant's pictures, probes
+    and subjects then go as for any order."""
+    if order.kind != Kind.OFFBOARDING:
+        return 0
+    with dangerously_unscoped(reason=f"offboarding order {order.pk}"), scope_connection().cursor() as cursor:
+        for tenant_id in order.offboard_tenant_ids:
+            partition = face_partition_name(tenant_id=tenant_id)
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [partition])
+            if not cursor.fetchone()[0]:
+                continue
+            cursor.execute(f"SELECT crop, uuid FROM {partition}")
+            faces = cursor.fetchall()
+            if not faces:
+                continue  # already dropped (the empty partition that replaced it), or never held any
+            tally = _Tally({})
+            _files_track(order=order, files=[(crop, "crop") for crop, _uuid in faces])
+            cursor.execute(f"DELETE FROM search_searchmatch WHERE face_id IN (SELECT id FROM {partition})"
+                           f" RETURNING tenant_id")
+            for (match_tenant_id,) in cursor.fetchall():
+                tally.add(match_tenant_id, "matches")
+            tally.add(tenant_id, "faces", len(faces))
+            tally.add(tenant_id, "crops", sum(1 for crop, _uuid in faces if crop))
+            for owner_id, forgotten in _faces_deleted_send(order=order,
+                                                           face_uuids=[str(uuid) for _crop, uuid in faces]).items():
+                tally.add(owner_id, "cached_responses", forgotten)
+            cursor.execute("SELECT portal_face_partition_drop(%s)", [tenant_id])
+            _tally_persist(order=order, tally=tally, dead_rows=False)
+            scope_on_commit(lambda: order_files_finish(order=order))
+            return 1
+    return 0
 
 
 def _images_batch_delete(*, order: RegulatoryOrder, batch_size: int) -> int:
@@ -199,7 +238,7 @@ def order_enforce(*, order: RegulatoryOrder, actor: Actor | None = None, batch_s
         order_files_finish(order=order)
 
     batches = 0
-    for step in (_images_batch_delete, _probes_batch_delete):
+    for step in (_partition_drop, _images_batch_delete, _probes_batch_delete):
         while True:
             if max_batches is not None and batches >= max_batches:
                 order.refresh_from_db()

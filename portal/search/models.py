@@ -98,7 +98,8 @@ class SearchMatch(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
                                  help_text=_("How the object is named outside: URLs, API bodies, exports."))
-    face = models.ForeignKey(Face, on_delete=models.CASCADE, related_name="matches")
+    # No database key: the face table is partitioned by gallery (search/0008).
+    face = models.ForeignKey(Face, on_delete=models.CASCADE, db_constraint=False, related_name="matches")
     rank = models.PositiveSmallIntegerField()
     similarity = models.FloatField()
     band = models.CharField(max_length=16, choices=Band.choices)

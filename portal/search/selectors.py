@@ -33,15 +33,26 @@ class Neighbour:
 # materialised CTE restores exact order after the relaxed scan.
 _NEAREST_SQL = """
     WITH current AS MATERIALIZED (SELECT ({current}) AS ok),
-    nearest AS MATERIALIZED (
-        SELECT f.id, f.embedding <=> %s::vector AS distance
-        FROM gallery_face f
-        WHERE (SELECT ok FROM current) AND NOT f.withheld AND {gallery} AND {excluded}
-        ORDER BY f.embedding <=> %s::vector
-        LIMIT %s
-    )
+    nearest AS MATERIALIZED ({nearest})
     SELECT c.ok, n.id, n.distance FROM current c LEFT JOIN nearest n ON true ORDER BY n.distance, n.id
 """
+_SCAN_SQL = """
+        SELECT f.id, f.embedding <=> %s::vector AS distance
+        FROM gallery_face f
+        WHERE (SELECT ok FROM current) AND {chosen} NOT f.withheld AND {gallery} AND {excluded}
+        ORDER BY {order}
+        LIMIT %s
+"""
+# A tenant-only search reads the tenant's partition alone (portal/gallery/partitions.py). Below
+# SEARCH_EXACT_SCAN_BELOW faces (the partition's row estimate, which ANALYZE and autovacuum keep;
+# -1, never analysed, counts as small) it compares the probe with every face: exact, and as fast
+# as the graph at that size. From there on the second branch orders by the distance itself, and
+# the planner picks the partition's HNSW graph (at 30,000 faces) or still a scan (at 3,000, where
+# it estimates the scan cheaper). Both branches are in the statement, each gated by an InitPlan,
+# so the branch not chosen never runs and the choice costs no round trip. `+ 0` makes the first
+# branch's ordering an expression the HNSW index cannot serve.
+_EXACT_CHOICE_SQL = ("(SELECT coalesce((SELECT c.reltuples < %s FROM pg_class c"
+                     " WHERE c.oid = to_regclass(portal_face_partition_name(%s::bigint))), true))")
 _HNSW_SETTINGS_SQL = ("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
                       " set_config('hnsw.ef_search', %s, true)")
 # Reads of the orders in force one search may make when they keep changing under it.
@@ -92,11 +103,26 @@ def nearest_statement(*, tenant: Tenant, embedding: np.ndarray, k: int, include_
                       exclusions: SearchExclusions) -> tuple[str, list, str, list]:
     """(settings SQL, its params, search SQL, its params): what tenant_faces_nearest sends; the
     benchmark explains the same statement."""
-    gallery = gallery_condition(include_platform_index=include_platform_index)
     vector = np.asarray(embedding, dtype=np.float32)
-    sql = _NEAREST_SQL.format(current=exclusions.current_sql, gallery=gallery, excluded=exclusions.sql)
-    params = [*exclusions.current_params, vector, tenant.pk, *exclusions.params, vector, k]
-    return _HNSW_SETTINGS_SQL, [str(max(settings.SEARCH_HNSW_EF, k))], sql, params
+    settings_params = [str(max(settings.SEARCH_HNSW_EF, k))]
+    if include_platform_index:
+        # Two partitions: the planner merges an ordered scan of each (the platform index's graph,
+        # and the tenant's graph or a sort of its few rows).
+        nearest = _SCAN_SQL.format(chosen="", gallery=gallery_condition(include_platform_index=True),
+                                   excluded=exclusions.sql, order="f.embedding <=> %s::vector")
+        sql = _NEAREST_SQL.format(current=exclusions.current_sql, nearest=nearest)
+        params = [*exclusions.current_params, vector, tenant.pk, *exclusions.params, vector, k]
+        return _HNSW_SETTINGS_SQL, settings_params, sql, params
+    branches = []
+    params = list(exclusions.current_params)
+    for chosen, order in ((f"{_EXACT_CHOICE_SQL} AND", "(f.embedding <=> %s::vector) + 0"),
+                          (f"NOT {_EXACT_CHOICE_SQL} AND", "f.embedding <=> %s::vector")):
+        branches.append("(" + _SCAN_SQL.format(chosen=chosen, gallery=gallery_condition(include_platform_index=False),
+                                               excluded=exclusions.sql,
+                                               order=order) + ")")
+        params += [vector, settings.SEARCH_EXACT_SCAN_BELOW, tenant.pk, tenant.pk, *exclusions.params, vector, k]
+    sql = _NEAREST_SQL.format(current=exclusions.current_sql, nearest=" UNION ALL ".join(branches))
+    return _HNSW_SETTINGS_SQL, settings_params, sql, params
 
 
 def _nearest_rows(*, tenant: Tenant, embedding: np.ndarray, k: int, include_platform_index: bool,

@@ -30,9 +30,13 @@ _SETTINGS = ("portal.scope", "portal.tenant_id", "portal.platform_index", "porta
 
 
 def _tenant_tables() -> list[str]:
+    """The tables with a tenant_id column; a partitioned table's partitions are tested apart
+    (test_no_claim_reaches_another_tenants_partition_named_directly)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT table_name FROM information_schema.columns WHERE table_schema = 'public'"
-                       " AND column_name = 'tenant_id' ORDER BY 1")
+        cursor.execute("SELECT c.table_name FROM information_schema.columns c"
+                       " JOIN pg_class r ON r.oid = ('public.' || quote_ident(c.table_name))::regclass"
+                       " WHERE c.table_schema = 'public' AND c.column_name = 'tenant_id' AND NOT r.relispartition"
+                       " ORDER BY 1")
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -182,3 +186,61 @@ def test_the_application_role_cannot_read_or_replace_the_key(two_tenants):
                 pass
             finally:
                 attacker.rollback()
+
+
+def test_no_claim_reaches_another_tenants_partition_named_directly(world_gallery, two_tenants):
+    """The face table is partitioned by gallery (portal/gallery/partitions.py): SQL that names B's
+    partition, or the platform index's, instead of the parent gets no more than through it."""
+    a, b = two_tenants.a.tenant, two_tenants.b.tenant
+    b_partition, platform = f"gallery_face_tenant_{b.pk}", "gallery_face_platform"
+    with dangerously_unscoped(reason="test: what exists"), scope_connection().cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {b_partition}")
+        b_faces = cursor.fetchone()[0]
+        cursor.execute(f"SELECT count(*) FROM {platform}")
+        assert b_faces > 0 and cursor.fetchone()[0] > 0, "B and the platform index need faces for this test"
+        cursor.execute("SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_inherits i"
+                       " JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'gallery_face'::regclass")
+        partitions = cursor.fetchall()
+        cursor.execute("SELECT tablename, policyname, cmd, qual, with_check FROM pg_policies"
+                       " WHERE tablename = 'gallery_face' OR tablename LIKE 'gallery\\_face\\_%%'")
+        policies = cursor.fetchall()
+    assert {b_partition, platform, f"gallery_face_tenant_{a.pk}"} <= {name for name, _, _ in partitions}
+    assert all(enabled and forced for _, enabled, forced in partitions), partitions
+    parent_policies = sorted(p[1:] for p in policies if p[0] == "gallery_face")
+    for name, _, _ in partitions:
+        assert sorted(p[1:] for p in policies if p[0] == name) == parent_policies, name
+
+    # B, in its own legitimate scope, reads its own partition by name (so these queries can see
+    # rows), and nothing of A's partition or of the platform index (B is not entitled to it).
+    assert not b.may_search_platform_index
+    with tenant_scope(b), connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {b_partition}")
+        assert cursor.fetchone()[0] == b_faces
+        for partition in (f"gallery_face_tenant_{a.pk}", platform):
+            cursor.execute(f"SELECT count(*) FROM {partition}")
+            assert cursor.fetchone()[0] == 0, partition
+            cursor.execute(f"UPDATE {partition} SET withheld = withheld")
+            assert cursor.rowcount == 0, partition
+    # A, with every claim it can write, reaches nothing of B's partition or the platform's.
+    attacks = _attacks(a=a, b=b, a_user_b_member=two_tenants.b.owner, b_claim=_legitimate_claim(b))
+    with _app_connect() as attacker:
+        for name, claim in attacks.items():
+            for partition in (b_partition, platform):
+                with attacker.cursor() as cursor:
+                    _apply(cursor, claim)
+                    cursor.execute(f"SELECT count(*) FROM {partition}")
+                    assert cursor.fetchone()[0] == 0, f"{name}: read {partition}"
+                    for statement in (f"UPDATE {partition} SET withheld = true", f"DELETE FROM {partition}"):
+                        cursor.execute(statement)
+                        assert cursor.rowcount == 0, f"{name}: {statement}"
+                    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+                        cursor.execute(f"INSERT INTO {b_partition} SELECT (json_populate_record(null::{b_partition},"
+                                       f" json_build_object('id', -1, 'tenant_id', %s::bigint))).*", [b.pk])
+                attacker.rollback()
+            with attacker.cursor() as cursor:
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    cursor.execute(f"ALTER TABLE gallery_face DETACH PARTITION {b_partition}")
+            attacker.rollback()
+    with dangerously_unscoped(reason="test: nothing changed"), scope_connection().cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {b_partition} WHERE NOT withheld")
+        assert cursor.fetchone()[0] == b_faces

@@ -28,6 +28,7 @@ from portal.compliance import orders
 from portal.compliance.enforcement import order_enforce
 from portal.compliance.orders import order_activate, order_coverage_record, order_create
 from portal.gallery.models import Face
+from portal.gallery.partitions import face_embedding_index_sql
 from portal.runtime.database import database_name_use, owner_connection
 from portal.search.selectors import tenant_faces_nearest
 from tenants.context import dangerously_unscoped, scope_connection, tenant_scope
@@ -181,8 +182,7 @@ class Command(BaseCommand):
                 FROM gallery_image i
                 """)
             self._log("  faces inserted; building the HNSW index ...")
-            cursor.execute("CREATE INDEX face_embedding_hnsw ON gallery_face USING hnsw (embedding vector_cosine_ops)"
-                           f" WITH (m = {HNSW_INDEX.m}, ef_construction = {HNSW_INDEX.ef_construction})")
+            cursor.execute(face_embedding_index_sql(m=HNSW_INDEX.m, ef_construction=HNSW_INDEX.ef_construction))
             cursor.execute("VACUUM ANALYZE gallery_face")
             cursor.execute("VACUUM ANALYZE gallery_image")
         self._log("  index built")

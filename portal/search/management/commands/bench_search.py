@@ -6,7 +6,10 @@ so the developer's database and files never see a synthetic row.
 
 Measured:
   vector query   p50/p95 latency of tenant_faces_nearest (HNSW, iterative scan, tenant filter, RLS on)
-                 and its recall@10 against exact search, at each --sizes of synthetic faces
+                 and its recall@10 against exact search, at each --sizes of synthetic faces; beside
+                 it, per scope, an exact numpy search over the same visible rows (held in memory,
+                 one matrix per gallery: what one would write instead of a database), with the
+                 machine's load average while each size was measured
   HNSW build     CREATE INDEX time after loading each size
   ingest         image_ingest throughput on the ../shared/faces pictures (distinct bytes each round)
   end to end     search_run wall time on the ../shared/faces probes, model warm, as they are and
@@ -41,7 +44,8 @@ from PIL.PngImagePlugin import PngInfo
 from portal.audit.services import Actor
 from portal.faces.engine import face_engine
 from portal.faces.errors import FaceEngineError
-from portal.gallery.models import EMBEDDING_DIMENSIONS, Face, Image, LegalBasis
+from portal.gallery.models import EMBEDDING_DIMENSIONS, Image, LegalBasis
+from portal.gallery.partitions import HNSW_EF_CONSTRUCTION, HNSW_M, face_embedding_index_sql
 from portal.gallery.services import gallery_scope, image_ingest
 from portal.runtime.database import database_name_use, owner_connection, owner_psycopg_connect
 from portal.search.authorisations import AuthorisationGiven
@@ -59,9 +63,7 @@ SYNTHETIC_ENGINE = "bench-synthetic"
 PLATFORM = 0  # the platform index's gallery number in the staging table (tenant_id NULL)
 LOAD_CHUNK = 100_000
 K = 10
-# The model's index; the build is timed with the same parameters unless --m / --ef-construction try others.
-_HNSW_INDEX = next(index for index in Face._meta.indexes if index.name == "face_embedding_hnsw")
-HNSW_M, HNSW_EF_CONSTRUCTION = _HNSW_INDEX.m, _HNSW_INDEX.ef_construction
+# The build is timed with the migration's index parameters unless --m / --ef-construction try others.
 PICTURE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
 
@@ -140,6 +142,9 @@ class Command(BaseCommand):
         parser.add_argument("--orders", type=int, default=3,
                             help="Regional orders in force during the queries (default 3), each for a country; the "
                                  "synthetic faces have no region, so the exclusions are real SQL that excludes nothing.")
+        parser.add_argument("--exact-scan-below", type=int, default=None,
+                            help="Faces under which a tenant-only search scans its partition exactly (default "
+                                 f"SEARCH_EXACT_SCAN_BELOW, {settings.SEARCH_EXACT_SCAN_BELOW}).")
         parser.add_argument("--seed", type=int, default=7)
 
     def handle(self, *args, **options):
@@ -162,10 +167,12 @@ class Command(BaseCommand):
             with override_settings(MEDIA_ROOT=media), _bench_database(name=name, keep=options["keep"],
                                                                        reuse=options["skip_build"]):
                 ef_search = options["ef_search"] or settings.SEARCH_HNSW_EF
-                with override_settings(SEARCH_HNSW_EF=ef_search):
+                exact_below = (settings.SEARCH_EXACT_SCAN_BELOW if options["exact_scan_below"] is None
+                               else options["exact_scan_below"])
+                with override_settings(SEARCH_HNSW_EF=ef_search, SEARCH_EXACT_SCAN_BELOW=exact_below):
                     report["settings"] = {
                         "hnsw_m": options["m"], "hnsw_ef_construction": options["ef_construction"],
-                        "ef_search": ef_search,
+                        "ef_search": ef_search, "exact_scan_below": exact_below,
                         "iterative_scan": "relaxed_order", "tenants": options["tenants"],
                         "platform_share": options["platform_share"], "centres": options["centres"], "k": K,
                         "build_memory": options["build_memory"],
@@ -220,7 +227,7 @@ class Command(BaseCommand):
                     self._progress(f"{size:,} faces: loading {size - loaded:,}")
                     started = time.perf_counter()
                     with owner.cursor() as cursor:
-                        cursor.execute("DROP INDEX IF EXISTS face_embedding_hnsw")
+                        cursor.execute("DROP INDEX IF EXISTS face_embedding_hnsw")  # and each partition's
                     _synthetic_load(owner, space=space, count=size - loaded, galleries=galleries, weights=weights)
                     row["load_seconds"] = round(time.perf_counter() - started, 1)
                     self._progress(f"{size:,} faces: building the HNSW index")
@@ -228,9 +235,14 @@ class Command(BaseCommand):
                                                         ef_construction=options["ef_construction"])
                     loaded = size
                 _orders_in_force_ensure(owner, count=options["orders"])
+                self._progress(f"{size:,} faces: reading the visible rows into memory for the numpy search")
+                in_memory = InMemoryGalleries.read(owner)
                 self._progress(f"{size:,} faces: {options['queries']} queries")
+                row["loadavg_before"] = [round(x, 2) for x in os.getloadavg()]
                 row.update(_queries_measure(space=space, galleries=galleries, queries=options["queries"],
-                                            breakdown=options["breakdown"]))
+                                            breakdown=options["breakdown"], in_memory=in_memory))
+                row["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+                del in_memory
                 results.append(row)
                 self._progress(f"{size:,} faces: {json.dumps(row)}")
         return results
@@ -441,8 +453,8 @@ def _index_build(owner, *, memory: str, m: int, ef_construction: int) -> float:
         # The leader and one worker: the machine's two cores.
         cursor.execute("SET max_parallel_maintenance_workers = 1")
         started = time.perf_counter()
-        cursor.execute(f"CREATE INDEX face_embedding_hnsw ON gallery_face USING hnsw (embedding vector_cosine_ops) "
-                       f"WITH (m = {int(m)}, ef_construction = {int(ef_construction)})")
+        # One graph per partition (portal/gallery/partitions.py), built one after the other.
+        cursor.execute(face_embedding_index_sql(m=m, ef_construction=ef_construction))
         built = time.perf_counter() - started
         cursor.execute("ANALYZE gallery_face")
     return round(built, 1)
@@ -467,7 +479,52 @@ def _exact_nearest(*, tenant: Tenant, embedding: np.ndarray, include_platform_in
         return [face_id for (face_id,) in cursor.fetchall()]
 
 
-def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries: int, breakdown: bool) -> dict:
+@dataclass
+class InMemoryGalleries:
+    """Every visible face's embedding in memory, one matrix per gallery (PLATFORM for the platform
+    index), for an exact numpy search over the rows a search may see: the brute-force reference."""
+
+    ids: dict[int, np.ndarray]
+    vectors: dict[int, np.ndarray]
+
+    @classmethod
+    def read(cls, owner) -> InMemoryGalleries:
+        row = np.dtype([("fields", ">i2"), ("id_len", ">i4"), ("id", ">i8"), ("gallery_len", ">i4"), ("gallery", ">i8"),
+                        ("vector_len", ">i4"), ("dim", ">i2"), ("unused", ">i2"),
+                        ("values", ">f4", (EMBEDDING_DIMENSIONS,))])
+        buffer = bytearray()
+        with owner.cursor() as cursor, cursor.copy(
+                f"COPY (SELECT id, coalesce(tenant_id, {PLATFORM}), embedding FROM gallery_face WHERE NOT withheld)"
+                f" TO STDOUT WITH (FORMAT BINARY)") as copy:
+            for chunk in copy:
+                buffer += chunk
+        rows = np.frombuffer(bytes(buffer[19:len(buffer) - 2]), dtype=row)  # header 19 bytes, trailer 2
+        vectors = _normalised(rows["values"].astype(np.float32))
+        ids, vectors_by = {}, {}
+        for gallery in np.unique(rows["gallery"]):
+            mask = rows["gallery"] == gallery
+            ids[int(gallery)], vectors_by[int(gallery)] = rows["id"][mask].astype(np.int64), np.ascontiguousarray(vectors[mask])
+        return cls(ids=ids, vectors=vectors_by)
+
+    def nearest(self, *, tenant: Tenant, embedding: np.ndarray, include_platform_index: bool, k: int) -> list[int]:
+        probe = np.asarray(embedding, dtype=np.float32)
+        probe = probe / np.linalg.norm(probe)
+        found_ids, found_scores = [], []
+        for gallery in ([tenant.pk, PLATFORM] if include_platform_index else [tenant.pk]):
+            if gallery not in self.vectors:
+                continue
+            scores = self.vectors[gallery] @ probe
+            top = np.argpartition(-scores, k)[:k] if len(scores) > k else np.arange(len(scores))
+            found_ids.append(self.ids[gallery][top])
+            found_scores.append(scores[top])
+        if not found_ids:
+            return []
+        ids, scores = np.concatenate(found_ids), np.concatenate(found_scores)
+        return [int(ids[i]) for i in np.lexsort((ids, -scores))[:k]]
+
+
+def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries: int, breakdown: bool,
+                     in_memory: InMemoryGalleries) -> dict:
     probes = space.sample(queries)
     askers = [galleries[index] for index in space.rng.integers(0, len(galleries), queries)]
     for tenant, probe in list(zip(askers, probes))[:10]:  # warm the index's pages; not counted
@@ -478,7 +535,8 @@ def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries:
     for number, (tenant, probe) in enumerate(zip(askers, probes)):
         scope = "tenant+platform" if tenant.may_search_platform_index else "tenant"
         figures = by_scope.setdefault(scope, {"latency": [], "exact": [], "recall": [], "short": 0, "previous": [],
-                                              "server": [], "cpu": [], "previous_cpu": []})
+                                              "server": [], "cpu": [], "previous_cpu": [], "numpy": [],
+                                              "numpy_recall": []})
         include = tenant.may_search_platform_index
         # Each in turn first, so neither path nor the server's own timing always meets the pages the
         # one before it brought into memory.
@@ -505,11 +563,16 @@ def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries:
         figures["exact"].append(exact_latency)
         figures["recall"].append(recall)
         figures["short"] += len(found) < len(exact)
+        started = time.perf_counter()
+        brute = in_memory.nearest(tenant=tenant, embedding=probe, include_platform_index=include, k=K)
+        figures["numpy"].append(time.perf_counter() - started)
+        figures["numpy_recall"].append(len({n.face_id for n in found} & set(brute)) / len(brute) if brute else 1.0)
     for tenant in {tenant.may_search_platform_index: tenant for tenant in askers}.values():
         scope = "tenant+platform" if tenant.may_search_platform_index else "tenant"
         by_scope[scope]["plan"] = _plan_used(tenant=tenant, embedding=probes[0])
     every = {key: [value for figures in by_scope.values() for value in figures[key]]
-             for key in ("latency", "exact", "recall", "previous", "server", "cpu", "previous_cpu")}
+             for key in ("latency", "exact", "recall", "previous", "server", "cpu", "previous_cpu", "numpy",
+                         "numpy_recall")}
     return {**_query_figures(every),
             "by_scope": {scope: _query_figures(figures) | {"short_results": figures["short"], "plan": figures["plan"]}
                          for scope, figures in sorted(by_scope.items())}}
@@ -569,15 +632,21 @@ def _plan_used(*, tenant: Tenant, embedding: np.ndarray) -> str:
         with connection.execute_wrapper(capture):
             tenant_faces_nearest(tenant=tenant, embedding=embedding, k=K,
                                  include_platform_index=tenant.may_search_platform_index)
-        sql, params = statements[-1]
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN " + sql, params)
-            plan = "\n".join(line for (line,) in cursor.fetchall())
-    if "face_embedding_hnsw" in plan:
-        return "hnsw index scan"
-    if "face_tenant" in plan:
-        return "tenant btree index, then exact sort"
-    return "sequential scan, exact sort"
+        (settings_sql, settings_params), (sql, params) = statements[0], statements[-1]
+        with server_bound_cursor(connection) as cursor:
+            cursor.execute(settings_sql, settings_params)
+            # Analysed: a tenant-only statement holds both an exact and a graph branch, one of which runs.
+            cursor.execute("EXPLAIN (ANALYZE, TIMING OFF, SUMMARY OFF, COSTS OFF) " + sql, params)
+            ran = [line for (line,) in cursor.fetchall() if "never executed" not in line]
+    scans = []
+    for line in ran:
+        if "Index Scan using" in line and "embedding" in line:
+            scans.append(f"hnsw graph of {line.split(' on ')[-1].split()[0]}")
+        elif "Seq Scan on gallery_face" in line:
+            scans.append(f"exact scan of {line.split(' on ')[-1].split()[0]}")
+        elif "Index Scan using" in line and "gallery_face" in line:
+            scans.append(f"btree index of {line.split(' on ')[-1].split()[0]}")
+    return ", ".join(sorted(set(scans))) or "no face partition read"
 
 
 def _query_figures(figures: dict) -> dict:
@@ -587,6 +656,12 @@ def _query_figures(figures: dict) -> dict:
               "recall_at_10": round(statistics.fmean(figures["recall"]), 4),
               "min_recall_at_10": round(min(figures["recall"]), 2),
               "exact_p50_ms": round(_percentile(exact, 50), 1), "exact_p95_ms": round(_percentile(exact, 95), 1)}
+    if figures["numpy"]:
+        numpy_ms = [s * 1000 for s in figures["numpy"]]
+        result |= {"numpy_p50_ms": round(_percentile(numpy_ms, 50), 2), "numpy_p95_ms": round(_percentile(numpy_ms, 95), 2),
+                   "p95_over_numpy_p95": round(_percentile(ms, 95) / _percentile(numpy_ms, 95), 2),
+                   "recall_at_10_vs_numpy": round(statistics.fmean(figures["numpy_recall"]), 4),
+                   "min_recall_at_10_vs_numpy": round(min(figures["numpy_recall"]), 2)}
     if figures["server"]:
         previous = [s * 1000 for s in figures["previous"]]
         server = [s * 1000 for s in figures["server"]]
@@ -643,17 +718,24 @@ def _text(report: dict) -> str:
     lines.append(f"HNSW m={config['hnsw_m']} ef_construction={config['hnsw_ef_construction']}, ef_search="
                  f"{config['ef_search']}, iterative scan {config['iterative_scan']}; {config['tenants']} tenants and "
                  f"the platform index ({config['platform_share']:.0%} of the faces), {config['centres']} identities.")
-    lines.append("Vector query (k=10, tenant filter, RLS on):")
+    lines.append(f"Vector query (k=10, tenant filter, RLS on; a tenant-only search scans its partition exactly "
+                 f"below {config.get('exact_scan_below')} faces):")
     for row in report["vector_query"]:
         built = (f"load {row['load_seconds']} s, HNSW build {row['build_seconds']} s" if "build_seconds" in row
                  else "reused")
         lines.append(f"  {row['size']:>10,} faces ({built}): p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, "
-                     f"recall@10 {row['recall_at_10']} (exact search p50 {row['exact_p50_ms']} ms)")
+                     f"recall@10 {row['recall_at_10']} (exact search p50 {row['exact_p50_ms']} ms); load average "
+                     f"{row.get('loadavg_before')} before the queries, {row.get('loadavg_after')} after")
         for scope, figures in row["by_scope"].items():
             lines.append(f"      {scope:<16} {figures['queries']:>4} queries: p50 {figures['p50_ms']} ms, p95 "
                          f"{figures['p95_ms']} ms, recall@10 {figures['recall_at_10']} (min "
                          f"{figures['min_recall_at_10']}), short results {figures['short_results']}; "
                          f"{figures['plan']}")
+            if "numpy_p50_ms" in figures:
+                lines.append(f"        exact numpy over the same visible rows: p50 {figures['numpy_p50_ms']} ms, p95 "
+                             f"{figures['numpy_p95_ms']} ms; p95 / numpy p95 {figures['p95_over_numpy_p95']}; "
+                             f"recall@10 against it {figures['recall_at_10_vs_numpy']} (min "
+                             f"{figures['min_recall_at_10_vs_numpy']})")
             if "breakdown" in figures:
                 b = figures["breakdown"]
                 lines.append(f"        breakdown: call p50 {figures['p50_ms']} / p95 {figures['p95_ms']} ms, server "
