@@ -56,7 +56,7 @@ def face_table_partition(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("gallery", "0008_face_detector"),
-        ("search", "0008_match_face_reference"),
+        ("search", "0009_match_face_reference"),
         ("compliance", "0004_face_table_fillfactor"),
         ("tenants", "0013_accounts"),
     ]

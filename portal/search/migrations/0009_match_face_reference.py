@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("gallery", "0008_face_detector"),
-        ("search", "0007_recall_notices"),
+        ("search", "0008_recall_cause_request"),
     ]
 
     operations = [
