@@ -9,7 +9,6 @@ import io
 from PIL import Image as PILImage
 from django.contrib import messages
 from django.core.files.storage import default_storage
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,10 +17,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from portal.audit.services import Actor
-from portal.compliance import tasks as compliance_tasks
 from portal.errors import DomainError, form_error_add
 from portal.platform.request_forms import ExtendForm, PlatformDecisionForm, RejectForm, RequestForm, VerifyForm
-from portal.platform.views import _actor, platform_view
+from portal.platform.views import _actor, _enforcement_enqueue, platform_view
 from portal.public_limits import public_form_limited
 from portal.rights import answers, decisions, selectors, services
 from portal.rights.models import ERASING_KINDS, DataSubjectRequest
@@ -137,7 +135,7 @@ def _decide(request, found: DataSubjectRequest):
     _found, order = decisions.request_platform_decide(request=found, actor=_actor(request), comply=comply,
                                                       reason=data["reason"])
     if order is not None:
-        transaction.on_commit(lambda: compliance_tasks.order_enforce.delay(order.pk))
+        _enforcement_enqueue(order)
     messages.success(request, _("Decision recorded for the platform index."))
     return None
 

@@ -67,12 +67,17 @@ class Submitted:
     status_token: str  # shown once, on the page after the form, and sent by e-mail
 
 
-def _one_face(*, data: bytes, field: str, what: str):
+def _faces(*, data: bytes, field: str):
     try:
         detection = face_engine().faces_detect(data=data)
     except FaceEngineError as error:
         error.field = field
         raise
+    return detection
+
+
+def _one_face(*, data: bytes, field: str, what: str):
+    detection = _faces(data=data, field=field)
     if not detection.faces:
         raise NoFaceFound(_("No face was found in %(what)s. Use a photo where the face is clearly visible, "
                             "facing the camera.") % {"what": what}, field=field)
@@ -103,7 +108,12 @@ def request_submit(*, kind: str, email: str, picture: bytes, document: bytes, co
             raise RequestInvalid(str(error), field="region") from error
     # The face engine runs first, outside any transaction; then the platform writes.
     face, sha = _one_face(data=picture, field="picture", what=_("the picture of your face"))
-    document_face, _document_sha = _one_face(data=document, field="document", what=_("the identity document"))
+    # The document's largest face: an identity card may carry a second, small "ghost" portrait.
+    document_faces = _faces(data=document, field="document").faces
+    if not document_faces:
+        raise NoFaceFound(_("No face was found in %(what)s. Use a photo where the face is clearly visible, "
+                            "facing the camera.") % {"what": _("the identity document")}, field="document")
+    document_face = document_faces[0]
     similarity = float(np.dot(face.embedding, document_face.embedding)
                        / (np.linalg.norm(face.embedding) * np.linalg.norm(document_face.embedding)))
     email_token, status_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)

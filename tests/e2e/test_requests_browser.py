@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.audit.services import Actor
-from portal.compliance import tasks as compliance_tasks
+from portal.platform import request_views
+from portal.web.views import requests as tenant_request_views
 from portal.compliance.enforcement import order_enforce
 from portal.compliance.models import RegulatoryOrder
 from portal.gallery.models import Image, LegalBasis
@@ -38,7 +39,8 @@ def test_a_requester_an_operator_and_two_tenants_handle_an_erasure_request(
             tenant=tenant, data=(faces_dir / name).read_bytes(), actor=Actor.system("e2e"),
             legal_basis=LegalBasis.LAW_ENFORCEMENT).image.sha256
     queued = []  # enforcement runs below, in the test's stead (no broker here)
-    monkeypatch.setattr(compliance_tasks.order_enforce, "delay", queued.append)
+    monkeypatch.setattr(request_views, "_enforcement_enqueue", lambda order: queued.append(order.pk))
+    monkeypatch.setattr(tenant_request_views, "_enforcement_enqueue", lambda order: queued.append(order.pk))
     page, base = browser_page, live_server.url
 
     # The requester.
@@ -121,6 +123,7 @@ def test_a_requester_an_operator_and_two_tenants_handle_an_erasure_request(
     page.get_by_role("button", name="Record the decision").click()
     expect(page.get_by_role("row", name=re.compile(request.reference))).to_contain_text("Complied with")
     [order_id] = queued
+    queued.clear()
     with dangerously_unscoped(reason="test"):
         order = order_enforce(order=RegulatoryOrder.objects.get(pk=order_id))
     assert (order.scope_tenant_ids, order.scope_platform_index) == ([b.pk], False)

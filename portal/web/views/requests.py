@@ -20,6 +20,11 @@ from portal.web.views.common import actor_of
 from tenants.middleware import membership_required
 
 
+def _enforcement_enqueue(order) -> None:
+    # After the request's transaction commits, or the worker might not see the decision yet.
+    transaction.on_commit(lambda: compliance_tasks.order_enforce.delay(order.pk))
+
+
 @membership_required(allowed="can_manage")
 @require_GET
 def inbox(request, tenant_slug):
@@ -39,7 +44,7 @@ def _decide(request, row: ForwardedRequest, form: TenantDecisionForm) -> bool:
         form_error_add(form, error)
         return False
     if order is not None:
-        transaction.on_commit(lambda: compliance_tasks.order_enforce.delay(order.pk))
+        _enforcement_enqueue(order)
     messages.success(request, _("Decision recorded; the operator and the requester see it."))
     return True
 
