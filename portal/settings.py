@@ -125,7 +125,7 @@ if EMBEDDED_SERVICES:
 
     _pg = embedded.postgres_ensure_running(
         data_dir=VAR_DIR, port=env.int("EMBEDDED_PG_PORT", default=embedded.default_port(data_dir=VAR_DIR, base=54000)),
-        start=EMBEDDED_AUTOSTART,
+        start=EMBEDDED_AUTOSTART, memory=env.str("EMBEDDED_PG_MEMORY", default=""),
     )
     _database_url = _pg.url(role=embedded.APP_ROLE)
     _owner_url = _pg.url(role=embedded.OWNER_ROLE)
@@ -416,3 +416,6 @@ SEARCH_LEAD_PROBE_MIN_DAYS = 183
 # bench_search at 1M clustered faces with the index (m 16, ef_construction 128): 100 gives
 # recall@10 0.987, 200 gives 0.997-0.998 at p95 8 ms (README, "Face engine, search and benchmarks").
 SEARCH_HNSW_EF = env.int("SEARCH_HNSW_EF", default=200)
+# The half-precision graph hands over k x this many candidates, re-ranked at full precision
+# (portal/search/selectors.py); ef_search is raised to that count when it is smaller.
+SEARCH_RERANK_FACTOR = env.int("SEARCH_RERANK_FACTOR", default=4)

@@ -11,6 +11,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from portal.gallery.face_index import HALF_EMBEDDING_SQL, HALF_PROBE_SQL
 from portal.gallery.gates import SearchExclusions, search_exclusions
 from portal.gallery.models import Face
 from portal.search.models import Authorisation, Band, Search, SearchMatch
@@ -28,17 +29,20 @@ class Neighbour:
 # One statement: `current` is true while the cached search exclusions are still those in force
 # (portal/gallery/gates.py); it is tested once, before the scan, in the statement's own snapshot,
 # so a stale cache makes the statement return one row (false, NULL, NULL) and no face. The HNSW
-# iterative scan keeps walking the graph until the filters leave k rows (pgvector 0.8), and the
-# materialised CTE restores exact order after the relaxed scan.
-_NEAREST_SQL = """
-    WITH current AS MATERIALIZED (SELECT ({current}) AS ok),
-    nearest AS MATERIALIZED (
+# graph holds the embeddings at half precision (portal/gallery/face_index.py): `candidates` walks
+# it by the half-precision distance, its iterative scan going on until the filters leave enough
+# rows (pgvector 0.8), and only those candidates are measured again at full precision from the
+# heap and re-ranked, which also restores exact order after the relaxed scan.
+_NEAREST_SQL = f"""
+    WITH current AS MATERIALIZED (SELECT ({{current}}) AS ok),
+    candidates AS MATERIALIZED (
         SELECT f.id, f.embedding <=> %s::vector AS distance
         FROM gallery_face f
-        WHERE (SELECT ok FROM current) AND NOT f.withheld AND {gallery} AND {excluded}
-        ORDER BY f.embedding <=> %s::vector
+        WHERE (SELECT ok FROM current) AND NOT f.withheld AND {{gallery}} AND {{excluded}}
+        ORDER BY (f.{HALF_EMBEDDING_SQL}) <=> {HALF_PROBE_SQL}
         LIMIT %s
-    )
+    ),
+    nearest AS (SELECT id, distance FROM candidates ORDER BY distance, id LIMIT %s)
     SELECT c.ok, n.id, n.distance FROM current c LEFT JOIN nearest n ON true ORDER BY n.distance, n.id
 """
 _HNSW_SETTINGS_SQL = ("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
@@ -60,6 +64,9 @@ def tenant_faces_nearest(*, tenant: Tenant, embedding: np.ndarray, k: int,
     regulatory order in force, so a covered face is skipped from the instant the order's
     activation commits. The exclusions come from the process's cache; the statement itself checks
     they are current and, when they are not, the search reads them again and runs once more.
+
+    The HNSW graph is walked at half precision for k x SEARCH_RERANK_FACTOR candidates, which are
+    re-ranked at full precision, so the distances returned are exact ones.
 
     One round trip in the usual case: the HNSW settings and the statement go out together in
     psycopg's pipeline mode, and the probe travels as a binary parameter (pgvector's adapter)."""
@@ -83,8 +90,14 @@ def nearest_statement(*, tenant: Tenant, embedding: np.ndarray, k: int, include_
     gallery = "(f.tenant_id = %s OR f.tenant_id IS NULL)" if include_platform_index else "f.tenant_id = %s"
     vector = np.asarray(embedding, dtype=np.float32)
     sql = _NEAREST_SQL.format(current=exclusions.current_sql, gallery=gallery, excluded=exclusions.sql)
-    params = [*exclusions.current_params, vector, tenant.pk, *exclusions.params, vector, k]
-    return _HNSW_SETTINGS_SQL, [str(max(settings.SEARCH_HNSW_EF, k))], sql, params
+    candidates = nearest_candidates(k)
+    params = [*exclusions.current_params, vector, tenant.pk, *exclusions.params, vector, candidates, k]
+    return _HNSW_SETTINGS_SQL, [str(max(settings.SEARCH_HNSW_EF, candidates))], sql, params
+
+
+def nearest_candidates(k: int) -> int:
+    """How many faces the half-precision graph hands over for re-ranking at full precision."""
+    return k * settings.SEARCH_RERANK_FACTOR
 
 
 def _nearest_rows(*, tenant: Tenant, embedding: np.ndarray, k: int, include_platform_index: bool,

@@ -41,12 +41,16 @@ from PIL.PngImagePlugin import PngInfo
 from portal.audit.services import Actor
 from portal.faces.engine import face_engine
 from portal.faces.errors import FaceEngineError
-from portal.gallery.models import EMBEDDING_DIMENSIONS, Face, Image, LegalBasis
+from portal.gallery.face_index import FACE_INDEX_NAME, HNSW_EF_CONSTRUCTION, HNSW_M
+from portal.gallery.models import EMBEDDING_DIMENSIONS, Image, LegalBasis
 from portal.gallery.services import gallery_scope, image_ingest
 from portal.runtime.database import database_name_use, owner_connection, owner_psycopg_connect
 from portal.search.authorisations import AuthorisationGiven
 from portal.gallery.gates import search_exclusions, search_exclusions_sql
 from portal.search.binding import server_bound_cursor
+from portal.search.management.commands._bench_precision import (FULL, FULL_PRECISION_INDEX, HALF, index_create_sql,
+                                                                index_prewarm, indexes_drop, loadavg,
+                                                                nearest_function, storage)
 from portal.search.selectors import nearest_statement, tenant_faces_nearest
 from portal.search.services import search_run
 from tenants.context import dangerously_unscoped, tenant_scope
@@ -59,9 +63,8 @@ SYNTHETIC_ENGINE = "bench-synthetic"
 PLATFORM = 0  # the platform index's gallery number in the staging table (tenant_id NULL)
 LOAD_CHUNK = 100_000
 K = 10
-# The model's index; the build is timed with the same parameters unless --m / --ef-construction try others.
-_HNSW_INDEX = next(index for index in Face._meta.indexes if index.name == "face_embedding_hnsw")
-HNSW_M, HNSW_EF_CONSTRUCTION = _HNSW_INDEX.m, _HNSW_INDEX.ef_construction
+# The migration's index (portal/gallery/face_index.py); the build is timed with the same
+# parameters unless --m / --ef-construction try others.
 PICTURE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
 
@@ -125,7 +128,12 @@ class Command(BaseCommand):
                             "migration's).")
         parser.add_argument("--ef-construction", type=int, default=HNSW_EF_CONSTRUCTION,
                             help=f"HNSW ef_construction for the build (default {HNSW_EF_CONSTRUCTION}, the migration's).")
-        parser.add_argument("--build-memory", default="2GB", help="maintenance_work_mem for the HNSW build.")
+        parser.add_argument("--build-memory", default=None, help="maintenance_work_mem for the HNSW build (default "
+                            "the server's, sized from the machine: portal/runtime/server_memory.py).")
+        parser.add_argument("--compare-full-precision", action="store_true",
+                            help="At each size, first build the full-precision HNSW index (the one before "
+                                 "gallery.0009) and measure its queries, its size and recall, then the "
+                                 "half-precision one: the two side by side in one run.")
         parser.add_argument("--faces-dir", default=None,
                             help="The test pictures (default FACES_DIR or ../shared/faces).")
         parser.add_argument("--pictures", type=int, default=None, help="Use only the first N pictures.")
@@ -206,11 +214,13 @@ class Command(BaseCommand):
         share = options["platform_share"]
         weights = np.array([share] + [(1 - share) / len(galleries)] * len(galleries))
         results = []
+        precisions = [FULL, HALF] if options["compare_full_precision"] else [HALF]
         with _owner_session(name=name) as owner:
             loaded = _synthetic_count(owner)
             for size in sizes:
-                row = {"size": size}
-                if options["skip_build"] and loaded == size and _index_exists(owner):
+                row = {"size": size, "loadavg_start": loadavg()}
+                reused = options["skip_build"] and loaded == size and _index_exists(owner)
+                if reused:
                     self._progress(f"{size:,} faces: reusing the kept faces and index")
                     row["reused"] = True
                 else:
@@ -219,18 +229,38 @@ class Command(BaseCommand):
                                            f"run without --skip-build (it starts afresh).")
                     self._progress(f"{size:,} faces: loading {size - loaded:,}")
                     started = time.perf_counter()
-                    with owner.cursor() as cursor:
-                        cursor.execute("DROP INDEX IF EXISTS face_embedding_hnsw")
+                    indexes_drop(owner)
                     _synthetic_load(owner, space=space, count=size - loaded, galleries=galleries, weights=weights)
                     row["load_seconds"] = round(time.perf_counter() - started, 1)
-                    self._progress(f"{size:,} faces: building the HNSW index")
-                    row["build_seconds"] = _index_build(owner, memory=options["build_memory"], m=options["m"],
-                                                        ef_construction=options["ef_construction"])
                     loaded = size
                 _orders_in_force_ensure(owner, count=options["orders"])
-                self._progress(f"{size:,} faces: {options['queries']} queries")
-                row.update(_queries_measure(space=space, galleries=galleries, queries=options["queries"],
-                                            breakdown=options["breakdown"]))
+                for precision in precisions:
+                    figures = {}
+                    if not (reused and precision == HALF):
+                        indexes_drop(owner)
+                        figures["loadavg_before_build"] = loadavg()
+                        self._progress(f"{size:,} faces: building the {precision}-precision HNSW index "
+                                       f"(load average {figures['loadavg_before_build']})")
+                        figures["build_seconds"] = _index_build(owner, memory=options["build_memory"], m=options["m"],
+                                                                ef_construction=options["ef_construction"],
+                                                                precision=precision)
+                        figures["loadavg_after_build"] = loadavg()
+                    figures["storage"] = storage(owner, precision=precision, faces=size)
+                    figures["prewarmed_blocks"] = index_prewarm(owner, precision=precision)
+                    self._progress(f"{size:,} faces, {precision} precision: {json.dumps(figures)}; "
+                                   f"{options['queries']} queries")
+                    figures["loadavg_before_queries"] = loadavg()
+                    figures.update(_queries_measure(space=space, galleries=galleries, queries=options["queries"],
+                                                    breakdown=options["breakdown"] and precision == HALF,
+                                                    nearest=nearest_function(precision), seed=options["seed"] + size))
+                    figures["loadavg_after_queries"] = loadavg()
+                    self._progress(f"{size:,} faces, {precision} precision: {json.dumps(figures)}")
+                    if precision == HALF:
+                        row.update(figures)
+                    else:
+                        row["full_precision"] = figures
+                if "full_precision" in row:
+                    row["half_over_full"] = _half_over_full(row)
                 results.append(row)
                 self._progress(f"{size:,} faces: {json.dumps(row)}")
         return results
@@ -383,7 +413,7 @@ def _synthetic_count(owner) -> int:
 
 def _index_exists(owner) -> bool:
     with owner.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'face_embedding_hnsw'")
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [FACE_INDEX_NAME])
         return cursor.fetchone() is not None
 
 
@@ -435,17 +465,34 @@ def _synthetic_load(owner, *, space: SyntheticSpace, count: int, galleries: list
         cursor.execute("VACUUM ANALYZE gallery_face")
 
 
-def _index_build(owner, *, memory: str, m: int, ef_construction: int) -> float:
+def _index_build(owner, *, memory: str | None, m: int, ef_construction: int, precision: str = HALF) -> float:
+    """Builds the index with the server's maintenance_work_mem and parallel workers (sized from the
+    machine, portal/runtime/server_memory.py) unless `memory` is given."""
     with owner.cursor() as cursor:
-        cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [memory])
-        # The leader and one worker: the machine's two cores.
-        cursor.execute("SET max_parallel_maintenance_workers = 1")
+        if memory:
+            cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [memory])
         started = time.perf_counter()
-        cursor.execute(f"CREATE INDEX face_embedding_hnsw ON gallery_face USING hnsw (embedding vector_cosine_ops) "
-                       f"WITH (m = {int(m)}, ef_construction = {int(ef_construction)})")
+        cursor.execute(index_create_sql(precision=precision, m=m, ef_construction=ef_construction))
         built = time.perf_counter() - started
         cursor.execute("ANALYZE gallery_face")
     return round(built, 1)
+
+
+def _half_over_full(row: dict) -> dict:
+    """The half-precision figures over the full-precision ones of the same run."""
+    half, full = row, row["full_precision"]
+    ratios = {"heap_and_vector_index_per_face": round(half["storage"]["heap_and_vector_index_per_face"]
+                                                      / full["storage"]["heap_and_vector_index_per_face"], 3),
+              "vector_index_bytes": round(half["storage"]["vector_index_bytes"]
+                                          / full["storage"]["vector_index_bytes"], 3)}
+    if "build_seconds" in half and "build_seconds" in full:
+        ratios["build_seconds"] = round(half["build_seconds"] / full["build_seconds"], 2)
+    for scope in half["by_scope"]:
+        h, f = half["by_scope"][scope], full["by_scope"].get(scope)
+        if f:
+            ratios[scope] = {"p50": round(h["p50_ms"] / f["p50_ms"], 2), "p95": round(h["p95_ms"] / f["p95_ms"], 2),
+                             "recall_at_10": f"{h['recall_at_10']} vs {f['recall_at_10']}"}
+    return ratios
 
 
 # The exact answer: tenant_faces_nearest's query with index scans off, so PostgreSQL compares the
@@ -467,12 +514,15 @@ def _exact_nearest(*, tenant: Tenant, embedding: np.ndarray, include_platform_in
         return [face_id for (face_id,) in cursor.fetchall()]
 
 
-def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries: int, breakdown: bool) -> dict:
-    probes = space.sample(queries)
-    askers = [galleries[index] for index in space.rng.integers(0, len(galleries), queries)]
+def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries: int, breakdown: bool,
+                     nearest=tenant_faces_nearest, seed: int = 0) -> dict:
+    # The same probes and askers for each index measured at one size (their own generator).
+    sampler = SyntheticSpace(centres=space.centres, rng=np.random.default_rng(seed))
+    probes = sampler.sample(queries)
+    askers = [galleries[index] for index in sampler.rng.integers(0, len(galleries), queries)]
     for tenant, probe in list(zip(askers, probes))[:10]:  # warm the index's pages; not counted
         with tenant_scope(tenant):
-            tenant_faces_nearest(tenant=tenant, embedding=probe, k=K,
+            nearest(tenant=tenant, embedding=probe, k=K,
                                  include_platform_index=tenant.may_search_platform_index)
     by_scope: dict[str, dict[str, list]] = {}
     for number, (tenant, probe) in enumerate(zip(askers, probes)):
@@ -491,7 +541,7 @@ def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries:
             with tenant_scope(tenant):
                 started, started_cpu = time.perf_counter(), time.process_time()
                 if path == "current":
-                    found = tenant_faces_nearest(tenant=tenant, embedding=probe, k=K, include_platform_index=include)
+                    found = nearest(tenant=tenant, embedding=probe, k=K, include_platform_index=include)
                     figures["latency"].append(time.perf_counter() - started)
                     figures["cpu"].append(time.process_time() - started_cpu)
                 else:
@@ -507,7 +557,7 @@ def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries:
         figures["short"] += len(found) < len(exact)
     for tenant in {tenant.may_search_platform_index: tenant for tenant in askers}.values():
         scope = "tenant+platform" if tenant.may_search_platform_index else "tenant"
-        by_scope[scope]["plan"] = _plan_used(tenant=tenant, embedding=probes[0])
+        by_scope[scope]["plan"] = _plan_used(tenant=tenant, embedding=probes[0], nearest=nearest)
     every = {key: [value for figures in by_scope.values() for value in figures[key]]
              for key in ("latency", "exact", "recall", "previous", "server", "cpu", "previous_cpu")}
     return {**_query_figures(every),
@@ -556,7 +606,7 @@ def _server_seconds(*, tenant: Tenant, embedding: np.ndarray) -> float:
     return (plan["Planning Time"] + plan["Execution Time"]) / 1000
 
 
-def _plan_used(*, tenant: Tenant, embedding: np.ndarray) -> str:
+def _plan_used(*, tenant: Tenant, embedding: np.ndarray, nearest=tenant_faces_nearest) -> str:
     """Which index the planner chose for tenant_faces_nearest's own statement (captured, then
     explained in the same transaction, so with the same hnsw settings)."""
     statements = []
@@ -567,14 +617,16 @@ def _plan_used(*, tenant: Tenant, embedding: np.ndarray) -> str:
 
     with tenant_scope(tenant):
         with connection.execute_wrapper(capture):
-            tenant_faces_nearest(tenant=tenant, embedding=embedding, k=K,
+            nearest(tenant=tenant, embedding=embedding, k=K,
                                  include_platform_index=tenant.may_search_platform_index)
         sql, params = statements[-1]
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN " + sql, params)
             plan = "\n".join(line for (line,) in cursor.fetchall())
-    if "face_embedding_hnsw" in plan:
-        return "hnsw index scan"
+    if FACE_INDEX_NAME in plan:
+        return "half-precision hnsw index scan, re-ranked"
+    if FULL_PRECISION_INDEX in plan:
+        return "full-precision hnsw index scan"
     if "face_tenant" in plan:
         return "tenant btree index, then exact sort"
     return "sequential scan, exact sort"
@@ -645,23 +697,44 @@ def _text(report: dict) -> str:
                  f"the platform index ({config['platform_share']:.0%} of the faces), {config['centres']} identities.")
     lines.append("Vector query (k=10, tenant filter, RLS on):")
     for row in report["vector_query"]:
-        built = (f"load {row['load_seconds']} s, HNSW build {row['build_seconds']} s" if "build_seconds" in row
-                 else "reused")
-        lines.append(f"  {row['size']:>10,} faces ({built}): p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, "
-                     f"recall@10 {row['recall_at_10']} (exact search p50 {row['exact_p50_ms']} ms)")
-        for scope, figures in row["by_scope"].items():
-            lines.append(f"      {scope:<16} {figures['queries']:>4} queries: p50 {figures['p50_ms']} ms, p95 "
-                         f"{figures['p95_ms']} ms, recall@10 {figures['recall_at_10']} (min "
-                         f"{figures['min_recall_at_10']}), short results {figures['short_results']}; "
-                         f"{figures['plan']}")
-            if "breakdown" in figures:
-                b = figures["breakdown"]
-                lines.append(f"        breakdown: call p50 {figures['p50_ms']} / p95 {figures['p95_ms']} ms, server "
-                             f"(planning + execution) p50 {b['server_p50_ms']} / p95 {b['server_p95_ms']} ms, call / "
-                             f"server p50 {b['call_over_server_p50']}, client CPU p50 {b['call_cpu_p50_ms']} ms; previous path "
-                             f"p50 {b['previous_p50_ms']} / p95 {b['previous_p95_ms']} ms (previous / server p50 "
-                             f"{b['previous_over_server_p50']}, client CPU p50 {b['previous_cpu_p50_ms']} ms); "
-                             f"call / previous p50 {b['call_over_previous_p50']}, p95 {b['call_over_previous_p95']}")
+        for label, variant in (("full precision", row.get("full_precision")), ("half precision", row)):
+            if variant is not None:
+                lines.extend(_variant_text(row=row, label=label, variant=variant))
+        if "half_over_full" in row:
+            lines.append(f"    half / full precision, same run: {json.dumps(row['half_over_full'])}")
+    return _engine_text(report, lines)
+
+
+def _variant_text(*, row: dict, label: str, variant: dict) -> list[str]:
+    lines = []
+    built = (f"load {row.get('load_seconds')} s, {label} HNSW build {variant['build_seconds']} s (load average "
+             f"{variant['loadavg_before_build']} before, {variant['loadavg_after_build']} after)"
+             if "build_seconds" in variant else "reused")
+    room = variant["storage"]
+    lines.append(f"  {row['size']:>10,} faces, {label} ({built}): heap {room['heap_per_face']} + vector index "
+                 f"{room['vector_index_per_face']} = {room['heap_and_vector_index_per_face']} bytes per face (other "
+                 f"indexes {room['other_indexes_per_face']}); shared_buffers {room['shared_buffers']}, "
+                 f"{variant['prewarmed_blocks']} index blocks prewarmed")
+    lines.append(f"    p50 {variant['p50_ms']} ms, p95 {variant['p95_ms']} ms, recall@10 {variant['recall_at_10']} "
+                 f"(exact search p50 {variant['exact_p50_ms']} ms); load average {variant['loadavg_before_queries']} "
+                 f"before the queries, {variant['loadavg_after_queries']} after")
+    for scope, figures in variant["by_scope"].items():
+        lines.append(f"      {scope:<16} {figures['queries']:>4} queries: p50 {figures['p50_ms']} ms, p95 "
+                     f"{figures['p95_ms']} ms, recall@10 {figures['recall_at_10']} (min "
+                     f"{figures['min_recall_at_10']}), short results {figures['short_results']}; "
+                     f"{figures['plan']}")
+        if "breakdown" in figures:
+            b = figures["breakdown"]
+            lines.append(f"        breakdown: call p50 {figures['p50_ms']} / p95 {figures['p95_ms']} ms, server "
+                         f"(planning + execution) p50 {b['server_p50_ms']} / p95 {b['server_p95_ms']} ms, call / "
+                         f"server p50 {b['call_over_server_p50']}, client CPU p50 {b['call_cpu_p50_ms']} ms; previous path "
+                         f"p50 {b['previous_p50_ms']} / p95 {b['previous_p95_ms']} ms (previous / server p50 "
+                         f"{b['previous_over_server_p50']}, client CPU p50 {b['previous_cpu_p50_ms']} ms); "
+                         f"call / previous p50 {b['call_over_previous_p50']}, p95 {b['call_over_previous_p95']}")
+    return lines
+
+
+def _engine_text(report: dict, lines: list[str]) -> str:
     if "ingest" not in report:
         return "\n".join(lines)
     ingest = report["ingest"]
