@@ -416,6 +416,5 @@ SEARCH_LEAD_PROBE_MIN_DAYS = 183
 # bench_search at 1M clustered faces with the index (m 16, ef_construction 128): 100 gives
 # recall@10 0.987, 200 gives 0.997-0.998 at p95 8 ms (README, "Face engine, search and benchmarks").
 SEARCH_HNSW_EF = env.int("SEARCH_HNSW_EF", default=200)
-# The half-precision graph hands over k x this many candidates, re-ranked at full precision
-# (portal/search/selectors.py); ef_search is raised to that count when it is smaller.
+# Candidates (k x this) the half-precision graph hands over for re-ranking (search/selectors.py).
 SEARCH_RERANK_FACTOR = env.int("SEARCH_RERANK_FACTOR", default=4)
