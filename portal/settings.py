@@ -127,7 +127,7 @@ if EMBEDDED_SERVICES:
 
     _pg = embedded.postgres_ensure_running(
         data_dir=VAR_DIR, port=env.int("EMBEDDED_PG_PORT", default=embedded.default_port(data_dir=VAR_DIR, base=54000)),
-        start=EMBEDDED_AUTOSTART,
+        start=EMBEDDED_AUTOSTART, memory=env.str("EMBEDDED_PG_MEMORY", default=""),
     )
     _database_url = _pg.url(role=embedded.APP_ROLE)
     _owner_url = _pg.url(role=embedded.OWNER_ROLE)
@@ -404,19 +404,18 @@ FACE_ENGINE = {
     "max_bytes": env.int("FACE_MAX_BYTES", default=20 * 1024 * 1024),
     "max_pixels": env.int("FACE_MAX_PIXELS", default=40_000_000),
 }
-# Similarity (1 - cosine distance) from which a match is a lead, and from which it is strong.
-# Calibrated on ../shared/faces with the Dlib model at detect_max_side 1024: same person
-# 0.914-1.000, different people 0.761-0.888 (see README "Accuracy").
+# Similarity (1 - cosine distance) from which a match is a lead, and from which it is strong. On ../shared/faces
+# (Dlib, detect_max_side 1024): same person 0.914-1.000, different people 0.761-0.888 (README "Accuracy").
 SEARCH_MATCH_THRESHOLD = env.float("SEARCH_MATCH_THRESHOLD", default=0.90)
 SEARCH_STRONG_THRESHOLD = env.float("SEARCH_STRONG_THRESHOLD", default=0.93)
-SEARCH_DEFAULT_K = 10
-SEARCH_MAX_K = 100
+SEARCH_DEFAULT_K, SEARCH_MAX_K = 10, 100
 # A search with a lead keeps its probe at least this long, whatever the tenant's shorter
 # retention: EU AI Act Art. 26(6) asks for six months of records of each use.
 SEARCH_LEAD_PROBE_MIN_DAYS = 183
-# HNSW search breadth; iterative scans keep going until the filters leave k rows. Measured by
-# bench_search at 1M clustered faces with the index (m 16, ef_construction 128): 100 gives
-# recall@10 0.987, 200 gives 0.997-0.998 at p95 8 ms (README, "Face engine, search and benchmarks").
+# HNSW search breadth (iterative scans go on until the filters leave k rows). bench_search at 1M clustered
+# faces: 100 gives recall@10 0.987, 200 gives 0.997-0.998 (README, "Face engine, search and benchmarks").
 SEARCH_HNSW_EF = env.int("SEARCH_HNSW_EF", default=200)
-# Faces below which a tenant-only search scans its partition exactly (portal/search/selectors.py).
+# portal/search/selectors.py: a tenant-only search scans its partition exactly below this many faces;
+# the half-precision graph hands over k x the factor candidates for re-ranking at full precision.
 SEARCH_EXACT_SCAN_BELOW = env.int("SEARCH_EXACT_SCAN_BELOW", default=5_000)
+SEARCH_RERANK_FACTOR = env.int("SEARCH_RERANK_FACTOR", default=4)

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from portal.audit.services import Actor, audit_record
+from portal.gallery.face_index import FACE_INDEX_NAME
 from portal.gallery.models import MaintenanceState
 from portal.runtime.database import owner_psycopg_connect
 from tenants.context import dangerously_unscoped, scope_connection
@@ -115,7 +116,7 @@ def face_index_maintain(*, min_deleted: int = 10_000, force: bool = False) -> di
         owner.execute("VACUUM (ANALYZE) gallery_face, gallery_image, search_searchmatch, search_search")
         remaining = owner.execute("SELECT count(*) FROM gallery_face").fetchone()[0]
         if state.faces_deleted_since > max(remaining, 1) / 3:
-            owner.execute("REINDEX INDEX CONCURRENTLY face_embedding_hnsw")
+            owner.execute(f"REINDEX INDEX CONCURRENTLY {FACE_INDEX_NAME}")
             reindexed = True
     MaintenanceState.objects.filter(pk=1).update(faces_deleted_since=0, last_run_at=timezone.now())
     return {"ran": True, "faces_deleted_since": state.faces_deleted_since, "reindexed": reindexed}

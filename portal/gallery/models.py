@@ -9,7 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from pgvector.django import HnswIndex, VectorField
+from pgvector.django import VectorField
 
 from portal.gallery.regions import RegionEvidence
 from tenants.managers import TenantScopedManager
@@ -137,8 +137,7 @@ def _crop_path(face, filename):
 
 class Face(models.Model):
     """A face found in an image, with its embedding. tenant, region and source_domain are copied
-    from the image so that the vector index, RLS and regulatory orders need no join. The table is
-    partitioned by gallery (gallery/partitions.py): the platform index and each tenant apart."""
+    from the image so that the vector index, RLS and regulatory orders need no join."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="faces")
@@ -166,12 +165,8 @@ class Face(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [
-            # ef_construction 128, not 64: at 1M clustered faces the sparser graph left recall@10 at
-            # 0.95 with whole identities missed (bench_search; README "Face engine, search and benchmarks").
-            # Django's record of the index; the DDL that builds it on the partitioned table and each
-            # partition is gallery/partitions.py's face_embedding_index_sql (gallery/0009).
-            HnswIndex(name="face_embedding_hnsw", fields=["embedding"], m=16, ef_construction=128,
-                      opclasses=["vector_cosine_ops"]),
+            # The vector index (HNSW over the embeddings at half precision) is not declared here:
+            # portal/gallery/face_index.py defines it, and migrations create it from there.
             models.Index(fields=["tenant"], name="face_tenant"),
             models.Index(fields=["region"], name="face_region"),
             models.Index(fields=["source_domain"], name="face_source_domain"),

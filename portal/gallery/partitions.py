@@ -10,29 +10,15 @@ List rather than hash: a hash partition mixes tenants, so a tenant-only search w
 graph holding other tenants' faces with a filter, and offboarding would still delete row by row.
 
 Every partition carries what the parent declares: columns, checks, foreign keys and the parent's
-(partitioned) indexes, among them the HNSW index of `face_embedding_index_sql` below, the one
-place its definition lives. What a partition does not inherit is added by `portal_face_partition_create`:
+(partitioned) indexes, among them the HNSW index that portal/gallery/face_index.py defines, once,
+on the parent: PostgreSQL builds one graph per partition, and a partition created later gets its
+own at once. What a partition does not inherit is added by `portal_face_partition_create`:
 its primary key and uuid key (a key on the parent would have to include tenant_id, which the
 platform partition holds as NULL), its fillfactor, and row-level security, forced, with copies of
 the parent's policies, so that naming a partition directly in SQL gets no more than the parent.
 """
 
 from __future__ import annotations
-
-# The HNSW index, declared on the parent: PostgreSQL builds one per partition, and a partition
-# created later gets its own at once. ef_construction 128, not 64: at 1M clustered faces the
-# sparser graph left recall@10 at 0.95 (README "Face engine, search and benchmarks").
-HNSW_M, HNSW_EF_CONSTRUCTION = 16, 128
-
-
-def face_embedding_index_sql(*, m: int = HNSW_M, ef_construction: int = HNSW_EF_CONSTRUCTION) -> str:
-    """The one definition of the face table's HNSW index (the migration's, and the benchmarks'
-    rebuilds after a bulk load, which may try other parameters)."""
-    return (f"CREATE INDEX IF NOT EXISTS face_embedding_hnsw ON gallery_face"
-            f" USING hnsw (embedding vector_cosine_ops) WITH (m = {int(m)}, ef_construction = {int(ef_construction)})")
-
-
-FACE_EMBEDDING_INDEX_SQL = face_embedding_index_sql()
 
 PLATFORM_PARTITION = "gallery_face_platform"
 

@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from portal.runtime.server_memory import server_memory_options
+
 # PostgreSQL refuses to run as root; when we are root the servers run as this system user.
 SERVICE_USER = "portal_embedded"
 
@@ -112,9 +114,11 @@ def _psql(server: EmbeddedPostgres, sql: str, *, database: str = "postgres") -> 
     return result.stdout.strip()
 
 
-def postgres_ensure_running(*, data_dir: Path, port: int, start: bool = True) -> EmbeddedPostgres:
+def postgres_ensure_running(*, data_dir: Path, port: int, start: bool = True, memory: str = "") -> EmbeddedPostgres:
     """The embedded server, started (and provisioned) unless it runs already; with start=False,
-    only where it would be."""
+    only where it would be. Its memory settings are sized from the machine, or from `memory`
+    (EMBEDDED_PG_MEMORY) when set (portal/runtime/server_memory.py); after a start, the HNSW
+    indexes of the portal's database are read into memory in the background."""
     server = EmbeddedPostgres(data_dir=data_dir.resolve(), port=port)
     if not start:
         return server
@@ -128,13 +132,15 @@ def postgres_ensure_running(*, data_dir: Path, port: int, start: bool = True) ->
                  "--encoding=UTF8", "--locale=C.UTF-8"],
                 check=True, capture_output=True, user=user,
             )
-        if not _port_open(port):
+        started_now = not _port_open(port)
+        if started_now:
             log = server.data_dir / "postgres.log"
             log.touch()
             _hand_over(log, user)
             started = subprocess.run(
                 [pg_bin("pg_ctl"), "-D", str(server.pgdata), "-l", str(log), "-w", "-t", "60",
-                 "-o", f"-p {port} -h 127.0.0.1 -k {server.pgdata}", "start"],
+                 "-o", " ".join([f"-p {port} -h 127.0.0.1 -k {server.pgdata}", *_SERVER_OPTIONS,
+                                 *server_memory_options(override=memory)]), "start"],
                 capture_output=True, text=True, user=user,
             )
             if started.returncode != 0:
@@ -156,12 +162,31 @@ def postgres_ensure_running(*, data_dir: Path, port: int, start: bool = True) ->
                 f"({server.pgdata}). Set EMBEDDED_PG_PORT to a free port."
             )
         _postgres_provision(server)
+        if started_now:
+            _indexes_prewarm(server)
     return server
+
+
+# pg_prewarm's autoprewarm worker saves the list of cached blocks every 300 s and reads them back
+# after a restart; `_indexes_prewarm` covers a first start, or an index built since the last save.
+_SERVER_OPTIONS = ["-c shared_preload_libraries=pg_prewarm"]
+_PREWARM_SQL = ("SELECT pg_prewarm(c.oid) FROM pg_class c JOIN pg_am a ON a.oid = c.relam "
+                "WHERE a.amname = 'hnsw' AND c.relkind = 'i'")
+
+
+def _indexes_prewarm(server: EmbeddedPostgres) -> subprocess.Popen:
+    """Reads every HNSW index of the portal's database into shared buffers, in a process of its own,
+    so the command that started the server does not wait for it."""
+    return subprocess.Popen(
+        [pg_bin("psql"), "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres", "-d", DATABASE_NAME,
+         "-qAtc", _PREWARM_SQL],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
 
 
 def _postgres_provision(server: EmbeddedPostgres) -> None:
     """Roles, database and the vector extension; idempotent, run on every start."""
-    marker = server.data_dir / "pg.provisioned-2"  # -2: the platform role came later
+    marker = server.data_dir / "pg.provisioned-3"  # -2: the platform role came later; -3: pg_prewarm
     if marker.exists():
         return
     # The owner runs migrations and creates test databases; the app and platform roles own
@@ -184,8 +209,11 @@ def _postgres_provision(server: EmbeddedPostgres) -> None:
     if _psql(server, f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'") != "1":
         _psql(server, f"CREATE DATABASE {DATABASE_NAME} OWNER {OWNER_ROLE}")
     _psql(server, "CREATE EXTENSION IF NOT EXISTS vector", database=DATABASE_NAME)
-    marker.write_text("roles, database and extension created\n")
-    (server.data_dir / "pg.provisioned").unlink(missing_ok=True)
+    for database in ("template1", DATABASE_NAME):
+        _psql(server, "CREATE EXTENSION IF NOT EXISTS pg_prewarm", database=database)
+    marker.write_text("roles, database and extensions created\n")
+    for earlier in ("pg.provisioned", "pg.provisioned-2"):
+        (server.data_dir / earlier).unlink(missing_ok=True)
 
 
 def postgres_stop(*, data_dir: Path) -> bool:

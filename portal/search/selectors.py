@@ -11,6 +11,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from portal.gallery.face_index import HALF_EMBEDDING_SQL, HALF_PROBE_SQL
 from portal.gallery.gates import SearchExclusions, search_exclusions
 from portal.gallery.models import Face
 from portal.search.models import Authorisation, Band, Search, SearchMatch
@@ -29,11 +30,14 @@ class Neighbour:
 # One statement: `current` is true while the cached search exclusions are still those in force
 # (portal/gallery/gates.py); it is tested once, before the scan, in the statement's own snapshot,
 # so a stale cache makes the statement return one row (false, NULL, NULL) and no face. The HNSW
-# iterative scan keeps walking the graph until the filters leave k rows (pgvector 0.8), and the
-# materialised CTE restores exact order after the relaxed scan.
+# graph holds the embeddings at half precision (portal/gallery/face_index.py): `candidates` walks
+# it by the half-precision distance, its iterative scan going on until the filters leave enough
+# rows (pgvector 0.8), and only those candidates are measured again at full precision from the
+# heap and re-ranked, which also restores exact order after the relaxed scan.
 _NEAREST_SQL = """
     WITH current AS MATERIALIZED (SELECT ({current}) AS ok),
-    nearest AS MATERIALIZED ({nearest})
+    candidates AS MATERIALIZED ({candidates}),
+    nearest AS (SELECT id, distance FROM candidates ORDER BY distance, id LIMIT %s)
     SELECT c.ok, n.id, n.distance FROM current c LEFT JOIN nearest n ON true ORDER BY n.distance, n.id
 """
 _SCAN_SQL = """
@@ -50,7 +54,10 @@ _SCAN_SQL = """
 # the planner picks the partition's HNSW graph (at 30,000 faces) or still a scan (at 3,000, where
 # it estimates the scan cheaper). Both branches are in the statement, each gated by an InitPlan,
 # so the branch not chosen never runs and the choice costs no round trip. `+ 0` makes the first
-# branch's ordering an expression the HNSW index cannot serve.
+# branch's ordering an expression the HNSW index cannot serve. The graph branch orders by the
+# half-precision distance the index holds and hands over k x SEARCH_RERANK_FACTOR candidates.
+_EXACT_ORDER = "(f.embedding <=> %s::vector) + 0"
+_GRAPH_ORDER = f"(f.{HALF_EMBEDDING_SQL}) <=> {HALF_PROBE_SQL}"
 _EXACT_CHOICE_SQL = ("(SELECT coalesce((SELECT c.reltuples < %s FROM pg_class c"
                      " WHERE c.oid = to_regclass(portal_face_partition_name(%s::bigint))), true))")
 _HNSW_SETTINGS_SQL = ("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
@@ -72,6 +79,9 @@ def tenant_faces_nearest(*, tenant: Tenant, embedding: np.ndarray, k: int,
     regulatory order in force, so a covered face is skipped from the instant the order's
     activation commits. The exclusions come from the process's cache; the statement itself checks
     they are current and, when they are not, the search reads them again and runs once more.
+
+    The HNSW graph is walked at half precision for k x SEARCH_RERANK_FACTOR candidates, which are
+    re-ranked at full precision, so the distances returned are exact ones.
 
     One round trip in the usual case: the HNSW settings and the statement go out together in
     psycopg's pipeline mode, and the probe travels as a binary parameter (pgvector's adapter).
@@ -104,25 +114,30 @@ def nearest_statement(*, tenant: Tenant, embedding: np.ndarray, k: int, include_
     """(settings SQL, its params, search SQL, its params): what tenant_faces_nearest sends; the
     benchmark explains the same statement."""
     vector = np.asarray(embedding, dtype=np.float32)
-    settings_params = [str(max(settings.SEARCH_HNSW_EF, k))]
+    candidates = nearest_candidates(k)
+    settings_params = [str(max(settings.SEARCH_HNSW_EF, candidates))]
     if include_platform_index:
         # Two partitions: the planner merges an ordered scan of each (the platform index's graph,
         # and the tenant's graph or a sort of its few rows).
-        nearest = _SCAN_SQL.format(chosen="", gallery=gallery_condition(include_platform_index=True),
-                                   excluded=exclusions.sql, order="f.embedding <=> %s::vector")
-        sql = _NEAREST_SQL.format(current=exclusions.current_sql, nearest=nearest)
-        params = [*exclusions.current_params, vector, tenant.pk, *exclusions.params, vector, k]
+        scan = _SCAN_SQL.format(chosen="", gallery=gallery_condition(include_platform_index=True),
+                                excluded=exclusions.sql, order=_GRAPH_ORDER)
+        sql = _NEAREST_SQL.format(current=exclusions.current_sql, candidates=scan)
+        params = [*exclusions.current_params, vector, tenant.pk, *exclusions.params, vector, candidates, k]
         return _HNSW_SETTINGS_SQL, settings_params, sql, params
     branches = []
     params = list(exclusions.current_params)
-    for chosen, order in ((f"{_EXACT_CHOICE_SQL} AND", "(f.embedding <=> %s::vector) + 0"),
-                          (f"NOT {_EXACT_CHOICE_SQL} AND", "f.embedding <=> %s::vector")):
+    for chosen, order, limit in ((f"{_EXACT_CHOICE_SQL} AND", _EXACT_ORDER, k),
+                                 (f"NOT {_EXACT_CHOICE_SQL} AND", _GRAPH_ORDER, candidates)):
         branches.append("(" + _SCAN_SQL.format(chosen=chosen, gallery=gallery_condition(include_platform_index=False),
-                                               excluded=exclusions.sql,
-                                               order=order) + ")")
-        params += [vector, settings.SEARCH_EXACT_SCAN_BELOW, tenant.pk, tenant.pk, *exclusions.params, vector, k]
-    sql = _NEAREST_SQL.format(current=exclusions.current_sql, nearest=" UNION ALL ".join(branches))
-    return _HNSW_SETTINGS_SQL, settings_params, sql, params
+                                               excluded=exclusions.sql, order=order) + ")")
+        params += [vector, settings.SEARCH_EXACT_SCAN_BELOW, tenant.pk, tenant.pk, *exclusions.params, vector, limit]
+    sql = _NEAREST_SQL.format(current=exclusions.current_sql, candidates=" UNION ALL ".join(branches))
+    return _HNSW_SETTINGS_SQL, settings_params, sql, params + [k]
+
+
+def nearest_candidates(k: int) -> int:
+    """How many faces the half-precision graph hands over for re-ranking at full precision."""
+    return k * settings.SEARCH_RERANK_FACTOR
 
 
 def _nearest_rows(*, tenant: Tenant, embedding: np.ndarray, k: int, include_platform_index: bool,

@@ -7,7 +7,12 @@ uuid key move onto each partition. Irreversible: going back would mean copying e
 
 from django.db import migrations
 
-from portal.gallery.partitions import FACE_EMBEDDING_INDEX_SQL, PARTITION_FUNCTIONS_SQL, TENANT_TRIGGER_SQL
+from portal.gallery.partitions import PARTITION_FUNCTIONS_SQL, TENANT_TRIGGER_SQL
+
+# The index as it was at this migration (full precision); gallery/0010 replaces it by the half-precision
+# one that portal/gallery/face_index.py defines.
+FACE_EMBEDDING_INDEX_SQL = ("CREATE INDEX IF NOT EXISTS face_embedding_hnsw ON gallery_face"
+                            " USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 128)")
 
 OLD = "gallery_face_unpartitioned"
 

@@ -41,6 +41,7 @@ from portal.api.models import ApiKeyScope
 from portal.api.services import api_key_create, tenant_api_settings_set
 from portal.audit.services import Actor
 from portal.faces.errors import FaceEngineError
+from portal.gallery.face_index import face_index_drop_sql
 from portal.gallery.models import LegalBasis
 from portal.gallery.services import image_ingest
 from portal.search.management.commands.bench_search import (PICTURE_SUFFIXES, SyntheticSpace, _bench_database,
@@ -180,7 +181,7 @@ class Command(BaseCommand):
             self._progress(f"padding the gallery with {options['padding']:,} synthetic faces")
             with _owner_session(name=name) as owner:
                 with owner.cursor() as cursor:
-                    cursor.execute("DROP INDEX IF EXISTS face_embedding_hnsw")  # built once, after the load
+                    cursor.execute(face_index_drop_sql())  # built once, after the load
                 _synthetic_load(owner, space=SyntheticSpace.create(centres=2000, seed=7), count=options["padding"],
                                 galleries=[tenant], weights=np.array([0.0, 1.0]))
                 _index_build(owner, memory="1GB", m=16, ef_construction=128)

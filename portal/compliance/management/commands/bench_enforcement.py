@@ -27,8 +27,8 @@ from portal.compliance.models import RegulatoryOrder
 from portal.compliance import orders
 from portal.compliance.enforcement import order_enforce
 from portal.compliance.orders import order_activate, order_coverage_record, order_create
+from portal.gallery.face_index import face_index_create_sql, face_index_drop_sql
 from portal.gallery.models import Face
-from portal.gallery.partitions import face_embedding_index_sql
 from portal.runtime.database import database_name_use, owner_connection
 from portal.search.selectors import tenant_faces_nearest
 from tenants.context import dangerously_unscoped, scope_connection, tenant_scope
@@ -36,7 +36,6 @@ from tenants.models import Tenant
 from tenants.services import tenant_create
 
 TENANT_SLUGS = ("bench-police", "bench-retail", "bench-other")
-HNSW_INDEX = next(index for index in Face._meta.indexes if index.name == "face_embedding_hnsw")  # the migration's
 
 
 class Command(BaseCommand):
@@ -159,7 +158,7 @@ class Command(BaseCommand):
             cursor.execute("SET portal.scope = 'all'")
             cursor.execute("SET maintenance_work_mem = '2GB'")
             cursor.execute("SET max_parallel_maintenance_workers = 2")
-            cursor.execute("DROP INDEX face_embedding_hnsw")
+            cursor.execute(face_index_drop_sql())
             # One picture and one face per row; every tenth in FR, the rest elsewhere; a quarter
             # each in three tenants and the platform index.
             cursor.execute(
@@ -182,7 +181,7 @@ class Command(BaseCommand):
                 FROM gallery_image i
                 """)
             self._log("  faces inserted; building the HNSW index ...")
-            cursor.execute(face_embedding_index_sql(m=HNSW_INDEX.m, ef_construction=HNSW_INDEX.ef_construction))
+            cursor.execute(face_index_create_sql())  # the migration's
             cursor.execute("VACUUM ANALYZE gallery_face")
             cursor.execute("VACUUM ANALYZE gallery_image")
         self._log("  index built")

@@ -44,13 +44,16 @@ from PIL.PngImagePlugin import PngInfo
 from portal.audit.services import Actor
 from portal.faces.engine import face_engine
 from portal.faces.errors import FaceEngineError
+from portal.gallery.face_index import FACE_INDEX_NAME, HNSW_EF_CONSTRUCTION, HNSW_M
 from portal.gallery.models import EMBEDDING_DIMENSIONS, Image, LegalBasis
-from portal.gallery.partitions import HNSW_EF_CONSTRUCTION, HNSW_M, face_embedding_index_sql
 from portal.gallery.services import gallery_scope, image_ingest
 from portal.runtime.database import database_name_use, owner_connection, owner_psycopg_connect
 from portal.search.authorisations import AuthorisationGiven
 from portal.gallery.gates import search_exclusions, search_exclusions_sql
 from portal.search.binding import server_bound_cursor
+from portal.search.management.commands._bench_precision import (FULL, HALF, index_create_sql,
+                                                                index_prewarm, indexes_drop, loadavg,
+                                                                nearest_function, storage)
 from portal.search.selectors import nearest_statement, tenant_faces_nearest
 from portal.search.services import search_run
 from tenants.context import dangerously_unscoped, tenant_scope
@@ -63,7 +66,8 @@ SYNTHETIC_ENGINE = "bench-synthetic"
 PLATFORM = 0  # the platform index's gallery number in the staging table (tenant_id NULL)
 LOAD_CHUNK = 100_000
 K = 10
-# The build is timed with the migration's index parameters unless --m / --ef-construction try others.
+# The migration's index (portal/gallery/face_index.py); the build is timed with the same
+# parameters unless --m / --ef-construction try others.
 PICTURE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
 
@@ -127,7 +131,12 @@ class Command(BaseCommand):
                             "migration's).")
         parser.add_argument("--ef-construction", type=int, default=HNSW_EF_CONSTRUCTION,
                             help=f"HNSW ef_construction for the build (default {HNSW_EF_CONSTRUCTION}, the migration's).")
-        parser.add_argument("--build-memory", default="2GB", help="maintenance_work_mem for the HNSW build.")
+        parser.add_argument("--build-memory", default=None, help="maintenance_work_mem for the HNSW build (default "
+                            "the server's, sized from the machine: portal/runtime/server_memory.py).")
+        parser.add_argument("--compare-full-precision", action="store_true",
+                            help="At each size, first build the full-precision HNSW index (the one before "
+                                 "gallery.0009) and measure its queries, its size and recall, then the "
+                                 "half-precision one: the two side by side in one run.")
         parser.add_argument("--faces-dir", default=None,
                             help="The test pictures (default FACES_DIR or ../shared/faces).")
         parser.add_argument("--pictures", type=int, default=None, help="Use only the first N pictures.")
@@ -213,11 +222,13 @@ class Command(BaseCommand):
         share = options["platform_share"]
         weights = np.array([share] + [(1 - share) / len(galleries)] * len(galleries))
         results = []
+        precisions = [FULL, HALF] if options["compare_full_precision"] else [HALF]
         with _owner_session(name=name) as owner:
             loaded = _synthetic_count(owner)
             for size in sizes:
-                row = {"size": size}
-                if options["skip_build"] and loaded == size and _index_exists(owner):
+                row = {"size": size, "loadavg_start": loadavg()}
+                reused = options["skip_build"] and loaded == size and _index_exists(owner)
+                if reused:
                     self._progress(f"{size:,} faces: reusing the kept faces and index")
                     row["reused"] = True
                 else:
@@ -226,23 +237,42 @@ class Command(BaseCommand):
                                            f"run without --skip-build (it starts afresh).")
                     self._progress(f"{size:,} faces: loading {size - loaded:,}")
                     started = time.perf_counter()
-                    with owner.cursor() as cursor:
-                        cursor.execute("DROP INDEX IF EXISTS face_embedding_hnsw")  # and each partition's
+                    indexes_drop(owner)
                     _synthetic_load(owner, space=space, count=size - loaded, galleries=galleries, weights=weights)
                     row["load_seconds"] = round(time.perf_counter() - started, 1)
-                    self._progress(f"{size:,} faces: building the HNSW index")
-                    row["build_seconds"] = _index_build(owner, memory=options["build_memory"], m=options["m"],
-                                                        ef_construction=options["ef_construction"])
                     loaded = size
                 _orders_in_force_ensure(owner, count=options["orders"])
                 self._progress(f"{size:,} faces: reading the visible rows into memory for the numpy search")
                 in_memory = InMemoryGalleries.read(owner)
-                self._progress(f"{size:,} faces: {options['queries']} queries")
-                row["loadavg_before"] = [round(x, 2) for x in os.getloadavg()]
-                row.update(_queries_measure(space=space, galleries=galleries, queries=options["queries"],
-                                            breakdown=options["breakdown"], in_memory=in_memory))
-                row["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+                for precision in precisions:
+                    figures = {}
+                    if not (reused and precision == HALF):
+                        indexes_drop(owner)
+                        figures["loadavg_before_build"] = loadavg()
+                        self._progress(f"{size:,} faces: building the {precision}-precision HNSW index "
+                                       f"(load average {figures['loadavg_before_build']})")
+                        figures["build_seconds"] = _index_build(owner, memory=options["build_memory"], m=options["m"],
+                                                                ef_construction=options["ef_construction"],
+                                                                precision=precision)
+                        figures["loadavg_after_build"] = loadavg()
+                    figures["storage"] = storage(owner, precision=precision, faces=size)
+                    figures["prewarmed_blocks"] = index_prewarm(owner, precision=precision)
+                    self._progress(f"{size:,} faces, {precision} precision: {json.dumps(figures)}; "
+                                   f"{options['queries']} queries")
+                    figures["loadavg_before_queries"] = loadavg()
+                    figures.update(_queries_measure(space=space, galleries=galleries, queries=options["queries"],
+                                                    breakdown=options["breakdown"] and precision == HALF,
+                                                    nearest=nearest_function(precision), seed=options["seed"] + size,
+                                                    in_memory=in_memory))
+                    figures["loadavg_after_queries"] = loadavg()
+                    self._progress(f"{size:,} faces, {precision} precision: {json.dumps(figures)}")
+                    if precision == HALF:
+                        row.update(figures)
+                    else:
+                        row["full_precision"] = figures
                 del in_memory
+                if "full_precision" in row:
+                    row["half_over_full"] = _half_over_full(row)
                 results.append(row)
                 self._progress(f"{size:,} faces: {json.dumps(row)}")
         return results
@@ -395,7 +425,7 @@ def _synthetic_count(owner) -> int:
 
 def _index_exists(owner) -> bool:
     with owner.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'face_embedding_hnsw'")
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", [FACE_INDEX_NAME])
         return cursor.fetchone() is not None
 
 
@@ -447,17 +477,35 @@ def _synthetic_load(owner, *, space: SyntheticSpace, count: int, galleries: list
         cursor.execute("VACUUM ANALYZE gallery_face")
 
 
-def _index_build(owner, *, memory: str, m: int, ef_construction: int) -> float:
+def _index_build(owner, *, memory: str | None, m: int, ef_construction: int, precision: str = HALF) -> float:
+    """Builds the index with the server's maintenance_work_mem and parallel workers (sized from the
+    machine, portal/runtime/server_memory.py) unless `memory` is given."""
     with owner.cursor() as cursor:
-        cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [memory])
-        # The leader and one worker: the machine's two cores.
-        cursor.execute("SET max_parallel_maintenance_workers = 1")
+        if memory:
+            cursor.execute("SELECT set_config('maintenance_work_mem', %s, false)", [memory])
         started = time.perf_counter()
-        # One graph per partition (portal/gallery/partitions.py), built one after the other.
-        cursor.execute(face_embedding_index_sql(m=m, ef_construction=ef_construction))
+        # On the parent: one graph per partition (portal/gallery/partitions.py), built one after the other.
+        cursor.execute(index_create_sql(precision=precision, m=m, ef_construction=ef_construction))
         built = time.perf_counter() - started
         cursor.execute("ANALYZE gallery_face")
     return round(built, 1)
+
+
+def _half_over_full(row: dict) -> dict:
+    """The half-precision figures over the full-precision ones of the same run."""
+    half, full = row, row["full_precision"]
+    ratios = {"heap_and_vector_index_per_face": round(half["storage"]["heap_and_vector_index_per_face"]
+                                                      / full["storage"]["heap_and_vector_index_per_face"], 3),
+              "vector_index_bytes": round(half["storage"]["vector_index_bytes"]
+                                          / full["storage"]["vector_index_bytes"], 3)}
+    if "build_seconds" in half and "build_seconds" in full:
+        ratios["build_seconds"] = round(half["build_seconds"] / full["build_seconds"], 2)
+    for scope in half["by_scope"]:
+        h, f = half["by_scope"][scope], full["by_scope"].get(scope)
+        if f:
+            ratios[scope] = {"p50": round(h["p50_ms"] / f["p50_ms"], 2), "p95": round(h["p95_ms"] / f["p95_ms"], 2),
+                             "recall_at_10": f"{h['recall_at_10']} vs {f['recall_at_10']}"}
+    return ratios
 
 
 # The exact answer: tenant_faces_nearest's query with index scans off, so PostgreSQL compares the
@@ -524,12 +572,14 @@ class InMemoryGalleries:
 
 
 def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries: int, breakdown: bool,
-                     in_memory: InMemoryGalleries) -> dict:
-    probes = space.sample(queries)
-    askers = [galleries[index] for index in space.rng.integers(0, len(galleries), queries)]
+                     nearest=tenant_faces_nearest, seed: int = 0, in_memory: InMemoryGalleries) -> dict:
+    # The same probes and askers for each index measured at one size (their own generator).
+    sampler = SyntheticSpace(centres=space.centres, rng=np.random.default_rng(seed))
+    probes = sampler.sample(queries)
+    askers = [galleries[index] for index in sampler.rng.integers(0, len(galleries), queries)]
     for tenant, probe in list(zip(askers, probes))[:10]:  # warm the index's pages; not counted
         with tenant_scope(tenant):
-            tenant_faces_nearest(tenant=tenant, embedding=probe, k=K,
+            nearest(tenant=tenant, embedding=probe, k=K,
                                  include_platform_index=tenant.may_search_platform_index)
     by_scope: dict[str, dict[str, list]] = {}
     for number, (tenant, probe) in enumerate(zip(askers, probes)):
@@ -549,7 +599,7 @@ def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries:
             with tenant_scope(tenant):
                 started, started_cpu = time.perf_counter(), time.process_time()
                 if path == "current":
-                    found = tenant_faces_nearest(tenant=tenant, embedding=probe, k=K, include_platform_index=include)
+                    found = nearest(tenant=tenant, embedding=probe, k=K, include_platform_index=include)
                     figures["latency"].append(time.perf_counter() - started)
                     figures["cpu"].append(time.process_time() - started_cpu)
                 else:
@@ -569,7 +619,7 @@ def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries:
         figures["numpy_recall"].append(len({n.face_id for n in found} & set(brute)) / len(brute) if brute else 1.0)
     for tenant in {tenant.may_search_platform_index: tenant for tenant in askers}.values():
         scope = "tenant+platform" if tenant.may_search_platform_index else "tenant"
-        by_scope[scope]["plan"] = _plan_used(tenant=tenant, embedding=probes[0])
+        by_scope[scope]["plan"] = _plan_used(tenant=tenant, embedding=probes[0], nearest=nearest)
     every = {key: [value for figures in by_scope.values() for value in figures[key]]
              for key in ("latency", "exact", "recall", "previous", "server", "cpu", "previous_cpu", "numpy",
                          "numpy_recall")}
@@ -619,7 +669,7 @@ def _server_seconds(*, tenant: Tenant, embedding: np.ndarray) -> float:
     return (plan["Planning Time"] + plan["Execution Time"]) / 1000
 
 
-def _plan_used(*, tenant: Tenant, embedding: np.ndarray) -> str:
+def _plan_used(*, tenant: Tenant, embedding: np.ndarray, nearest=tenant_faces_nearest) -> str:
     """Which index the planner chose for tenant_faces_nearest's own statement (captured, then
     explained in the same transaction, so with the same hnsw settings)."""
     statements = []
@@ -630,18 +680,23 @@ def _plan_used(*, tenant: Tenant, embedding: np.ndarray) -> str:
 
     with tenant_scope(tenant):
         with connection.execute_wrapper(capture):
-            tenant_faces_nearest(tenant=tenant, embedding=embedding, k=K,
-                                 include_platform_index=tenant.may_search_platform_index)
+            nearest(tenant=tenant, embedding=embedding, k=K, include_platform_index=tenant.may_search_platform_index)
         (settings_sql, settings_params), (sql, params) = statements[0], statements[-1]
         with server_bound_cursor(connection) as cursor:
             cursor.execute(settings_sql, settings_params)
             # Analysed: a tenant-only statement holds both an exact and a graph branch, one of which runs.
             cursor.execute("EXPLAIN (ANALYZE, TIMING OFF, SUMMARY OFF, COSTS OFF) " + sql, params)
             ran = [line for (line,) in cursor.fetchall() if "never executed" not in line]
+            # Each partition's graph has a name of its own (the parent's index is partitioned).
+            cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename LIKE %s AND indexdef LIKE %s",
+                           ["gallery_face%", "%USING hnsw%"])
+            graphs = {name: "half-precision" if "halfvec" in definition else "full-precision"
+                      for name, definition in cursor.fetchall()}
     scans = []
     for line in ran:
-        if "Index Scan using" in line and "embedding" in line:
-            scans.append(f"hnsw graph of {line.split(' on ')[-1].split()[0]}")
+        used = line.split("Index Scan using ")[-1].split()[0] if "Index Scan using" in line else None
+        if used in graphs:
+            scans.append(f"{graphs[used]} hnsw graph of {line.split(' on ')[-1].split()[0]}")
         elif "Seq Scan on gallery_face" in line:
             scans.append(f"exact scan of {line.split(' on ')[-1].split()[0]}")
         elif "Index Scan using" in line and "gallery_face" in line:
@@ -721,29 +776,49 @@ def _text(report: dict) -> str:
     lines.append(f"Vector query (k=10, tenant filter, RLS on; a tenant-only search scans its partition exactly "
                  f"below {config.get('exact_scan_below')} faces):")
     for row in report["vector_query"]:
-        built = (f"load {row['load_seconds']} s, HNSW build {row['build_seconds']} s" if "build_seconds" in row
-                 else "reused")
-        lines.append(f"  {row['size']:>10,} faces ({built}): p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, "
-                     f"recall@10 {row['recall_at_10']} (exact search p50 {row['exact_p50_ms']} ms); load average "
-                     f"{row.get('loadavg_before')} before the queries, {row.get('loadavg_after')} after")
-        for scope, figures in row["by_scope"].items():
-            lines.append(f"      {scope:<16} {figures['queries']:>4} queries: p50 {figures['p50_ms']} ms, p95 "
-                         f"{figures['p95_ms']} ms, recall@10 {figures['recall_at_10']} (min "
-                         f"{figures['min_recall_at_10']}), short results {figures['short_results']}; "
-                         f"{figures['plan']}")
-            if "numpy_p50_ms" in figures:
-                lines.append(f"        exact numpy over the same visible rows: p50 {figures['numpy_p50_ms']} ms, p95 "
-                             f"{figures['numpy_p95_ms']} ms; p95 / numpy p95 {figures['p95_over_numpy_p95']}; "
-                             f"recall@10 against it {figures['recall_at_10_vs_numpy']} (min "
-                             f"{figures['min_recall_at_10_vs_numpy']})")
-            if "breakdown" in figures:
-                b = figures["breakdown"]
-                lines.append(f"        breakdown: call p50 {figures['p50_ms']} / p95 {figures['p95_ms']} ms, server "
-                             f"(planning + execution) p50 {b['server_p50_ms']} / p95 {b['server_p95_ms']} ms, call / "
-                             f"server p50 {b['call_over_server_p50']}, client CPU p50 {b['call_cpu_p50_ms']} ms; previous path "
-                             f"p50 {b['previous_p50_ms']} / p95 {b['previous_p95_ms']} ms (previous / server p50 "
-                             f"{b['previous_over_server_p50']}, client CPU p50 {b['previous_cpu_p50_ms']} ms); "
-                             f"call / previous p50 {b['call_over_previous_p50']}, p95 {b['call_over_previous_p95']}")
+        for label, variant in (("full precision", row.get("full_precision")), ("half precision", row)):
+            if variant is not None:
+                lines.extend(_variant_text(row=row, label=label, variant=variant))
+        if "half_over_full" in row:
+            lines.append(f"    half / full precision, same run: {json.dumps(row['half_over_full'])}")
+    return _engine_text(report, lines)
+
+
+def _variant_text(*, row: dict, label: str, variant: dict) -> list[str]:
+    lines = []
+    built = (f"load {row.get('load_seconds')} s, {label} HNSW build {variant['build_seconds']} s (load average "
+             f"{variant['loadavg_before_build']} before, {variant['loadavg_after_build']} after)"
+             if "build_seconds" in variant else "reused")
+    room = variant["storage"]
+    lines.append(f"  {row['size']:>10,} faces, {label} ({built}): heap {room['heap_per_face']} + vector index "
+                 f"{room['vector_index_per_face']} = {room['heap_and_vector_index_per_face']} bytes per face (other "
+                 f"indexes {room['other_indexes_per_face']}); shared_buffers {room['shared_buffers']}, "
+                 f"{variant['prewarmed_blocks']} index blocks prewarmed")
+    lines.append(f"    p50 {variant['p50_ms']} ms, p95 {variant['p95_ms']} ms, recall@10 {variant['recall_at_10']} "
+                 f"(exact search p50 {variant['exact_p50_ms']} ms); load average {variant['loadavg_before_queries']} "
+                 f"before the queries, {variant['loadavg_after_queries']} after")
+    for scope, figures in variant["by_scope"].items():
+        lines.append(f"      {scope:<16} {figures['queries']:>4} queries: p50 {figures['p50_ms']} ms, p95 "
+                     f"{figures['p95_ms']} ms, recall@10 {figures['recall_at_10']} (min "
+                     f"{figures['min_recall_at_10']}), short results {figures['short_results']}; "
+                     f"{figures['plan']}")
+        if "numpy_p50_ms" in figures:
+            lines.append(f"        exact numpy over the same visible rows: p50 {figures['numpy_p50_ms']} ms, p95 "
+                         f"{figures['numpy_p95_ms']} ms; p95 / numpy p95 {figures['p95_over_numpy_p95']}; "
+                         f"recall@10 against it {figures['recall_at_10_vs_numpy']} (min "
+                         f"{figures['min_recall_at_10_vs_numpy']})")
+        if "breakdown" in figures:
+            b = figures["breakdown"]
+            lines.append(f"        breakdown: call p50 {figures['p50_ms']} / p95 {figures['p95_ms']} ms, server "
+                         f"(planning + execution) p50 {b['server_p50_ms']} / p95 {b['server_p95_ms']} ms, call / "
+                         f"server p50 {b['call_over_server_p50']}, client CPU p50 {b['call_cpu_p50_ms']} ms; previous path "
+                         f"p50 {b['previous_p50_ms']} / p95 {b['previous_p95_ms']} ms (previous / server p50 "
+                         f"{b['previous_over_server_p50']}, client CPU p50 {b['previous_cpu_p50_ms']} ms); "
+                         f"call / previous p50 {b['call_over_previous_p50']}, p95 {b['call_over_previous_p95']}")
+    return lines
+
+
+def _engine_text(report: dict, lines: list[str]) -> str:
     if "ingest" not in report:
         return "\n".join(lines)
     ingest = report["ingest"]
