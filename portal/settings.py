@@ -415,7 +415,6 @@ SEARCH_LEAD_PROBE_MIN_DAYS = 183
 # HNSW search breadth (iterative scans go on until the filters leave k rows). bench_search at 1M clustered
 # faces: 100 gives recall@10 0.987, 200 gives 0.997-0.998 (README, "Face engine, search and benchmarks").
 SEARCH_HNSW_EF = env.int("SEARCH_HNSW_EF", default=200)
-# portal/search/selectors.py: a tenant-only search scans its partition exactly below this many faces;
-# the half-precision graph hands over k x the factor candidates for re-ranking at full precision.
+# Exact scan of a tenant's partition below this many faces; k x the factor candidates re-ranked (search/selectors.py).
 SEARCH_EXACT_SCAN_BELOW = env.int("SEARCH_EXACT_SCAN_BELOW", default=5_000)
 SEARCH_RERANK_FACTOR = env.int("SEARCH_RERANK_FACTOR", default=4)
