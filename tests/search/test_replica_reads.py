@@ -67,7 +67,7 @@ def replica(standby) -> Standby:
 
 
 def _nearest_statements(queries) -> list[str]:
-    return [query["sql"] for query in queries if "nearest AS MATERIALIZED" in query["sql"]]
+    return [query["sql"] for query in queries if "candidates AS MATERIALIZED" in query["sql"]]
 
 
 def _search(replica: Standby, tenant, embedding, k=20) -> tuple[set[int], list[str], list[str]]:
