@@ -184,3 +184,23 @@ def test_offboarding_a_tenant_erases_its_disclosures_and_tells_nobody_about_its_
     with dangerously_unscoped(reason="test"):
         assert not FaceDisclosure.objects.filter(tenant=b).exists()
         assert FaceDisclosure.objects.filter(tenant=a).exists()
+
+
+def test_a_restriction_at_a_persons_request_is_told_as_one(seen, client, two_tenants):
+    """A tenant restricting faces on a data subject's request (portal/rights/decisions.py) sends
+    the same signal; the recipient's notice says why, not that an order is being carried out."""
+    from portal.gallery.models import Face
+    from portal.gallery.signals import faces_restricted
+
+    a, b, search, images, b_search_id = seen
+    with tenant_scope(a):
+        face_uuids = [str(u) for u in Face.objects.filter(image=images["a"]).values_list("uuid", flat=True)]
+        faces_restricted.send(sender=Face, face_uuids=face_uuids, cause={"kind": "request", "reference": "DSR-1"})
+    [notice] = _notices(a)
+    assert (notice.action, notice.cause) == ("restricted", "request")
+    client.force_login(two_tenants.a.auditor)
+    page = client.get("/t/agency-a/notices/").content.decode()
+    assert "request (GDPR Art. 18): they are withheld from every search" in page
+    assert "while an order is carried out" not in page
+    french = client.get("/t/agency-a/notices/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "article 18 du RGPD" in french
