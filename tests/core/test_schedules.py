@@ -11,7 +11,7 @@ from portal.celery import app
 pytestmark = pytest.mark.django_db
 
 EXPECTED_TASKS = {"compliance.orders_sweep", "compliance.order_deadlines_warn", "rights.requests_deadlines_remind",
-                  "search.probes_purge",
+                  "rights.access_answers_expire", "search.probes_purge",
                   "api.idempotency_records_expire", "gallery.face_index_maintain", "gallery.files_orphaned_delete",
                   "search.authorisations_overdue_erase",
                   "audit.chains_anchor", "audit.heads_sign", "webhooks.deliveries_due_queue"}
