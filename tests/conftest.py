@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.test import TransactionTestCase
+from django.utils import translation
 
 from portal.runtime.database import owner_connection
 from tenants.models import Membership, Tenant, User
@@ -120,6 +121,14 @@ def _a_cache_of_its_own(settings):
 def _webhooks_to_local_receivers(settings):
     """Tests' receivers listen on 127.0.0.1; production refuses such addresses (docs/api.md)."""
     settings.WEBHOOKS_ALLOW_PRIVATE_NETWORKS = True
+
+
+@pytest.fixture(autouse=True)
+def _language_of_its_own():
+    """A request in French through the test client (LocaleMiddleware) leaves French active in the
+    thread; without this, the next test would get its messages in French."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
