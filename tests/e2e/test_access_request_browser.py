@@ -19,10 +19,9 @@ from portal.audit.services import Actor
 from portal.faces.engine import face_engine
 from portal.gallery.models import LegalBasis
 from portal.gallery.services import image_ingest
-from portal.platform.models import SealedTOTPDevice
 from portal.rights.models import DataSubjectRequest
-from tests.e2e.conftest import DESKTOP, log_in, shoot
-from tests.factories import UserFactory, totp_token
+from tests.e2e.conftest import log_in, shoot
+from tests.e2e.request_steps import operator_page, request_form_send
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -40,27 +39,15 @@ def test_a_requester_downloads_their_access_answer_with_other_faces_blurred(
     page, base = browser_page, live_server.url
 
     # The requester asks for access and confirms their address.
-    page.goto(f"{base}/opt-out/?kind=access")
-    page.get_by_label("Access (GDPR Art. 15)").check()
-    page.get_by_label("Your e-mail address").fill("person@example.test")
-    page.get_by_label("A picture of your face").set_input_files(str(faces_dir / "obama_1.jpg"))
-    page.get_by_label("A picture of your identity document").set_input_files(str(faces_dir / "obama_4.jpg"))
-    page.get_by_label(re.compile("I consent")).check()
-    page.get_by_role("button", name="Send my request").click()
+    request_form_send(page, base, kind="Access (GDPR Art. 15)", picture=faces_dir / "obama_1.jpg",
+                      document=faces_dir / "obama_4.jpg")
     expect(page.get_by_role("heading", name="Your request is received")).to_be_visible()
     status_url = page.get_by_role("link", name="Follow your request here").get_attribute("href")
     page.goto(smtp_server.wait_for(1)[0].link(r"http://\S+/opt-out/confirm/\S+/"))
     expect(page.get_by_role("heading", name="Your address is confirmed")).to_be_visible()
 
     # The operator verifies and releases the platform index's part (a browser of their own).
-    requester_page, page = page, chromium.new_context(viewport=DESKTOP).new_page()
-    operator = UserFactory(is_staff=True, email="operator@portal.test")
-    device = SealedTOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
-    log_in(page, base, operator.email)
-    page.goto(f"{base}/platform/2fa/verify/")
-    page.get_by_label("Code from your authenticator app, or a backup code").fill(totp_token(device))
-    page.get_by_role("button", name="Verify").click()
-    page.wait_for_url(re.compile(r"/platform/$"))
+    requester_page, page = page, operator_page(chromium, base)
     request = DataSubjectRequest.objects.get()
     page.goto(f"{base}/platform/requests/{request.pk}/")
     page.get_by_label(re.compile("I compared the two faces")).check()

@@ -16,11 +16,10 @@ from portal.compliance.enforcement import order_enforce
 from portal.compliance.models import RegulatoryOrder
 from portal.gallery.models import Image, LegalBasis
 from portal.gallery.services import image_ingest
-from portal.platform.models import SealedTOTPDevice
 from portal.rights.models import DataSubjectRequest
 from tenants.context import dangerously_unscoped
-from tests.e2e.conftest import DESKTOP, log_in, shoot
-from tests.factories import UserFactory, totp_token
+from tests.e2e.conftest import log_in, shoot
+from tests.e2e.request_steps import operator_page, request_form_send
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -44,13 +43,8 @@ def test_a_requester_an_operator_and_two_tenants_handle_an_erasure_request(
     page, base = browser_page, live_server.url
 
     # The requester.
-    page.goto(f"{base}/opt-out/")
-    page.get_by_label("Erasure (GDPR Art. 17)").check()
-    page.get_by_label("Your e-mail address").fill("person@example.test")
-    page.get_by_label("A picture of your face").set_input_files(str(faces_dir / "group_kit_rose.jpg"))
-    page.get_by_label("A picture of your identity document").set_input_files(str(faces_dir / "obama_4.jpg"))
-    page.get_by_label(re.compile("I consent")).check()
-    page.get_by_role("button", name="Send my request").click()
+    request_form_send(page, base, kind="Erasure (GDPR Art. 17)", picture=faces_dir / "group_kit_rose.jpg",
+                      document=faces_dir / "obama_4.jpg")
     expect(page.locator(".field.has-error")).to_contain_text("2 faces were found")  # nothing stored
     shoot(page, "requests-01-form-two-faces")
     page.get_by_label("A picture of your face").set_input_files(str(faces_dir / "obama_1.jpg"))
@@ -69,15 +63,8 @@ def test_a_requester_an_operator_and_two_tenants_handle_an_erasure_request(
 
     # The operator verifies the requester, then decides for the platform index (in a browser of
     # their own, which stays signed in: a TOTP code is accepted once).
-    requester_page, page = page, chromium.new_context(viewport=DESKTOP).new_page()
-    operator_page = page
-    operator = UserFactory(is_staff=True, email="operator@portal.test")
-    device = SealedTOTPDevice.objects.create(user=operator, name="platform", confirmed=True)
-    log_in(page, base, operator.email)
-    page.goto(f"{base}/platform/2fa/verify/")
-    page.get_by_label("Code from your authenticator app, or a backup code").fill(totp_token(device))
-    page.get_by_role("button", name="Verify").click()
-    page.wait_for_url(re.compile(r"/platform/$"))
+    requester_page, page = page, operator_page(chromium, base)
+    operator_tab = page
     page.get_by_role("navigation", name="Platform").get_by_role("link", name="Requests").click()
     request = DataSubjectRequest.objects.get()
     expect(page.get_by_role("row", name=re.compile(request.reference))).to_contain_text("Awaiting identity")
@@ -132,7 +119,7 @@ def test_a_requester_an_operator_and_two_tenants_handle_an_erasure_request(
     assert (a.pk, pictures[(a.pk, "obama_2.jpg")]) in held and (None, pictures[(None, "obama_3.jpg")]) in held
 
     # The operator complies for the platform index; the request is answered.
-    page = operator_page
+    page = operator_tab
     page.goto(f"{base}/platform/requests/{request.pk}/")
     page.get_by_label("Comply", exact=True).check()
     page.get_by_label(re.compile("type the request's reference")).fill(request.reference)
