@@ -100,7 +100,7 @@ def test_bench_search_runs_on_a_tiny_size_and_drops_its_database(faces_dir):
     database = f"{settings.DATABASES['default']['TEST']['NAME']}_bench"
     finished = subprocess.run(
         [sys.executable, "manage.py", "bench_search", "--sizes", "2000", "--queries", "10", "--pictures", "1",
-         "--rounds", "1", "--database", database, "--faces-dir", str(faces_dir), "--breakdown", "--json"],
+         "--rounds", "1", "--database", database, "--faces-dir", str(faces_dir), "--breakdown", "--compare-faiss", "--json"],
         cwd=Path(settings.BASE_DIR), capture_output=True, text=True, timeout=300, env=os.environ.copy(),
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
@@ -114,6 +114,12 @@ def test_bench_search_runs_on_a_tiny_size_and_drops_its_database(faces_dir):
     assert breakdown["call_over_server_p50"] == round(size["p50_ms"] / breakdown["server_p50_ms"], 2) or \
         abs(breakdown["call_over_server_p50"] - size["p50_ms"] / breakdown["server_p50_ms"]) < 0.05
     assert breakdown["previous_p50_ms"] > 0
+    # The FAISS reference: built over the same visible rows, timed and checked against numpy per scope.
+    assert size["faiss"]["build_seconds"] >= 0 and size["faiss"]["bytes_per_face"] > 512
+    for scope in size["by_scope"].values():
+        assert scope["faiss_p50_ms"] > 0 and scope["faiss_recall_at_10_vs_numpy"] >= 0.9
+        # Both latencies are printed rounded to 0.01 ms: the ratio, from the unrounded ones, within 5 %.
+        assert scope["p95_over_faiss_p95"] == pytest.approx(scope["p95_ms"] / scope["faiss_p95_ms"], rel=0.05)
     assert report["ingest"]["pictures"] == 1 and report["ingest"]["pictures_per_second"] > 0
     assert {"original", "scaled_2500"} <= set(report["end_to_end"])
     from django.db import connection

@@ -51,6 +51,7 @@ from portal.runtime.database import database_name_use, owner_connection, owner_p
 from portal.search.authorisations import AuthorisationGiven
 from portal.gallery.gates import search_exclusions, search_exclusions_sql
 from portal.search.binding import server_bound_cursor
+from portal.search.management.commands._bench_faiss import FaissGalleries
 from portal.search.management.commands._bench_precision import (FULL, HALF, index_create_sql,
                                                                 index_prewarm, indexes_drop, loadavg,
                                                                 nearest_function, storage)
@@ -154,6 +155,9 @@ class Command(BaseCommand):
         parser.add_argument("--exact-scan-below", type=int, default=None,
                             help="Faces under which a tenant-only search scans its partition exactly (default "
                                  f"SEARCH_EXACT_SCAN_BELOW, {settings.SEARCH_EXACT_SCAN_BELOW}).")
+        parser.add_argument("--compare-faiss", action="store_true",
+                            help="Beside the numpy reference, an in-memory FAISS HNSW graph per gallery (same m, "
+                                 "ef_construction and ef_search), its build time, size, latency and recall.")
         parser.add_argument("--seed", type=int, default=7)
 
     def handle(self, *args, **options):
@@ -244,6 +248,14 @@ class Command(BaseCommand):
                 _orders_in_force_ensure(owner, count=options["orders"])
                 self._progress(f"{size:,} faces: reading the visible rows into memory for the numpy search")
                 in_memory = InMemoryGalleries.read(owner)
+                faiss_graphs = None
+                if options["compare_faiss"]:
+                    self._progress(f"{size:,} faces: building the FAISS HNSW graphs (load average {loadavg()})")
+                    faiss_graphs = FaissGalleries.build(ids=in_memory.ids, vectors=in_memory.vectors, m=options["m"],
+                                                        ef_construction=options["ef_construction"],
+                                                        ef_search=settings.SEARCH_HNSW_EF)
+                    row["faiss"] = {"build_seconds": faiss_graphs.build_seconds,
+                                    "bytes_per_face": round(faiss_graphs.bytes() / size)}
                 for precision in precisions:
                     figures = {}
                     if not (reused and precision == HALF):
@@ -263,14 +275,14 @@ class Command(BaseCommand):
                     figures.update(_queries_measure(space=space, galleries=galleries, queries=options["queries"],
                                                     breakdown=options["breakdown"] and precision == HALF,
                                                     nearest=nearest_function(precision), seed=options["seed"] + size,
-                                                    in_memory=in_memory))
+                                                    in_memory=in_memory, faiss_graphs=faiss_graphs))
                     figures["loadavg_after_queries"] = loadavg()
                     self._progress(f"{size:,} faces, {precision} precision: {json.dumps(figures)}")
                     if precision == HALF:
                         row.update(figures)
                     else:
                         row["full_precision"] = figures
-                del in_memory
+                del in_memory, faiss_graphs
                 if "full_precision" in row:
                     row["half_over_full"] = _half_over_full(row)
                 results.append(row)
@@ -537,28 +549,38 @@ class InMemoryGalleries:
 
     @classmethod
     def read(cls, owner) -> InMemoryGalleries:
-        row = np.dtype([("fields", ">i2"), ("id_len", ">i4"), ("id", ">i8"), ("gallery_len", ">i4"), ("gallery", ">i8"),
-                        ("vector_len", ">i4"), ("dim", ">i2"), ("unused", ">i2"),
-                        ("values", ">f4", (EMBEDDING_DIMENSIONS,))])
-        buffer = bytearray()
-        with owner.cursor() as cursor, cursor.copy(
-                f"COPY (SELECT id, coalesce(tenant_id, {PLATFORM}), embedding FROM gallery_face WHERE NOT withheld)"
-                f" TO STDOUT WITH (FORMAT BINARY)") as copy:
-            for chunk in copy:
-                buffer += chunk
-        rows = np.frombuffer(bytes(buffer[19:len(buffer) - 2]), dtype=row)  # header 19 bytes, trailer 2
-        vectors = _normalised(rows["values"].astype(np.float32))
+        """Gallery by gallery, parsed in place: at 10M faces the whole table at once would need
+        several copies of 5 GB."""
+        row = np.dtype([("fields", ">i2"), ("id_len", ">i4"), ("id", ">i8"), ("vector_len", ">i4"), ("dim", ">i2"),
+                        ("unused", ">i2"), ("values", ">f4", (EMBEDDING_DIMENSIONS,))])
+        with owner.cursor() as cursor:
+            cursor.execute(f"SELECT DISTINCT coalesce(tenant_id, {PLATFORM}) FROM gallery_face")
+            galleries = sorted(gallery for (gallery,) in cursor.fetchall())
         ids, vectors_by = {}, {}
-        for gallery in np.unique(rows["gallery"]):
-            mask = rows["gallery"] == gallery
-            ids[int(gallery)], vectors_by[int(gallery)] = rows["id"][mask].astype(np.int64), np.ascontiguousarray(vectors[mask])
+        for gallery in galleries:
+            which = "tenant_id IS NULL" if gallery == PLATFORM else f"tenant_id = {int(gallery)}"
+            buffer = bytearray()
+            with owner.cursor() as cursor, cursor.copy(
+                    f"COPY (SELECT id, embedding FROM gallery_face WHERE {which} AND NOT withheld)"
+                    f" TO STDOUT WITH (FORMAT BINARY)") as copy:
+                for chunk in copy:
+                    buffer += chunk
+            count = (len(buffer) - 21) // row.itemsize  # header 19 bytes, trailer 2
+            rows = np.frombuffer(buffer, dtype=row, count=count, offset=19)
+            vectors = rows["values"].astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            ids[int(gallery)], vectors_by[int(gallery)] = rows["id"].astype(np.int64), vectors
+            del rows, buffer
         return cls(ids=ids, vectors=vectors_by)
+
+    def galleries(self, *, tenant: Tenant, include_platform_index: bool) -> list[int]:
+        return [tenant.pk, PLATFORM] if include_platform_index else [tenant.pk]
 
     def nearest(self, *, tenant: Tenant, embedding: np.ndarray, include_platform_index: bool, k: int) -> list[int]:
         probe = np.asarray(embedding, dtype=np.float32)
         probe = probe / np.linalg.norm(probe)
         found_ids, found_scores = [], []
-        for gallery in ([tenant.pk, PLATFORM] if include_platform_index else [tenant.pk]):
+        for gallery in self.galleries(tenant=tenant, include_platform_index=include_platform_index):
             if gallery not in self.vectors:
                 continue
             scores = self.vectors[gallery] @ probe
@@ -572,7 +594,8 @@ class InMemoryGalleries:
 
 
 def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries: int, breakdown: bool,
-                     nearest=tenant_faces_nearest, seed: int = 0, in_memory: InMemoryGalleries) -> dict:
+                     nearest=tenant_faces_nearest, seed: int = 0, in_memory: InMemoryGalleries,
+                     faiss_graphs: FaissGalleries | None = None) -> dict:
     # The same probes and askers for each index measured at one size (their own generator).
     sampler = SyntheticSpace(centres=space.centres, rng=np.random.default_rng(seed))
     probes = sampler.sample(queries)
@@ -586,7 +609,7 @@ def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries:
         scope = "tenant+platform" if tenant.may_search_platform_index else "tenant"
         figures = by_scope.setdefault(scope, {"latency": [], "exact": [], "recall": [], "short": 0, "previous": [],
                                               "server": [], "cpu": [], "previous_cpu": [], "numpy": [],
-                                              "numpy_recall": []})
+                                              "numpy_recall": [], "faiss": [], "faiss_recall": []})
         include = tenant.may_search_platform_index
         # Each in turn first, so neither path nor the server's own timing always meets the pages the
         # one before it brought into memory.
@@ -617,12 +640,18 @@ def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries:
         brute = in_memory.nearest(tenant=tenant, embedding=probe, include_platform_index=include, k=K)
         figures["numpy"].append(time.perf_counter() - started)
         figures["numpy_recall"].append(len({n.face_id for n in found} & set(brute)) / len(brute) if brute else 1.0)
+        if faiss_graphs is not None:
+            galleries_seen = in_memory.galleries(tenant=tenant, include_platform_index=include)
+            started = time.perf_counter()
+            graph_found = faiss_graphs.nearest(galleries=galleries_seen, embedding=probe, k=K)
+            figures["faiss"].append(time.perf_counter() - started)
+            figures["faiss_recall"].append(len(set(graph_found) & set(brute)) / len(brute) if brute else 1.0)
     for tenant in {tenant.may_search_platform_index: tenant for tenant in askers}.values():
         scope = "tenant+platform" if tenant.may_search_platform_index else "tenant"
         by_scope[scope]["plan"] = _plan_used(tenant=tenant, embedding=probes[0], nearest=nearest)
     every = {key: [value for figures in by_scope.values() for value in figures[key]]
              for key in ("latency", "exact", "recall", "previous", "server", "cpu", "previous_cpu", "numpy",
-                         "numpy_recall")}
+                         "numpy_recall", "faiss", "faiss_recall")}
     return {**_query_figures(every),
             "by_scope": {scope: _query_figures(figures) | {"short_results": figures["short"], "plan": figures["plan"]}
                          for scope, figures in sorted(by_scope.items())}}
@@ -717,6 +746,11 @@ def _query_figures(figures: dict) -> dict:
                    "p95_over_numpy_p95": round(_percentile(ms, 95) / _percentile(numpy_ms, 95), 2),
                    "recall_at_10_vs_numpy": round(statistics.fmean(figures["numpy_recall"]), 4),
                    "min_recall_at_10_vs_numpy": round(min(figures["numpy_recall"]), 2)}
+    if figures.get("faiss"):
+        faiss_ms = [s * 1000 for s in figures["faiss"]]
+        result |= {"faiss_p50_ms": round(_percentile(faiss_ms, 50), 2), "faiss_p95_ms": round(_percentile(faiss_ms, 95), 2),
+                   "p95_over_faiss_p95": round(_percentile(ms, 95) / _percentile(faiss_ms, 95), 2),
+                   "faiss_recall_at_10_vs_numpy": round(statistics.fmean(figures["faiss_recall"]), 4)}
     if figures["server"]:
         previous = [s * 1000 for s in figures["previous"]]
         server = [s * 1000 for s in figures["server"]]
@@ -776,6 +810,9 @@ def _text(report: dict) -> str:
     lines.append(f"Vector query (k=10, tenant filter, RLS on; a tenant-only search scans its partition exactly "
                  f"below {config.get('exact_scan_below')} faces):")
     for row in report["vector_query"]:
+        if "faiss" in row:
+            lines.append(f"  {row['size']:>10,} faces, FAISS HNSW per gallery: built in {row['faiss']['build_seconds']} s"
+                         f" on {report['machine']['cpus']} cores, {row['faiss']['bytes_per_face']} bytes per face")
         for label, variant in (("full precision", row.get("full_precision")), ("half precision", row)):
             if variant is not None:
                 lines.extend(_variant_text(row=row, label=label, variant=variant))
@@ -807,6 +844,10 @@ def _variant_text(*, row: dict, label: str, variant: dict) -> list[str]:
                          f"{figures['numpy_p95_ms']} ms; p95 / numpy p95 {figures['p95_over_numpy_p95']}; "
                          f"recall@10 against it {figures['recall_at_10_vs_numpy']} (min "
                          f"{figures['min_recall_at_10_vs_numpy']})")
+        if "faiss_p50_ms" in figures:
+            lines.append(f"        FAISS HNSW over the same rows: p50 {figures['faiss_p50_ms']} ms, p95 "
+                         f"{figures['faiss_p95_ms']} ms; p95 / FAISS p95 {figures['p95_over_faiss_p95']}; FAISS "
+                         f"recall@10 against numpy {figures['faiss_recall_at_10_vs_numpy']}")
         if "breakdown" in figures:
             b = figures["breakdown"]
             lines.append(f"        breakdown: call p50 {figures['p50_ms']} / p95 {figures['p95_ms']} ms, server "
