@@ -9,7 +9,8 @@ Measured:
                  and its recall@10 against exact search, at each --sizes of synthetic faces; beside
                  it, per scope, an exact numpy search over the same visible rows (held in memory,
                  one matrix per gallery: what one would write instead of a database), with the
-                 machine's load average while each size was measured
+                 machine's load average while each size was measured; with --compare-faiss, an
+                 in-memory FAISS HNSW graph per gallery too (_bench_faiss.py)
   HNSW build     CREATE INDEX time after loading each size
   ingest         image_ingest throughput on the ../shared/faces pictures (distinct bytes each round)
   end to end     search_run wall time on the ../shared/faces probes, model warm, as they are and
@@ -609,7 +610,8 @@ def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries:
         scope = "tenant+platform" if tenant.may_search_platform_index else "tenant"
         figures = by_scope.setdefault(scope, {"latency": [], "exact": [], "recall": [], "short": 0, "previous": [],
                                               "server": [], "cpu": [], "previous_cpu": [], "numpy": [],
-                                              "numpy_recall": [], "faiss": [], "faiss_recall": []})
+                                              "numpy_recall": [], "faiss": [], "faiss_recall": [],
+                                              "references_agree": []})
         include = tenant.may_search_platform_index
         # Each in turn first, so neither path nor the server's own timing always meets the pages the
         # one before it brought into memory.
@@ -640,6 +642,8 @@ def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries:
         brute = in_memory.nearest(tenant=tenant, embedding=probe, include_platform_index=include, k=K)
         figures["numpy"].append(time.perf_counter() - started)
         figures["numpy_recall"].append(len({n.face_id for n in found} & set(brute)) / len(brute) if brute else 1.0)
+        # The two exact references should name the same faces: the database's scan and numpy's.
+        figures["references_agree"].append(len(set(exact) & set(brute)) / len(brute) if brute else 1.0)
         if faiss_graphs is not None:
             galleries_seen = in_memory.galleries(tenant=tenant, include_platform_index=include)
             started = time.perf_counter()
@@ -651,7 +655,7 @@ def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries:
         by_scope[scope]["plan"] = _plan_used(tenant=tenant, embedding=probes[0], nearest=nearest)
     every = {key: [value for figures in by_scope.values() for value in figures[key]]
              for key in ("latency", "exact", "recall", "previous", "server", "cpu", "previous_cpu", "numpy",
-                         "numpy_recall", "faiss", "faiss_recall")}
+                         "numpy_recall", "faiss", "faiss_recall", "references_agree")}
     return {**_query_figures(every),
             "by_scope": {scope: _query_figures(figures) | {"short_results": figures["short"], "plan": figures["plan"]}
                          for scope, figures in sorted(by_scope.items())}}
@@ -745,7 +749,8 @@ def _query_figures(figures: dict) -> dict:
         result |= {"numpy_p50_ms": round(_percentile(numpy_ms, 50), 2), "numpy_p95_ms": round(_percentile(numpy_ms, 95), 2),
                    "p95_over_numpy_p95": round(_percentile(ms, 95) / _percentile(numpy_ms, 95), 2),
                    "recall_at_10_vs_numpy": round(statistics.fmean(figures["numpy_recall"]), 4),
-                   "min_recall_at_10_vs_numpy": round(min(figures["numpy_recall"]), 2)}
+                   "min_recall_at_10_vs_numpy": round(min(figures["numpy_recall"]), 2),
+                   "exact_scan_vs_numpy": round(statistics.fmean(figures["references_agree"]), 4)}
     if figures.get("faiss"):
         faiss_ms = [s * 1000 for s in figures["faiss"]]
         result |= {"faiss_p50_ms": round(_percentile(faiss_ms, 50), 2), "faiss_p95_ms": round(_percentile(faiss_ms, 95), 2),
@@ -843,7 +848,8 @@ def _variant_text(*, row: dict, label: str, variant: dict) -> list[str]:
             lines.append(f"        exact numpy over the same visible rows: p50 {figures['numpy_p50_ms']} ms, p95 "
                          f"{figures['numpy_p95_ms']} ms; p95 / numpy p95 {figures['p95_over_numpy_p95']}; "
                          f"recall@10 against it {figures['recall_at_10_vs_numpy']} (min "
-                         f"{figures['min_recall_at_10_vs_numpy']})")
+                         f"{figures['min_recall_at_10_vs_numpy']}); the database's exact scan names "
+                         f"{figures['exact_scan_vs_numpy']:.2%} of numpy's ten")
         if "faiss_p50_ms" in figures:
             lines.append(f"        FAISS HNSW over the same rows: p50 {figures['faiss_p50_ms']} ms, p95 "
                          f"{figures['faiss_p95_ms']} ms; p95 / FAISS p95 {figures['p95_over_faiss_p95']}; FAISS "
