@@ -174,7 +174,10 @@ class Command(BaseCommand):
             raise CommandError(f"--database {name!r} must be a separate database whose name contains 'bench'.")
         pictures = self._pictures(options)
 
-        report = {"machine": {"cpus": os.cpu_count(), "loadavg_start": [round(x, 2) for x in os.getloadavg()]},
+        # numpy's BLAS threads: set OPENBLAS_NUM_THREADS=1 for a reference that, like the database's
+        # statement and FAISS's query, uses one core (on a loaded machine a 2-thread BLAS waits on itself).
+        report = {"machine": {"cpus": os.cpu_count(), "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+                              "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "unset (every core)")},
                   "database": name}
         media = Path(tempfile.mkdtemp(prefix="bench-media-"))
         try:
@@ -807,7 +810,8 @@ def _scaled_copy(picture: Path, *, long_side: int) -> bytes:
 
 def _text(report: dict) -> str:
     lines = [f"Machine: {report['machine']['cpus']} CPUs, load average {report['machine']['loadavg_start']} at the "
-             f"start, {report['machine']['loadavg_end']} at the end."]
+             f"start, {report['machine']['loadavg_end']} at the end; numpy's BLAS threads "
+             f"{report['machine']['openblas_threads']}."]
     config = report["settings"]
     lines.append(f"HNSW m={config['hnsw_m']} ef_construction={config['hnsw_ef_construction']}, ef_search="
                  f"{config['ef_search']}, iterative scan {config['iterative_scan']}; {config['tenants']} tenants and "
