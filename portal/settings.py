@@ -412,8 +412,8 @@ SEARCH_DEFAULT_K, SEARCH_MAX_K = 10, 100
 # A search with a lead keeps its probe at least this long, whatever the tenant's shorter
 # retention: EU AI Act Art. 26(6) asks for six months of records of each use.
 SEARCH_LEAD_PROBE_MIN_DAYS = 183
-# HNSW search breadth (iterative scans go on until the filters leave k rows). bench_search at 1M clustered
-# faces: 100 gives recall@10 0.987, 200 gives 0.997-0.998 (README, "Face engine, search and benchmarks").
+# HNSW search breadth (iterative scans go on until the filters leave k rows). With per-gallery graphs and
+# re-ranking, 100 keeps recall 1.000 at 1M but 200 already falls short at 10M (README), so 200 stays.
 SEARCH_HNSW_EF = env.int("SEARCH_HNSW_EF", default=200)
 # Exact scan of a tenant's partition below this many faces; k x the factor candidates re-ranked (search/selectors.py).
 SEARCH_EXACT_SCAN_BELOW = env.int("SEARCH_EXACT_SCAN_BELOW", default=5_000)
