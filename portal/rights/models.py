@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from pgvector.django import VectorField
 
 from portal.gallery.models import EMBEDDING_DIMENSIONS
@@ -40,7 +41,8 @@ class DataSubjectRequest(models.Model):
         AWAITING_EMAIL = "awaiting_email", _("Awaiting the e-mail confirmation")
         AWAITING_VERIFICATION = "awaiting_verification", _("Awaiting identity verification")
         IN_PROGRESS = "in_progress", _("Verified; decisions in progress")
-        ANSWERED = "answered", _("Answered")
+        # A context of its own: the access answer's PDF has "Answered" before a date ("answered on").
+        ANSWERED = "answered", pgettext_lazy("request status", "Answered")
         REJECTED = "rejected", _("Identity not verified")
 
     class Decision(models.TextChoices):
