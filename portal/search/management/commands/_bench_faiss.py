@@ -15,6 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def merged_nearest(found_ids: list[np.ndarray], found_scores: list[np.ndarray], *, k: int) -> list[int]:
+    """The k best of several galleries' answers: highest similarity first, the lower id on a tie
+    (the database's order)."""
+    if not found_ids:
+        return []
+    ids, scores = np.concatenate(found_ids), np.concatenate(found_scores)
+    return [int(ids[i]) for i in np.lexsort((ids, -scores))[:k]]
+
+
 @dataclass
 class FaissGalleries:
     """One FAISS HNSW graph per gallery, over the same visible rows as InMemoryGalleries."""
@@ -53,10 +62,7 @@ class FaissGalleries:
             kept = positions[0] >= 0
             found_ids.append(self.ids[gallery][positions[0][kept]])
             found_scores.append(scores[0][kept])
-        if not found_ids:
-            return []
-        ids, scores = np.concatenate(found_ids), np.concatenate(found_scores)
-        return [int(ids[i]) for i in np.lexsort((ids, -scores))[:k]]
+        return merged_nearest(found_ids, found_scores, k=k)
 
     def bytes(self) -> int:
         """The graphs' size as FAISS would write them (vectors and links)."""

@@ -19,6 +19,7 @@ Measured:
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -53,7 +54,7 @@ from portal.runtime.database import database_name_use, owner_connection, owner_p
 from portal.search.authorisations import AuthorisationGiven
 from portal.gallery.gates import search_exclusions, search_exclusions_sql
 from portal.search.binding import server_bound_cursor
-from portal.search.management.commands._bench_faiss import FaissGalleries
+from portal.search.management.commands._bench_faiss import FaissGalleries, merged_nearest
 from portal.search.management.commands._bench_precision import (FULL, HALF, index_create_sql,
                                                                 index_prewarm, indexes_drop, loadavg,
                                                                 nearest_function, storage)
@@ -251,7 +252,7 @@ class Command(BaseCommand):
                     row["load_seconds"] = round(time.perf_counter() - started, 1)
                     loaded = size
                 _orders_in_force_ensure(owner, count=options["orders"])
-                in_memory = _OnFirstCall(lambda: self._visible_rows_read(owner, size))
+                in_memory = functools.cache(lambda: self._visible_rows_read(owner, size))  # read on first use
                 faiss_graphs = None
                 if options["compare_faiss"]:
                     self._progress(f"{size:,} faces: building the FAISS HNSW graphs (load average {loadavg()})")
@@ -547,18 +548,6 @@ def _exact_nearest(*, tenant: Tenant, embedding: np.ndarray, include_platform_in
         return [face_id for (face_id,) in cursor.fetchall()]
 
 
-class _OnFirstCall:
-    """A value made on the first call and kept."""
-
-    def __init__(self, make: Callable):
-        self._make, self._value, self._made = make, None, False
-
-    def __call__(self):
-        if not self._made:
-            self._value, self._made = self._make(), True
-        return self._value
-
-
 @dataclass
 class InMemoryGalleries:
     """Every visible face's embedding in memory, one matrix per gallery (PLATFORM for the platform
@@ -607,10 +596,7 @@ class InMemoryGalleries:
             top = np.argpartition(-scores, k)[:k] if len(scores) > k else np.arange(len(scores))
             found_ids.append(self.ids[gallery][top])
             found_scores.append(scores[top])
-        if not found_ids:
-            return []
-        ids, scores = np.concatenate(found_ids), np.concatenate(found_scores)
-        return [int(ids[i]) for i in np.lexsort((ids, -scores))[:k]]
+        return merged_nearest(found_ids, found_scores, k=k)
 
 
 def _queries_measure(*, space: SyntheticSpace, galleries: list[Tenant], queries: int, breakdown: bool,
