@@ -92,7 +92,8 @@ def test_the_answer_comes_in_the_requesters_language(client, access_request):
 def test_forged_links_and_other_formats_find_nothing(client, access_request):
     request_platform_decide(request=access_request["request"], actor=access_request["operator"], comply=True)
     token = access_request["token"]
-    for path in (f"/opt-out/status/{token[:-1]}A/answer.zip", f"/opt-out/status/{'x' * 43}/answer.pdf",
+    forged = token[:-1] + ("B" if token.endswith("A") else "A")  # one character off, never the token itself
+    for path in (f"/opt-out/status/{forged}/answer.zip", f"/opt-out/status/{'x' * 43}/answer.pdf",
                  f"/opt-out/status/{access_request['request'].public_id}/answer.zip",
                  f"/opt-out/status/{token}/answer.json"):
         assert client.get(path).status_code == 404, path
