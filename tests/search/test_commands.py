@@ -139,3 +139,31 @@ def test_similarity_calibrate_prints_the_distributions_behind_the_floors(db, fac
     assert report["impostor"]["max"] < min(floor["min_threshold"] for floor in report["floors"].values())
     assert report["floors"]["law_enforcement"]["genuine_pairs_leads"] == 1.0
     assert all(floor["impostor_pairs_leads"] == 0 for floor in report["floors"].values())
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_bench_ingest_reads_import_images_summary_and_times_every_part(faces_dir, tmp_path):
+    # Two real pictures, imported by one worker and by two; the misses are drawn scenes. The
+    # command parses import_images's summary line, which once gained a clause and broke it.
+    pictures = tmp_path / "faces"
+    pictures.mkdir()
+    for name in ("obama_2.jpg", "biden_1.jpg"):
+        (pictures / name).write_bytes((faces_dir / name).read_bytes())
+    database = f"{settings.DATABASES['default']['TEST']['NAME']}_bench_ingest"
+    finished = subprocess.run(
+        [sys.executable, "manage.py", "bench_ingest", "--workers", "1", "2", "--rounds", "1", "--search-rounds", "1",
+         "--miss-rounds", "1", "--database", database, "--faces-dir", str(pictures), "--json"],
+        cwd=Path(settings.BASE_DIR), capture_output=True, text=True, timeout=600, env=os.environ.copy(),
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    report = json.loads(finished.stdout)
+    one, two = report["ingest"]["rows"]
+    assert (one["workers"], two["workers"]) == (1, 2)
+    for row in (one, two):
+        assert row["pictures"] == 2 and row["faces"] >= 2 and row["failed"] == 0
+        assert row["pictures_per_second"] > 0 and row["cpu_seconds"] > 0
+    assert two["worker_startup_seconds"] > 0 and two["ratio_to_first"] > 0
+    assert report["end_to_end"]["original"]["n"] == 2 and report["end_to_end"]["original"]["no_face"] == []
+    scene = report["misses"]["scene without people 1600x1073"]
+    assert scene["hog only"]["faces"] == [] and scene["hog then cnn"]["faces"] == []
