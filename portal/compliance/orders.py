@@ -168,7 +168,8 @@ def coverage_withhold(*, order: RegulatoryOrder) -> tuple[int, int]:
     return faces_withheld, images_withheld
 
 
-@dangerously_unscoped(reason="platform code: order_activate")
+# Not wrapped in dangerously_unscoped() as a whole: its steps each open their own unscoped
+# transaction, so that the activation commits before the flags, the count and the notices.
 def order_activate(*, order: RegulatoryOrder, actor: Actor, record_coverage: bool = True) -> RegulatoryOrder:
     """Puts the order in force. From the commit of one short transaction, no search of any tenant
     returns a covered face and the ingest gate refuses what the order covers.

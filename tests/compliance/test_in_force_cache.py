@@ -17,6 +17,7 @@ from portal.audit.services import Actor
 from portal.compliance import in_force
 from portal.compliance.models import RegulatoryOrder
 from portal.compliance.orders import order_activate, order_create, order_delete_draft
+from portal.gallery.models import Face
 from portal.search.selectors import tenant_faces_nearest
 from tenants.context import dangerously_unscoped, tenant_scope
 from tests.builders import Gallery, order_fields, picture_add
@@ -124,6 +125,46 @@ def test_the_new_version_is_seen_by_other_connections_when_the_activation_commit
             assert fr in _visible(a, probe)
         assert other.execute("SELECT version FROM compliance_ordersversion").fetchone()[0] == inside
     assert fr not in _visible(a, probe) and de in _visible(a, gallery.faces[de][2])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_activation_commits_before_the_withheld_flags_are_set(two_tenants, monkeypatch):
+    """Nothing covered is visible from the commit of the short activation transaction; setting the
+    flags (a long update on a large gallery), counting and notifying come after that commit and
+    must not hold it back. Seen from the moment the flags step starts: the order is committed for
+    every other connection, the tenant's search skips the covered face, and no flag is set yet."""
+    from portal.compliance import orders
+
+    a = two_tenants.a.tenant
+    gallery, fr, de = _gallery(a)
+    probe = gallery.faces[fr][2]
+    before = _version()
+    assert fr in _visible(a, probe)
+    at_flags: dict = {}
+    flags_set = orders.order_withhold_flags
+
+    def flags_seen_from_outside(*, order, actor):
+        with app_role_connect(autocommit=True, alias="platform") as other:
+            at_flags["version"] = other.execute("SELECT version FROM compliance_ordersversion").fetchone()[0]
+            at_flags["status"] = other.execute("SELECT status FROM compliance_regulatoryorder WHERE id = %s",
+                                               [order.pk]).fetchone()[0]
+        with dangerously_unscoped(reason="test"):
+            at_flags["withheld"] = _withheld_count()
+        at_flags["found"] = _visible(a, probe)
+        return flags_set(order=order, actor=actor)
+
+    monkeypatch.setattr(orders, "order_withhold_flags", flags_seen_from_outside)
+    order = order_activate(order=order_create(**order_fields(kind=Kind.REGIONAL, regions=["FR"])), actor=ACTOR)
+    assert at_flags["version"] > before and at_flags["status"] == RegulatoryOrder.Status.ACTIVE
+    assert at_flags["withheld"] == 0
+    assert fr not in at_flags["found"] and de in at_flags["found"]
+    with dangerously_unscoped(reason="test"):
+        assert _withheld_count() == 1  # and then the flag, after the commit
+    assert order.status == RegulatoryOrder.Status.ACTIVE
+
+
+def _withheld_count() -> int:
+    return Face.objects.filter(withheld=True).count()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -163,9 +163,9 @@ class Command(BaseCommand):
             # each in three tenants and the platform index.
             cursor.execute(
                 """
-                INSERT INTO gallery_image (tenant_id, file, sha256, width, height, format, source_url, source_domain,
+                INSERT INTO gallery_image (tenant_id, file, thumbnail, sha256, width, height, format, source_url, source_domain,
                                            region, region_evidence, legal_basis, created_at, withheld)
-                SELECT (ARRAY[%s, %s, %s, NULL]::bigint[])[g %% 4 + 1], '', md5(g::text) || md5('b' || g), 100, 100,
+                SELECT (ARRAY[%s, %s, %s, NULL]::bigint[])[g %% 4 + 1], '', '', md5(g::text) || md5('b' || g), 100, 100,
                        'JPEG', '', '', CASE WHEN g %% %s = 0 THEN 'FR' ELSE (ARRAY['DE','GB','US-IL','IT'])[g %% 4 + 1] END,
                        'declared', 'other', now(), false
                 FROM generate_series(1, %s) g
