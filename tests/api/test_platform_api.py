@@ -167,3 +167,23 @@ def test_deeply_nested_json_is_a_clear_400_on_the_platform_api_too(api):
     response = api.post("/api/v1/platform/orders/", data=body, content_type="application/json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_request"
     assert not RegulatoryOrder.objects.exists()
+
+
+def test_platform_token_create_prints_a_token_the_api_accepts_and_refuses_a_non_operator(client, operator,
+                                                                                          user_factory):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command("platform_token_create", operator.email.upper(), "compliance tooling", "--scopes", "orders:read",
+                 stdout=out)
+    secret = out.getvalue().strip().splitlines()[-1]
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {secret}"
+    assert client.get("/api/v1/platform/orders/").status_code == 200
+    # Its one scope: reading, not filing.
+    assert client.post("/api/v1/platform/orders/", NEW_ORDER, content_type="application/json").status_code == 403
+    with pytest.raises(CommandError, match="No user"):
+        call_command("platform_token_create", "nobody@example.org", "x", stdout=StringIO())
+    with pytest.raises(CommandError):
+        call_command("platform_token_create", user_factory(is_staff=False).email, "x", stdout=StringIO())
