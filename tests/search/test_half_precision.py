@@ -116,4 +116,4 @@ def test_the_migration_built_the_half_precision_index_only():
     assert list(indexes) == [FACE_INDEX_NAME]
     definition = indexes[FACE_INDEX_NAME]
     assert "halfvec(128)" in definition and "halfvec_cosine_ops" in definition
-    assert "m='16'" in definition and "ef_construction='128'" in definition
+    assert "m='32'" in definition and "ef_construction='256'" in definition  # gallery.0011

@@ -41,7 +41,7 @@ from portal.api.models import ApiKeyScope
 from portal.api.services import api_key_create, tenant_api_settings_set
 from portal.audit.services import Actor
 from portal.faces.errors import FaceEngineError
-from portal.gallery.face_index import face_index_drop_sql
+from portal.gallery.face_index import HNSW_EF_CONSTRUCTION, HNSW_M, face_index_drop_sql
 from portal.gallery.models import LegalBasis
 from portal.gallery.services import image_ingest
 from portal.search.management.commands.bench_search import (PICTURE_SUFFIXES, SyntheticSpace, _bench_database,
@@ -184,7 +184,7 @@ class Command(BaseCommand):
                     cursor.execute(face_index_drop_sql())  # built once, after the load
                 _synthetic_load(owner, space=SyntheticSpace.create(centres=2000, seed=7), count=options["padding"],
                                 galleries=[tenant], weights=np.array([0.0, 1.0]))
-                _index_build(owner, memory="1GB", m=16, ef_construction=128)
+                _index_build(owner, memory="1GB", m=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION)
         if not options["keep_rate_limits"]:
             tenant_api_settings_set(tenant=tenant, rate_limit_per_key=UNLIMITED, rate_limit_per_tenant=UNLIMITED,
                                     actor=ACTOR)
