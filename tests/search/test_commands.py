@@ -130,6 +130,34 @@ def test_bench_search_runs_on_a_tiny_size_and_drops_its_database(faces_dir):
 
 
 @pytest.mark.slow
+@pytest.mark.django_db
+def test_bench_index_rebuild_rebuilds_a_kept_database_while_searching_it():
+    database = f"{settings.DATABASES['default']['TEST']['NAME']}_rebuild_bench"
+
+    def run(*arguments):
+        finished = subprocess.run([sys.executable, "manage.py", *arguments, "--database", database],
+                                  cwd=Path(settings.BASE_DIR), capture_output=True, text=True, timeout=300,
+                                  env=os.environ.copy())
+        assert finished.returncode == 0, finished.stderr[-3000:]
+        return finished.stdout
+
+    from portal.runtime.database import owner_psycopg_connect
+
+    try:
+        run("bench_search", "--sizes", "3000", "--queries", "5", "--skip-engine", "--keep")
+        report = json.loads(run("bench_index_rebuild", "--m", "8", "--ef-construction", "32", "--json"))
+        assert report["index_before"] == {"m": 32, "ef_construction": 256, "valid": True}
+        assert report["index_after"] == {"m": 8, "ef_construction": 32, "valid": True}
+        assert report["errors"] == [] and report["searches"] > 0 and report["rebuild_seconds"] > 0
+        # Each probe is a face of the gallery: searched during the rebuild, it finds itself first.
+        assert report["own_face_first"] == report["searches"]
+        assert report["latency"]["n"] == report["searches"] and report["latency"]["max_ms"] > 0
+    finally:
+        with owner_psycopg_connect() as owner:  # kept by --keep: dropped here
+            owner.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@pytest.mark.slow
 def test_similarity_calibrate_prints_the_distributions_behind_the_floors(db, faces_dir):
     out = StringIO()
     call_command("similarity_calibrate", str(faces_dir), "--json", stdout=out)
