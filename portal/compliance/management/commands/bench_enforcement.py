@@ -76,6 +76,16 @@ class Command(BaseCommand):
 
     def _database_drop(self, name):
         with owner_connection() as owner, owner.cursor() as cursor:
+            # The application's and the platform's sessions were closed, but their server processes
+            # may still be exiting, and FORCE may not end another role's: wait for them (a loaded
+            # machine made the drop fail once).
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND usename <> current_user",
+                               [name])
+                if cursor.fetchone()[0] == 0:
+                    break
+                time.sleep(0.2)
             cursor.execute(f"DROP DATABASE IF EXISTS {owner.ops.quote_name(name)} WITH (FORCE)")
         self._log(f"dropped database {name}")
 
