@@ -9,16 +9,42 @@ import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.utils import timezone
 
 from portal.audit.services import Actor
 from portal.gallery.models import Face, Image, LegalBasis
 from portal.search.authorisations import AuthorisationGiven
 from portal.search.models import Search, SearchMatch
-from tenants.context import dangerously_unscoped
+from tenants.context import dangerously_unscoped, tenant_scope
 from tests.factories import TenantFactory
 
 _rng = np.random.default_rng(20260521)
+
+
+def nearest_through_graph(*, tenant, embedding, k: int) -> tuple[list, str]:
+    """A tenant-only search made to take its partition's index as on a large table (a few rows
+    would be sorted exactly), and the analysed plan of the branch that ran. The caller sets
+    SEARCH_EXACT_SCAN_BELOW = -1, so that the statement's graph branch is the one chosen."""
+    from portal.search.selectors import tenant_faces_nearest
+
+    statements = []
+
+    def capture(execute, sql, params, many, context):
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with tenant_scope(tenant):
+        with connection.cursor() as cursor:
+            for setting in ("enable_sort", "enable_seqscan", "enable_bitmapscan"):
+                cursor.execute(f"SET LOCAL {setting} = off")
+        with connection.execute_wrapper(capture):
+            found = tenant_faces_nearest(tenant=tenant, embedding=embedding, k=k, include_platform_index=False)
+        sql, params = statements[-1]
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) " + sql, params)
+            plan = "\n".join(line for (line,) in cursor.fetchall() if "never executed" not in line)
+    return found, plan
 
 
 def unit_vector() -> np.ndarray:

@@ -8,9 +8,7 @@ from django.db import connection
 from portal.gallery.face_index import (FACE_INDEX_NAME, HNSW_EF_CONSTRUCTION, HNSW_M, face_index_create_sql,
                                        face_index_rebuild)
 from portal.runtime.database import owner_psycopg_connect
-from portal.search.selectors import tenant_faces_nearest
-from tenants.context import tenant_scope
-from tests.builders import Gallery, picture_add
+from tests.builders import Gallery, nearest_through_graph, picture_add
 from tests.factories import TenantFactory
 
 # CREATE INDEX CONCURRENTLY waits for every transaction that could use the table: these tests
@@ -56,24 +54,7 @@ def _assert_one_graph_each(*, m: int, ef_construction: int) -> dict:
 def _searched_through_graph(tenant, probe, settings) -> tuple[list, str]:
     """The tenant's nearest faces through its partition's graph, and the plan that found them."""
     settings.SEARCH_EXACT_SCAN_BELOW = -1  # the graph branch, not the small partition's exact scan
-    statements = []
-
-    def capture(execute, sql, params, many, context):
-        statements.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with tenant_scope(tenant):
-        with connection.cursor() as cursor:
-            # A few rows: the planner would sort them exactly; make it take the index as on a large table.
-            for setting in ("enable_sort", "enable_seqscan", "enable_bitmapscan"):
-                cursor.execute(f"SET LOCAL {setting} = off")
-        with connection.execute_wrapper(capture):
-            found = tenant_faces_nearest(tenant=tenant, embedding=probe, k=3, include_platform_index=False)
-        sql, params = statements[-1]
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) " + sql, params)
-            plan = "\n".join(line for (line,) in cursor.fetchall() if "never executed" not in line)
-    return found, plan
+    return nearest_through_graph(tenant=tenant, embedding=probe, k=3)
 
 
 def test_the_migrations_left_one_graph_per_partition_with_the_current_parameters(two_tenants):

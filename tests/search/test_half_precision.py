@@ -8,7 +8,7 @@ from django.db import connection
 from portal.gallery.face_index import FACE_INDEX_NAME, HALF_EMBEDDING_SQL, HALF_PROBE_SQL
 from portal.search.selectors import tenant_faces_nearest
 from tenants.context import tenant_scope
-from tests.builders import Gallery, picture_add
+from tests.builders import Gallery, nearest_through_graph, picture_add
 
 pytestmark = pytest.mark.django_db
 
@@ -79,30 +79,13 @@ def test_the_statement_walks_the_half_precision_graph(two_tenants, settings):
     a = two_tenants.a.tenant
     picture_add(gallery, tenant=a, region="DE", faces=30)
     probe_id = min(gallery.ids(tenant_id=a.pk))
-    statements = []
-
-    def capture(execute, sql, params, many, context):
-        statements.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with tenant_scope(a):
-        with connection.cursor() as cursor:
-            # Thirty rows: the planner would sort them exactly; make it take the index as on a large table.
-            cursor.execute("SET LOCAL enable_sort = off")
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("SET LOCAL enable_bitmapscan = off")
-        with connection.execute_wrapper(capture):
-            found = tenant_faces_nearest(tenant=a, embedding=gallery.faces[probe_id][2], k=5,
-                                         include_platform_index=False)
-        sql, params = statements[-1]
-        with connection.cursor() as cursor:
-            # Analysed: of the statement's two branches, the lines of the one that ran.
-            cursor.execute("EXPLAIN (ANALYZE, TIMING OFF, COSTS OFF) " + sql, params)
-            plan = "\n".join(line for (line,) in cursor.fetchall() if "never executed" not in line)
-            # The partition's own copy of the parent's index (partitioned indexes get a name each).
-            cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexdef LIKE %s",
-                           [f"gallery_face_tenant_{a.pk}", "%halfvec_cosine_ops%"])
-            [(partition_index,)] = cursor.fetchall()
+    # Thirty rows: the planner would sort them exactly; the helper makes it take the index.
+    found, plan = nearest_through_graph(tenant=a, embedding=gallery.faces[probe_id][2], k=5)
+    with connection.cursor() as cursor:
+        # The partition's own copy of the parent's index (partitioned indexes get a name each).
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexdef LIKE %s",
+                       [f"gallery_face_tenant_{a.pk}", "%halfvec_cosine_ops%"])
+        [(partition_index,)] = cursor.fetchall()
     assert f"Index Scan using {partition_index}" in plan
     assert found[0].face_id == probe_id and abs(found[0].similarity - 1.0) < 1e-6
     assert len(found) == 5
