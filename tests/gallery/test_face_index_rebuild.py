@@ -2,6 +2,7 @@
 (portal/gallery/face_index.py, `face_index_rebuild`; migration gallery.0011)."""
 
 import numpy as np
+import psycopg
 import pytest
 from django.db import connection
 
@@ -91,6 +92,40 @@ def test_a_rebuild_replaces_every_partition_graph_and_searches_use_the_new_one(t
     found, plan = _searched_through_graph(a, embeddings[2], settings)
     assert found[0].face_id == face_ids[2]
     assert f"Index Scan using {rebuilt[f'gallery_face_tenant_{a.pk}']}" in plan
+
+
+def test_a_tenant_created_during_a_rebuild_gets_the_new_graph_at_once(two_tenants, settings):
+    """A partition created while the graphs are being rebuilt (after the first partition's graph,
+    before the others') is not in the rebuild's list: it gets its graph from the new index's
+    declaration on the parent, with the new parameters, and searches walk it."""
+    created = []
+
+    class TenantCreatedAfterFirstGraph(psycopg.Cursor):
+        def execute(self, query, params=None, **kwargs):
+            result = super().execute(query, params, **kwargs)
+            if "CONCURRENTLY" in str(query) and not created:
+                created.append(TenantFactory(slug="tenant-during-rebuild"))
+            return result
+
+    with _owner() as owner:
+        owner.cursor_factory = TenantCreatedAfterFirstGraph
+        face_index_rebuild(owner, m=16, ef_construction=128)
+    [c] = created
+    graphs = _assert_one_graph_each(m=16, ef_construction=128)
+    partition = f"gallery_face_tenant_{c.pk}"
+    assert partition in graphs and not graphs[partition].endswith(("_hnsw_a", "_hnsw_b")), graphs  # not built by the loop
+
+    embeddings = [vector / np.linalg.norm(vector)
+                  for vector in np.random.default_rng(5).normal(size=(2, 128)).astype(np.float32)]
+    gallery = Gallery(tenants=[c])
+    picture_add(gallery, tenant=c, region="DE", faces=2, embeddings=embeddings)
+    found, plan = _searched_through_graph(c, embeddings[1], settings)
+    assert found[0].face_id == sorted(gallery.ids(tenant_id=c.pk))[1]
+    assert f"Index Scan using {graphs[partition]}" in plan
+
+    with _owner() as owner:
+        face_index_rebuild(owner, m=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION)
+    _assert_one_graph_each(m=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION)
 
 
 def test_a_rebuild_clears_what_an_interrupted_one_left(two_tenants):
