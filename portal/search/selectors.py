@@ -53,10 +53,12 @@ _SCAN_SQL = """
 # as the graph at that size. From there on the second branch orders by the distance itself, and
 # the planner picks the partition's HNSW graph (at 30,000 faces) or still a scan (at 3,000, where
 # it estimates the scan cheaper). Both branches are in the statement, each gated by an InitPlan,
-# so the branch not chosen never runs and the choice costs no round trip. `+ 0` makes the first
-# branch's ordering an expression the HNSW index cannot serve. The graph branch orders by the
-# half-precision distance the index holds and hands over k x SEARCH_RERANK_FACTOR candidates.
-_EXACT_ORDER = "(f.embedding <=> %s::vector) + 0"
+# so the branch not chosen never runs and the choice costs no round trip. The exact branch orders
+# by its output column, the full-precision distance, which no index holds (the graph is built on
+# the half-precision expression), so it is computed once a face and never walked. The graph branch
+# orders by the half-precision distance the index holds and hands over k x SEARCH_RERANK_FACTOR
+# candidates.
+_EXACT_ORDER = "distance"
 _GRAPH_ORDER = f"(f.{HALF_EMBEDDING_SQL}) <=> {HALF_PROBE_SQL}"
 _EXACT_CHOICE_SQL = ("(SELECT coalesce((SELECT c.reltuples < %s FROM pg_class c"
                      " WHERE c.oid = to_regclass(portal_face_partition_name(%s::bigint))), true))")
@@ -126,11 +128,12 @@ def nearest_statement(*, tenant: Tenant, embedding: np.ndarray, k: int, include_
         return _HNSW_SETTINGS_SQL, settings_params, sql, params
     branches = []
     params = list(exclusions.current_params)
-    for chosen, order, limit in ((f"{_EXACT_CHOICE_SQL} AND", _EXACT_ORDER, k),
-                                 (f"NOT {_EXACT_CHOICE_SQL} AND", _GRAPH_ORDER, candidates)):
+    for chosen, order, order_params, limit in ((f"{_EXACT_CHOICE_SQL} AND", _EXACT_ORDER, [], k),
+                                               (f"NOT {_EXACT_CHOICE_SQL} AND", _GRAPH_ORDER, [vector], candidates)):
         branches.append("(" + _SCAN_SQL.format(chosen=chosen, gallery=gallery_condition(include_platform_index=False),
                                                excluded=exclusions.sql, order=order) + ")")
-        params += [vector, settings.SEARCH_EXACT_SCAN_BELOW, tenant.pk, tenant.pk, *exclusions.params, vector, limit]
+        params += [vector, settings.SEARCH_EXACT_SCAN_BELOW, tenant.pk, tenant.pk, *exclusions.params, *order_params,
+                   limit]
     sql = _NEAREST_SQL.format(current=exclusions.current_sql, candidates=" UNION ALL ".join(branches))
     return _HNSW_SETTINGS_SQL, settings_params, sql, params + [k]
 
