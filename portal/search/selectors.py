@@ -49,10 +49,10 @@ _SCAN_SQL = """
 """
 # A tenant-only search reads the tenant's partition alone (portal/gallery/partitions.py). Below
 # SEARCH_EXACT_SCAN_BELOW faces (the partition's row estimate, which ANALYZE and autovacuum keep;
-# -1, never analysed, counts as small) it compares the probe with every face: exact, and as fast
-# as the graph at that size. From there on the second branch orders by the distance itself, and
-# the planner picks the partition's HNSW graph (at 30,000 faces) or still a scan (at 3,000, where
-# it estimates the scan cheaper). Both branches are in the statement, each gated by an InitPlan,
+# -1, never analysed, counts as small) it compares the probe with every face: exact, and at least
+# as fast as the graph at that size (README, "Exact up to 20,000 faces"). From there on the second
+# branch orders by the half-precision distance, and the planner picks the partition's HNSW graph
+# (or still a sort, on a partition it estimates small enough). Both branches are in the statement, each gated by an InitPlan,
 # so the branch not chosen never runs and the choice costs no round trip. The exact branch orders
 # by its output column, the full-precision distance, which no index holds (the graph is built on
 # the half-precision expression), so it is computed once a face and never walked. The graph branch

@@ -131,7 +131,7 @@ def test_bench_search_runs_on_a_tiny_size_and_drops_its_database(faces_dir):
 
 @pytest.mark.slow
 @pytest.mark.django_db
-def test_bench_index_rebuild_rebuilds_a_kept_database_while_searching_it():
+def test_bench_exact_scan_and_bench_index_rebuild_on_a_kept_database():
     database = f"{settings.DATABASES['default']['TEST']['NAME']}_rebuild_bench"
 
     def run(*arguments):
@@ -145,6 +145,14 @@ def test_bench_index_rebuild_rebuilds_a_kept_database_while_searching_it():
 
     try:
         run("bench_search", "--sizes", "3000", "--queries", "5", "--skip-engine", "--keep")
+
+        # Both branches of a tenant-only search, interleaved: on partitions of about 90 faces the
+        # graph (ef_search 400) reaches every face, so it names the exact scan's ten.
+        scans = json.loads(run("bench_exact_scan", "--queries", "12", "--json"))
+        assert scans["queries"] == 12 and 50 < scans["partition_faces"]["min"] <= scans["partition_faces"]["max"] < 150
+        assert scans["exact"]["p50_ms"] > 0 and scans["graph"]["p95_ms"] >= scans["graph"]["p50_ms"] > 0
+        assert scans["graph_recall_at_10"] == 1.0 and scans["exact_over_graph_p50"] > 0
+
         report = json.loads(run("bench_index_rebuild", "--m", "8", "--ef-construction", "32", "--json"))
         assert report["index_before"] == {"m": 32, "ef_construction": 256, "valid": True}
         assert report["index_after"] == {"m": 8, "ef_construction": 32, "valid": True}
