@@ -80,10 +80,13 @@ _ROLES = {alias: (connections.settings[alias]["USER"], connections.settings[alia
           for alias in ("default", "platform")}
 
 
-def app_role_connect(*, autocommit: bool, alias: str = "default") -> psycopg.Connection:
+def app_role_connect(*, autocommit: bool, alias: str = "default", dbname: str | None = None) -> psycopg.Connection:
     """A separate connection as the application's database role (or, with alias "platform",
-    the platform's), as an attacker running SQL through the portal would have."""
+    the platform's), as an attacker running SQL through the portal would have; to the test
+    database, or to `dbname`."""
     params = connection.get_connection_params()
+    if dbname is not None:
+        params["dbname"] = dbname
     params.pop("cursor_factory", None)
     params.pop("context", None)
     user, password = _ROLES[alias]

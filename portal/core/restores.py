@@ -39,7 +39,7 @@ from portal.compliance.orders import order_activate, order_create
 from portal.core.backups import BackupFailed, DATABASE_FILE, MEDIA_FILE, manifest_read, owner_environment, pg_tool
 from portal.gallery.models import Image
 from portal.gallery.services import image_delete
-from portal.runtime.database import database_name_use, owner_psycopg_connect
+from portal.runtime.database import database_drop, database_name_use, owner_psycopg_connect
 from portal.sealing import unseal
 from tenants.context import dangerously_unscoped
 from tenants.models import Tenant
@@ -116,7 +116,7 @@ def _database_replace(*, dump: Path, database: str) -> None:
     connections.close_all()
     owner = connections["default"].ops.quote_name(database)
     with owner_psycopg_connect(dbname="postgres") as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {owner} WITH (FORCE)")
+        database_drop(admin.cursor(), name=database)
         admin.execute(f"CREATE DATABASE {owner}")
     arguments, environment = owner_environment(database=database)
     restored = subprocess.run([pg_tool("pg_restore"), *arguments, "--exit-on-error", "--single-transaction",

@@ -1,6 +1,7 @@
 """The database roles: the owner's (migrations), the application's and the platform's (both own
 nothing and are bound by RLS; only the platform's sessions may hold the platform scope)."""
 
+import time
 from contextlib import contextmanager
 
 import psycopg
@@ -57,6 +58,23 @@ def owner_psycopg_connect(*, dbname: str | None = None, autocommit: bool = True)
               "password": owner.get("PASSWORD") or None,
               "dbname": dbname or connections["default"].settings_dict["NAME"]}
     return psycopg.connect(autocommit=autocommit, **{key: value for key, value in params.items() if value})
+
+
+def database_drop(cursor, *, name: str, wait_seconds: float = 30.0) -> None:
+    """DROP DATABASE IF EXISTS `name` WITH (FORCE), as the owner, on `cursor` (outside a
+    transaction). FORCE ends the owner's own sessions, but the owner is not a superuser and may not
+    end another role's: the application's and the platform's server processes can still be exiting
+    after their connections closed (a loaded machine made a drop fail so). So it waits up to
+    `wait_seconds` for them to leave; if some stay, the DROP fails with PostgreSQL's own error and
+    nothing is dropped."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND usename <> current_user", [name])
+        if cursor.fetchone()[0] == 0 or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    quoted = '"' + name.replace('"', '""') + '"'
+    cursor.execute(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
 
 
 def app_role_grant(*, connection, withheld: dict[str, str] | None = None,

@@ -1,13 +1,16 @@
 """The database roles and what each may do (docs/architecture.md, Isolation in the database):
 connected as each role, the grants are what the documentation says."""
 
+import threading
+import time
+
 import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
 
 from portal.core.management.commands.migrate import PRIVILEGES_WITHHELD, PRIVILEGES_WITHHELD_FROM_APP
-from portal.runtime.database import owner_psycopg_connect
+from portal.runtime.database import database_drop, owner_psycopg_connect
 from tests.factories import app_role_connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -201,3 +204,27 @@ def test_the_platforms_tables_are_written_only_by_platform_code(two_tenants):
                 app.execute(sql, params)
     order.refresh_from_db()
     assert order.status == RegulatoryOrder.Status.DRAFT and RegulatoryOrder.objects.count() == 1
+
+
+def test_a_database_drop_waits_for_the_application_role_to_leave_since_the_owner_may_not_end_it():
+    """database_drop (benchmarks' databases, the restore's replaced one): the owner's FORCE may not
+    end the application's session, so the drop waits for it to leave, and fails if it stays."""
+    name = f"{connection.settings_dict['NAME']}_drop_wait"
+    with owner_psycopg_connect(dbname="postgres") as owner:
+        owner.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        owner.execute(f'CREATE DATABASE "{name}"')
+        try:
+            app = app_role_connect(autocommit=True, dbname=name)
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                database_drop(owner.cursor(), name=name, wait_seconds=0.5)
+            assert owner.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [name]).fetchone() == (1,)
+
+            leaves = threading.Timer(1.0, app.close)
+            leaves.start()
+            started = time.monotonic()
+            database_drop(owner.cursor(), name=name, wait_seconds=30)
+            assert time.monotonic() - started >= 0.9
+            assert owner.execute("SELECT count(*) FROM pg_database WHERE datname = %s", [name]).fetchone() == (0,)
+        finally:
+            app.close()
+            owner.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -29,7 +29,7 @@ from portal.compliance.enforcement import order_enforce
 from portal.compliance.orders import order_activate, order_coverage_record, order_create
 from portal.gallery.face_index import face_index_create_sql, face_index_drop_sql
 from portal.gallery.models import Face
-from portal.runtime.database import database_name_use, owner_connection
+from portal.runtime.database import database_drop, database_name_use, owner_connection
 from portal.search.selectors import tenant_faces_nearest
 from tenants.context import dangerously_unscoped, scope_connection, tenant_scope
 from tenants.models import Tenant
@@ -70,23 +70,13 @@ class Command(BaseCommand):
     # -- database ------------------------------------------------------------------------------
     def _database_create(self, name):
         with owner_connection() as owner, owner.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE IF EXISTS {owner.ops.quote_name(name)} WITH (FORCE)")
+            database_drop(cursor, name=name)
             cursor.execute(f"CREATE DATABASE {owner.ops.quote_name(name)}")
         self._log(f"created database {name}")
 
     def _database_drop(self, name):
         with owner_connection() as owner, owner.cursor() as cursor:
-            # The application's and the platform's sessions were closed, but their server processes
-            # may still be exiting, and FORCE may not end another role's: wait for them (a loaded
-            # machine made the drop fail once).
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND usename <> current_user",
-                               [name])
-                if cursor.fetchone()[0] == 0:
-                    break
-                time.sleep(0.2)
-            cursor.execute(f"DROP DATABASE IF EXISTS {owner.ops.quote_name(name)} WITH (FORCE)")
+            database_drop(cursor, name=name)
         self._log(f"dropped database {name}")
 
     # -- the benchmark -------------------------------------------------------------------------

@@ -50,7 +50,7 @@ from portal.faces.errors import FaceEngineError
 from portal.gallery.face_index import FACE_INDEX_NAME, HNSW_EF_CONSTRUCTION, HNSW_M
 from portal.gallery.models import EMBEDDING_DIMENSIONS, Image, LegalBasis
 from portal.gallery.services import gallery_scope, image_ingest
-from portal.runtime.database import database_name_use, owner_connection, owner_psycopg_connect
+from portal.runtime.database import database_drop, database_name_use, owner_connection, owner_psycopg_connect
 from portal.search.authorisations import AuthorisationGiven
 from portal.gallery.gates import search_exclusions, search_exclusions_sql
 from portal.search.binding import server_bound_cursor
@@ -368,7 +368,7 @@ def _bench_database(*, name: str, keep: bool, reuse: bool):
             # Another benchmark (or a person) may be using a database of that name: never drop it.
             raise CommandError(f"The database {name} exists and was not made by bench_search; pass another --database.")
         if found is not None and not reuse:
-            cursor.execute(f"DROP DATABASE {quoted} WITH (FORCE)")
+            database_drop(cursor, name=name)
         if found is None or not reuse:
             cursor.execute(f"CREATE DATABASE {quoted}")
             cursor.execute(f"COMMENT ON DATABASE {quoted} IS %s", [_DATABASE_MARK])
@@ -387,7 +387,7 @@ def _database_drop(*, name: str) -> None:
         cursor.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name])
         found = cursor.fetchone()
         if found is not None and found[0] == _DATABASE_MARK:
-            cursor.execute(f"DROP DATABASE {owner.ops.quote_name(name)}")
+            database_drop(cursor, name=name)
 
 
 @contextmanager
