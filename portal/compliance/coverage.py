@@ -57,31 +57,46 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _region_predicate(*, order: RegulatoryOrder, column: str) -> Predicate:
+# The region and source tests take several orders at once (those of one kind and one scope): one
+# `= ANY` of every code or domain and one `LIKE ANY` of every prefix or suffix, so a scan's work per
+# row does not grow with the orders in force (README, "The orders' conditions merged").
+def _region_predicate(*, orders: list[RegulatoryOrder], column: str) -> Predicate:
+    exact, prefixes = set(), set()
+    for order in orders:
+        for order_region in order.regions:
+            prefix, codes = region_codes_covered(order_region=order_region)
+            exact.update(codes)
+            if prefix:
+                prefixes.add(prefix + "-%")
     parts, params = [], []
-    for order_region in order.regions:
-        prefix, exact = region_codes_covered(order_region=order_region)
+    if exact:
         parts.append(f"{column} = ANY(%s)")
-        params.append(exact)
-        if prefix:
-            parts.append(f"{column} LIKE %s")
-            params.append(prefix + "-%")
-    if order.include_unknown_region:
+        params.append(sorted(exact))
+    if prefixes:
+        parts.append(f"{column} LIKE ANY(%s)")
+        params.append(sorted(prefixes))
+    if any(order.include_unknown_region for order in orders):
         parts.append(f"({column} IS NULL OR {column} = '')")
     return Predicate("(" + (" OR ".join(parts) or "FALSE") + ")", params)
 
 
-def _source_predicate(*, order: RegulatoryOrder, column: str) -> Predicate:
+def _source_predicate(*, orders: list[RegulatoryOrder], column: str) -> Predicate:
+    exact, suffixes = set(), set()
+    for order in orders:
+        for order_domain in order.domains:
+            domain = domain_from_url(url=order_domain)
+            if domain is None:
+                continue
+            exact.add(domain)
+            if not domain.replace(".", "").isdigit() and ":" not in domain:  # IP addresses match exactly
+                suffixes.add("%." + _like_escape(domain))
     parts, params = [], []
-    for order_domain in order.domains:
-        domain = domain_from_url(url=order_domain)
-        if domain is None:
-            continue
-        parts.append(f"{column} = %s")
-        params.append(domain)
-        if not domain.replace(".", "").isdigit() and ":" not in domain:  # IP addresses match exactly
-            parts.append(f"{column} LIKE %s")
-            params.append("%." + _like_escape(domain))
+    if exact:
+        parts.append(f"{column} = ANY(%s)")
+        params.append(sorted(exact))
+    if suffixes:
+        parts.append(f"{column} LIKE ANY(%s)")
+        params.append(sorted(suffixes))
     return Predicate("(" + (" OR ".join(parts) or "FALSE") + ")", params)
 
 
@@ -115,9 +130,9 @@ def image_predicate(*, order: RegulatoryOrder, alias: str = "i") -> Predicate:
     scope = _scope(order=order, column=f"{alias}.tenant_id")
     kind = order.kind
     if kind == RegulatoryOrder.Kind.REGIONAL:
-        return _and(scope, _region_predicate(order=order, column=f"{alias}.region"))
+        return _and(scope, _region_predicate(orders=[order], column=f"{alias}.region"))
     if kind == RegulatoryOrder.Kind.SOURCE:
-        return _and(scope, _source_predicate(order=order, column=f"{alias}.source_domain"))
+        return _and(scope, _source_predicate(orders=[order], column=f"{alias}.source_domain"))
     if kind == RegulatoryOrder.Kind.SUBJECT:
         match = _subject_distance(order=order, column="fx.embedding")
         return _and(scope, Predicate(f"EXISTS (SELECT 1 FROM gallery_face fx WHERE fx.image_id = {alias}.id"
@@ -131,13 +146,43 @@ def face_predicate(*, order: RegulatoryOrder, alias: str = "f") -> Predicate:
     scope = _scope(order=order, column=f"{alias}.tenant_id")
     kind = order.kind
     if kind == RegulatoryOrder.Kind.REGIONAL:
-        return _and(scope, _region_predicate(order=order, column=f"{alias}.region"))
+        return _and(scope, _region_predicate(orders=[order], column=f"{alias}.region"))
     if kind == RegulatoryOrder.Kind.SOURCE:
-        return _and(scope, _source_predicate(order=order, column=f"{alias}.source_domain"))
+        return _and(scope, _source_predicate(orders=[order], column=f"{alias}.source_domain"))
     if kind == RegulatoryOrder.Kind.SUBJECT:
         images = image_predicate(order=order, alias="ix")
         return Predicate(f"{alias}.image_id IN (SELECT ix.id FROM gallery_image ix WHERE {images.sql})", images.params)
     return scope
+
+
+def faces_predicates_merged(*, orders: list[RegulatoryOrder], alias: str = "f") -> list[Predicate]:
+    """The faces that regional, source and offboarding `orders` cover, as one predicate per kind
+    and scope: their OR is true exactly where one of the orders' face_predicate() is. Orders of
+    one kind and one scope share one test of the column, and offboarding orders one test of the
+    tenant, so the search's exclusion costs a scanned face the same with three orders in force or
+    thirty. Subject orders cannot be tested per row (they are withheld at activation)."""
+    groups: dict[tuple, list[RegulatoryOrder]] = {}
+    for order in orders:
+        if order.kind == RegulatoryOrder.Kind.SUBJECT:
+            raise ValueError("A subject order's faces are found by similarity, not by a test of the row.")
+        if order.kind == RegulatoryOrder.Kind.OFFBOARDING:
+            key = (order.kind,)
+        else:
+            scope = _scope(order=order, column=f"{alias}.tenant_id")
+            key = (order.kind, scope.sql, repr(scope.params))
+        groups.setdefault(key, []).append(order)
+    predicates = []
+    for (kind, *_scope_key), members in groups.items():
+        if kind == RegulatoryOrder.Kind.OFFBOARDING:
+            tenant_ids = sorted({tenant_id for order in members for tenant_id in order.offboard_tenant_ids})
+            predicates.append(Predicate(f"{alias}.tenant_id = ANY(%s)", [tenant_ids]))
+            continue
+        scope = _scope(order=members[0], column=f"{alias}.tenant_id")
+        if kind == RegulatoryOrder.Kind.REGIONAL:
+            predicates.append(_and(scope, _region_predicate(orders=members, column=f"{alias}.region")))
+        else:
+            predicates.append(_and(scope, _source_predicate(orders=members, column=f"{alias}.source_domain")))
+    return predicates
 
 
 def candidate_predicate(*, order: RegulatoryOrder, alias: str = "f") -> Predicate:

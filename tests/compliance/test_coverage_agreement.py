@@ -17,6 +17,7 @@ from portal.compliance import coverage, orders, selectors
 from portal.compliance.certificates import order_verify
 from portal.compliance.enforcement import order_enforce
 from portal.compliance.errors import OrderInvalid
+from portal.compliance.gates import order_search_exclusion
 from portal.compliance.models import RegulatoryOrder
 from portal.gallery.gates import IngestRefused, ingest_gates_check, search_exclusions_sql
 from portal.gallery.models import Face, Image
@@ -139,6 +140,32 @@ def test_ingest_search_preview_enforcement_and_verification_agree(world_gallery,
         RegulatoryOrder.objects.filter(pk=order.pk).update(status=Status.COMPLETED)
     order = order_verify(order=order, actor=Actor.system("test"))
     assert not order.verification["passed"] and order.verification["rows_remaining"]["images"] == 1
+
+
+def test_the_search_exclusion_merges_the_orders_in_force_and_hides_what_each_covers(world_gallery, monkeypatch):
+    """Every order above in force at once: the search exclusion tests the orders of one kind and
+    scope together (coverage.faces_predicates_merged), and hides exactly the union of what each
+    covers."""
+    gallery = world_gallery
+    tenants = gallery.tenants
+    pictures = _pictures(gallery)
+    monkeypatch.setattr(orders, "order_withhold_flags", lambda **kwargs: (0, 0))
+    expected = set()
+    for make_fields, covers in ORDERS.values():
+        orders.order_activate(order=orders.order_create(**order_fields(**make_fields(tenants))), actor=Actor.system("test"))
+        expected |= {i for i, (t, region, source, _e) in pictures.items() if covers(tenants, t, region, source)}
+    with dangerously_unscoped(reason="test"):
+        expected_faces = {face_id for face_id, image_id in Face.objects.values_list("id", "image_id")
+                          if image_id in expected}
+    searching = [t for t in tenants if t is not None]
+    assert _hidden_from_search(searching) == expected_faces & _readable_faces(gallery, searching)
+
+    # Six orders reach the third tenant's search with the platform index; the three regional ones
+    # for every gallery are one condition.
+    exclusion = order_search_exclusion(tenant=tenants[2], include_platform_index=True, alias="f", fresh=True)
+    assert len(exclusion.conditions) == 4, exclusion.conditions
+    with pytest.raises(ValueError):
+        coverage.faces_predicates_merged(orders=[RegulatoryOrder(kind=Kind.SUBJECT)])
 
 
 # What a source order covers, evaluated by the SQL definition over a picture's stored source
