@@ -148,8 +148,8 @@ def test_bench_exact_scan_and_bench_index_rebuild_on_a_kept_database():
 
         # Both branches of a tenant-only search, interleaved: on partitions of about 90 faces the
         # graph (ef_search 400) reaches every face, so it names the exact scan's ten.
-        scans = json.loads(run("bench_exact_scan", "--queries", "12", "--json"))
-        assert scans["queries"] == 12 and 50 < scans["partition_faces"]["min"] <= scans["partition_faces"]["max"] < 150
+        scans = json.loads(run("bench_exact_scan", "--queries", "12", "--orders", "12", "--json"))
+        assert scans["queries"] == 12 and scans["orders"] == 12 and 50 < scans["partition_faces"]["min"] <= scans["partition_faces"]["max"] < 150
         assert scans["exact"]["p50_ms"] > 0 and scans["graph"]["p95_ms"] >= scans["graph"]["p50_ms"] > 0
         assert scans["graph_recall_at_10"] == 1.0 and scans["exact_over_graph_p50"] > 0
 

@@ -7,7 +7,7 @@ Each query is a face of one tenant's gallery, moved a little (as another picture
 person would be), searched through the project's own call (`tenant_faces_nearest`) twice, in an
 order drawn per query: once with the threshold above every partition (the exact branch), once
 with it below every partition (the graph branch, at the configured ef_search). Printed: the
-partitions' sizes, each branch's p50 and p95, their ratio, the graph's recall@10 against the exact
+orders in force (`--orders N` sets N regional ones, as bench_search does), the partitions' sizes, each branch's p50 and p95, their ratio, the graph's recall@10 against the exact
 answer, and the load average before and after.
 """
 
@@ -23,8 +23,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
-from portal.search.management.commands.bench_search import (K, _bench_database, _owner_session, _percentile,
-                                                            _synthetic_galleries)
+from portal.search.management.commands.bench_search import (K, _bench_database, _orders_in_force_ensure, _owner_session,
+                                                            _percentile, _synthetic_galleries)
 from portal.search.selectors import tenant_faces_nearest
 from tenants.context import tenant_scope
 
@@ -42,6 +42,9 @@ class Command(BaseCommand):
                             help="A database kept by bench_search --keep (default portal_bench_search).")
         parser.add_argument("--queries", type=int, default=150, help="Queries, each run both ways (default 150).")
         parser.add_argument("--tenants", type=int, default=20, help="The kept database's tenants (default 20).")
+        parser.add_argument("--orders", type=int, default=None,
+                            help="Regional orders in force during the queries, as bench_search --orders sets them "
+                                 "(default: those the kept database has).")
         parser.add_argument("--seed", type=int, default=11)
         parser.add_argument("--json", action="store_true", help="Print the figures as one JSON object.")
 
@@ -52,6 +55,10 @@ class Command(BaseCommand):
         with _bench_database(name=name, keep=True, reuse=True):
             tenants = {tenant.pk: tenant for tenant in _synthetic_galleries(count=options["tenants"])}
             with _owner_session(name=name) as owner:
+                if options["orders"] is not None:
+                    _orders_in_force_ensure(owner, count=options["orders"])
+                orders = owner.execute("SELECT count(*) FROM compliance_regulatoryorder WHERE status <> 'draft' "
+                                       "AND kind <> 'subject'").fetchone()[0]
                 sizes = dict(owner.execute("SELECT tenant_id, count(*) FROM gallery_face WHERE tenant_id IS NOT NULL "
                                            "GROUP BY tenant_id").fetchall())
                 probes = owner.execute(
@@ -59,7 +66,7 @@ class Command(BaseCommand):
                     "ORDER BY random() LIMIT %s", [options["queries"]]).fetchall()
             if not probes:
                 raise CommandError(f"{name} holds no tenant's face: make it with bench_search --keep first.")
-            report = {"database": name, "ef_search": settings.SEARCH_HNSW_EF, "queries": len(probes),
+            report = {"database": name, "ef_search": settings.SEARCH_HNSW_EF, "queries": len(probes), "orders": orders,
                       "partition_faces": {"min": min(sizes.values()), "max": max(sizes.values())},
                       "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
             report.update(_interleaved(probes=probes, tenants=tenants, seed=options["seed"]))
@@ -95,7 +102,8 @@ def _text(report: dict) -> str:
     faces = report["partition_faces"]
     return "\n".join([
         f"Database {report['database']}: tenants' partitions of {faces['min']:,} to {faces['max']:,} faces; "
-        f"{report['queries']} queries, each run both ways; ef_search {report['ef_search']}.",
+        f"{report['queries']} queries, each run both ways; ef_search {report['ef_search']}; "
+        f"{report['orders']} orders in force.",
         f"Load average {report['loadavg_start']} at the start, {report['loadavg_end']} at the end.",
         f"  exact scan: p50 {report[EXACT]['p50_ms']} ms, p95 {report[EXACT]['p95_ms']} ms",
         f"  graph:      p50 {report[GRAPH]['p50_ms']} ms, p95 {report[GRAPH]['p95_ms']} ms, recall@10 against the exact "

@@ -153,8 +153,9 @@ class Command(BaseCommand):
                                  "on every search, the settings in their own round trip, the probe as text), and "
                                  "the server's own time for each statement (EXPLAIN ANALYZE: planning + execution).")
         parser.add_argument("--orders", type=int, default=3,
-                            help="Regional orders in force during the queries (default 3), each for a country; the "
-                                 "synthetic faces have no region, so the exclusions are real SQL that excludes nothing.")
+                            help="Regional orders in force during the queries (default 3, at most 30 countries), each "
+                                 "for a country; the synthetic faces are in other regions, so the exclusions are real "
+                                 "SQL over real region codes that excludes nothing.")
         parser.add_argument("--exact-scan-below", type=int, default=None,
                             help="Faces under which a tenant-only search scans its partition exactly (default "
                                  f"SEARCH_EXACT_SCAN_BELOW, {settings.SEARCH_EXACT_SCAN_BELOW}).")
@@ -410,12 +411,17 @@ def _tenant_create(*, slug: str, entitled: bool) -> Tenant:
                                  case_reference_required=False)
 
 
-_ORDER_REGIONS = ["FR", "IT", "ES", "PT", "NL", "BE", "AT", "PL", "SE", "DK"]
+# Thirty countries for the orders in force; the synthetic faces are in none of them (_FACE_REGIONS),
+# so the orders exclude no face, yet each face's region is a real string the exclusion must test.
+_ORDER_REGIONS = ["FR", "IT", "ES", "PT", "NL", "BE", "AT", "PL", "SE", "DK", "FI", "IE", "GR", "CZ", "SK",
+                  "HU", "RO", "BG", "HR", "SI", "LT", "LV", "EE", "LU", "MT", "CY", "NO", "IS", "CH", "LI"]
+_FACE_REGIONS = ["GB", "US-CA", "DE-BY", "JP", "BR-SP", "CA-QC", "AU-NSW", "IN-MH"]
 
 
 def _orders_in_force_ensure(owner, *, count: int) -> None:
-    """`count` active regional orders (BENCH-ORDER-n), written as the owner. The synthetic faces
-    have no region, so the orders exclude none of them."""
+    """`count` active regional orders (BENCH-ORDER-n), each for another country (then again from
+    the first), written as the owner. The synthetic faces are in none of those countries
+    (_FACE_REGIONS), so the orders exclude none of them."""
     with owner.cursor() as cursor:
         cursor.execute("DELETE FROM compliance_regulatoryorder WHERE reference LIKE 'BENCH-ORDER-%%'")
         for number in range(count):
@@ -491,9 +497,9 @@ def _synthetic_load(owner, *, space: SyntheticSpace, count: int, galleries: list
             INSERT INTO gallery_face (uuid, image_id, tenant_id, embedding, box_x, box_y, box_w, box_h, confidence,
                                       crop, region, source_domain, engine, withheld, created_at)
             SELECT gen_random_uuid(), m.image_id, NULLIF(v.gallery, {PLATFORM}), v.embedding, 0, 0, 100, 100, 0.99,
-                   'bench/synthetic-crop.jpg', NULL, '', %s, false, now()
+                   'bench/synthetic-crop.jpg', (%s::varchar[])[1 + floor(random() * %s)::int], '', %s, false, now()
             FROM bench_vectors v JOIN (VALUES {image_map}) AS m (gallery, image_id) ON m.gallery = v.gallery
-        """, [SYNTHETIC_ENGINE])
+        """, [_FACE_REGIONS, len(_FACE_REGIONS), SYNTHETIC_ENGINE])
         cursor.execute("DROP TABLE bench_vectors")
         cursor.execute("VACUUM ANALYZE gallery_face")
 
