@@ -152,6 +152,9 @@ def test_bench_exact_scan_and_bench_index_rebuild_on_a_kept_database():
         assert scans["queries"] == 12 and scans["orders"] == 12 and 50 < scans["partition_faces"]["min"] <= scans["partition_faces"]["max"] < 150
         assert scans["exact"]["p50_ms"] > 0 and scans["graph"]["p95_ms"] >= scans["graph"]["p50_ms"] > 0
         assert scans["graph_recall_at_10"] == 1.0 and scans["exact_over_graph_p50"] > 0
+        # At that size the planner serves the graph branch with a sorted scan of the partition.
+        assert scans["graph_branch_plans"] and all(plan.startswith("exact scan of gallery_face_tenant_")
+                                                   for plan in scans["graph_branch_plans"]), scans
 
         report = json.loads(run("bench_index_rebuild", "--m", "8", "--ef-construction", "32", "--json"))
         assert report["index_before"] == {"m": 32, "ef_construction": 256, "valid": True}

@@ -6,7 +6,9 @@ a database that `bench_search --keep` made: what `SEARCH_EXACT_SCAN_BELOW` is ch
 Each query is a face of one tenant's gallery, moved a little (as another picture of the same
 person would be), searched through the project's own call (`tenant_faces_nearest`) twice, in an
 order drawn per query: once with the threshold above every partition (the exact branch), once
-with it below every partition (the graph branch, at the configured ef_search). Printed: the
+with it below every partition (the graph branch, at the configured ef_search: the planner walks the
+partition's HNSW graph, or on a partition it estimates small sorts a scan by the half-precision
+distance, and which it did is printed). Printed: the
 orders in force (`--orders N` sets N regional ones, as bench_search does), the partitions' sizes, each branch's p50 and p95, their ratio, the graph's recall@10 against the exact
 answer, and the load average before and after.
 """
@@ -24,7 +26,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
 from portal.search.management.commands.bench_search import (K, _bench_database, _orders_in_force_ensure, _owner_session,
-                                                            _percentile, _synthetic_galleries)
+                                                            _percentile, _plan_used, _synthetic_galleries)
 from portal.search.selectors import tenant_faces_nearest
 from tenants.context import tenant_scope
 
@@ -90,12 +92,24 @@ def _interleaved(*, probes: list, tenants: dict, seed: int) -> dict:
                 seconds[branch].append(time.perf_counter() - started)
             found[branch] = [n.face_id for n in neighbours]
         recalls.append(len(set(found[GRAPH]) & set(found[EXACT])) / max(len(found[EXACT]), 1))
+    # What the planner made of the graph branch, once per tenant: its partition's HNSW graph, or, on a
+    # partition it estimates small, a scan sorted by the half-precision distance ("exact scan of").
+    plans = set()
+    with override_settings(SEARCH_EXACT_SCAN_BELOW=_THRESHOLDS[GRAPH]):
+        for tenant_id in sorted({tenant_id for tenant_id, _ in probes}):
+            embedding = next(np.asarray(e, dtype=np.float32) for t, e in probes if t == tenant_id)
+            plans.add(_plan_used(tenant=tenants[tenant_id], embedding=embedding, nearest=_tenant_only))
     summary = {branch: {"p50_ms": round(_percentile([s * 1000 for s in values], 50), 2),
                         "p95_ms": round(_percentile([s * 1000 for s in values], 95), 2)}
                for branch, values in seconds.items()}
     return {**summary, "exact_over_graph_p50": round(summary[EXACT]["p50_ms"] / summary[GRAPH]["p50_ms"], 2),
             "exact_over_graph_p95": round(summary[EXACT]["p95_ms"] / summary[GRAPH]["p95_ms"], 2),
-            "graph_recall_at_10": round(sum(recalls) / len(recalls), 4), "graph_min_recall_at_10": min(recalls)}
+            "graph_recall_at_10": round(sum(recalls) / len(recalls), 4), "graph_min_recall_at_10": min(recalls),
+            "graph_branch_plans": sorted(plans)}
+
+
+def _tenant_only(**arguments):
+    return tenant_faces_nearest(**{**arguments, "include_platform_index": False})
 
 
 def _text(report: dict) -> str:
@@ -108,5 +122,6 @@ def _text(report: dict) -> str:
         f"  exact scan: p50 {report[EXACT]['p50_ms']} ms, p95 {report[EXACT]['p95_ms']} ms",
         f"  graph:      p50 {report[GRAPH]['p50_ms']} ms, p95 {report[GRAPH]['p95_ms']} ms, recall@10 against the exact "
         f"answer {report['graph_recall_at_10']} (min {report['graph_min_recall_at_10']})",
+        f"    the planner's plans for the graph branch: {'; '.join(report['graph_branch_plans'])}",
         f"  exact / graph: {report['exact_over_graph_p50']} at p50, {report['exact_over_graph_p95']} at p95",
     ]) + "\n"
