@@ -153,8 +153,7 @@ def test_bench_exact_scan_and_bench_index_rebuild_on_a_kept_database():
         assert scans["exact"]["p50_ms"] > 0 and scans["graph"]["p95_ms"] >= scans["graph"]["p50_ms"] > 0
         assert scans["graph_recall_at_10"] == 1.0 and scans["exact_over_graph_p50"] > 0
         # At that size the planner serves the graph branch with a sorted scan of the partition.
-        assert scans["graph_branch_plans"] and all(plan.startswith("exact scan of gallery_face_tenant_")
-                                                   for plan in scans["graph_branch_plans"]), scans
+        assert scans["graph_branch_plans"] == {"exact scan": scans["tenants_probed"]} and scans["tenants_probed"] > 1
 
         report = json.loads(run("bench_index_rebuild", "--m", "8", "--ef-construction", "32", "--json"))
         assert report["index_before"] == {"m": 32, "ef_construction": 256, "valid": True}
