@@ -49,15 +49,15 @@ _SCAN_SQL = """
 """
 # A tenant-only search reads the tenant's partition alone (portal/gallery/partitions.py). Below
 # SEARCH_EXACT_SCAN_BELOW faces (the partition's row estimate, which ANALYZE and autovacuum keep;
-# -1, never analysed, counts as small) it compares the probe with every face: exact, and at least
-# as fast as the graph at that size (README, "Exact up to 20,000 faces"). From there on the second
-# branch orders by the half-precision distance, and the planner picks the partition's HNSW graph
-# (or still a sort, on a partition it estimates small enough). Both branches are in the statement, each gated by an InitPlan,
-# so the branch not chosen never runs and the choice costs no round trip. The exact branch orders
-# by its output column, the full-precision distance, which no index holds (the graph is built on
-# the half-precision expression), so it is computed once a face and never walked. The graph branch
-# orders by the half-precision distance the index holds and hands over k x SEARCH_RERANK_FACTOR
-# candidates.
+# -1, never analysed, counts as small) it compares the probe with every face: exact, and faster
+# than what the planner makes of the other branch at that size, a scan sorted by the
+# half-precision distance (README, "Exact up to 10,000 faces"). From there on the second branch
+# orders by the half-precision distance, and the planner walks the partition's HNSW graph. Both
+# branches are in the statement, each gated by an InitPlan, so the branch not chosen never runs
+# and the choice costs no round trip. The exact branch orders by its output column, the
+# full-precision distance, which no index holds (the graph is built on the half-precision
+# expression), so it is computed once a face and never walked. The graph branch orders by the
+# half-precision distance the index holds and hands over k x SEARCH_RERANK_FACTOR candidates.
 _EXACT_ORDER = "distance"
 _GRAPH_ORDER = f"(f.{HALF_EMBEDDING_SQL}) <=> {HALF_PROBE_SQL}"
 _EXACT_CHOICE_SQL = ("(SELECT coalesce((SELECT c.reltuples < %s FROM pg_class c"
