@@ -158,29 +158,34 @@ def face_predicate(*, order: RegulatoryOrder, alias: str = "f") -> Predicate:
     return scope
 
 
-def faces_predicates_merged(*, orders: list[RegulatoryOrder], alias: str = "f") -> list[Predicate]:
-    """The faces that regional, source and offboarding `orders` cover, as one predicate per kind
-    and scope: their OR is true exactly where one of the orders' face_predicate() is. Orders of
-    one kind and one scope share one test of the column, and offboarding orders one test of the
-    tenant, so the search's exclusion costs a scanned face the same with three orders in force or
-    thirty. Subject orders cannot be tested per row (they are withheld at activation)."""
+def search_exclusion_predicates(*, orders: list[RegulatoryOrder], tenant_id: int, include_platform_index: bool,
+                                alias: str = "f") -> list[Predicate]:
+    """The faces of one tenant's search (its gallery, and the platform index when included) that
+    regional, source and offboarding `orders` cover: at most seven predicates whose OR is, on those
+    faces, exactly the OR of the orders' face_predicate(). An order's scope only decides which of
+    the search's two galleries it reaches, so the orders are grouped by kind and by the galleries
+    they reach, each group testing the column once: the cost a scanned face pays, and the
+    planner's estimate of the rows that pass, stay those of a few orders however many are in force
+    (README, "The orders in force, merged"). Subject orders cannot be tested per row (they are
+    withheld at activation)."""
+    tenant_rows = Predicate(f"{alias}.tenant_id = %s", [tenant_id])
+    platform_rows = Predicate(f"{alias}.tenant_id IS NULL")
+    both = Predicate(f"({tenant_rows.sql} OR {platform_rows.sql})", tenant_rows.params)
+    offboarded = False
     groups: dict[tuple, list[RegulatoryOrder]] = {}
     for order in orders:
         if order.kind == RegulatoryOrder.Kind.SUBJECT:
             raise ValueError("A subject order's faces are found by similarity, not by a test of the row.")
         if order.kind == RegulatoryOrder.Kind.OFFBOARDING:
-            key = (order.kind,)
-        else:
-            scope = _scope(order=order, column=f"{alias}.tenant_id")
-            key = (order.kind, scope.sql, repr(scope.params))
-        groups.setdefault(key, []).append(order)
-    predicates = []
-    for (kind, *_scope_key), members in groups.items():
-        if kind == RegulatoryOrder.Kind.OFFBOARDING:
-            tenant_ids = sorted({tenant_id for order in members for tenant_id in order.offboard_tenant_ids})
-            predicates.append(Predicate(f"{alias}.tenant_id = ANY(%s)", [tenant_ids]))
+            offboarded = offboarded or tenant_id in order.offboard_tenant_ids
             continue
-        scope = _scope(order=members[0], column=f"{alias}.tenant_id")
+        reaches = (order.scope_all or tenant_id in order.scope_tenant_ids,
+                   include_platform_index and (order.scope_all or order.scope_platform_index))
+        if any(reaches):
+            groups.setdefault((order.kind, *reaches), []).append(order)
+    predicates = [tenant_rows] if offboarded else []
+    for (kind, tenant, platform), members in groups.items():
+        scope = both if tenant and platform else tenant_rows if tenant else platform_rows
         if kind == RegulatoryOrder.Kind.REGIONAL:
             predicates.append(_and(scope, _region_predicate(orders=members, column=f"{alias}.region")))
         else:

@@ -26,8 +26,9 @@ def order_search_exclusion(*, tenant: Tenant, include_platform_index: bool, alia
     """The conditions of the regional, source and offboarding orders in force (every status but
     draft) that reach the galleries this search reads, over `gallery_face AS alias`. They test the
     face's own columns (region, source domain, tenant), merged into one condition per kind and
-    scope (coverage.faces_predicates_merged), so a scan's cost per face does not grow with the
-    orders in force. Subject orders are withheld at activation instead (orders.order_activate).
+    gallery reached (coverage.search_exclusion_predicates), so neither a scan's cost per face nor
+    the planner's choice of the graph changes with the number of orders in force. Subject orders
+    are withheld at activation instead (orders.order_activate).
 
     The orders come from this process's cache (portal/compliance/in_force.py) unless `fresh`; the
     answer's `current` condition is true only while they are still the orders in force."""
@@ -35,17 +36,8 @@ def order_search_exclusion(*, tenant: Tenant, include_platform_index: bool, alia
     key = (tenant.pk, include_platform_index, alias)
     conditions = in_force.compiled.get(key)
     if conditions is None:
-        relevant = []
-        for order in in_force.orders:
-            if order.kind == Kind.OFFBOARDING:
-                reaches = tenant.pk in order.offboard_tenant_ids
-            else:
-                reaches = (order.scope_all or tenant.pk in order.scope_tenant_ids
-                           or (include_platform_index and order.scope_platform_index))
-            if reaches:
-                relevant.append(order)
-        conditions = [(predicate.sql, predicate.params)
-                      for predicate in coverage.faces_predicates_merged(orders=relevant, alias=alias)]
+        conditions = [(predicate.sql, predicate.params) for predicate in coverage.search_exclusion_predicates(
+            orders=in_force.orders, tenant_id=tenant.pk, include_platform_index=include_platform_index, alias=alias)]
         if len(in_force.compiled) < _COMPILED_PER_VERSION:
             in_force.compiled[key] = conditions
     return ExclusionConditions(conditions=conditions, current=current_condition(in_force.version))

@@ -144,8 +144,8 @@ def test_ingest_search_preview_enforcement_and_verification_agree(world_gallery,
 
 def test_the_search_exclusion_merges_the_orders_in_force_and_hides_what_each_covers(world_gallery, monkeypatch):
     """Every order above in force at once: the search exclusion tests the orders of one kind and
-    scope together (coverage.faces_predicates_merged), and hides exactly the union of what each
-    covers."""
+    galleries reached together (coverage.search_exclusion_predicates), and hides exactly the union
+    of what each covers."""
     gallery = world_gallery
     tenants = gallery.tenants
     pictures = _pictures(gallery)
@@ -160,12 +160,19 @@ def test_the_search_exclusion_merges_the_orders_in_force_and_hides_what_each_cov
     searching = [t for t in tenants if t is not None]
     assert _hidden_from_search(searching) == expected_faces & _readable_faces(gallery, searching)
 
-    # Six orders reach the third tenant's search with the platform index; the three regional ones
-    # for every gallery are one condition.
+    # Six orders reach the third tenant's search with the platform index: the three regional ones
+    # for every gallery are one condition. Regional orders for other sets of tenants that include
+    # it (for Italy, where the gallery has no picture) join its own tenant-only condition.
+    for others in ([tenants[0]], [tenants[1]], [tenants[0], tenants[1]]):
+        orders.order_activate(order=orders.order_create(**order_fields(
+            kind=Kind.REGIONAL, regions=["IT"], scope_all=False, scope_tenants=[tenants[2], *others],
+            scope_platform_index=False)), actor=Actor.system("test"))
+    assert _hidden_from_search(searching) == expected_faces & _readable_faces(gallery, searching)
     exclusion = order_search_exclusion(tenant=tenants[2], include_platform_index=True, alias="f", fresh=True)
     assert len(exclusion.conditions) == 4, exclusion.conditions
     with pytest.raises(ValueError):
-        coverage.faces_predicates_merged(orders=[RegulatoryOrder(kind=Kind.SUBJECT)])
+        coverage.search_exclusion_predicates(orders=[RegulatoryOrder(kind=Kind.SUBJECT)], tenant_id=tenants[2].pk,
+                                             include_platform_index=False)
 
 
 # What a source order covers, evaluated by the SQL definition over a picture's stored source
