@@ -57,11 +57,12 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-# The region and source tests take several orders at once (those of one kind and one scope), so a
-# scan's work per row grows little with the orders in force (README, "The orders in force, merged"):
-# a region is tested by its country (the code before the first "-", which covers the country and
-# every subdivision, as the prefix "FR-" does) against every country ordered, and by itself against
-# every subdivision ordered, each one `= ANY`, which PostgreSQL hashes from nine elements on.
+# The region and source tests take several orders at once (those of one kind that reach the same
+# galleries of a search), so a scan's work per row grows little with the orders in force (README,
+# "The orders in force, merged"): a region is tested by its country (the code before the first
+# "-", which covers the country and every subdivision, as the prefix "FR-" does) against every
+# country ordered, and by itself against every subdivision ordered, each one `= ANY`, which
+# PostgreSQL hashes from nine elements on.
 def _region_predicate(*, orders: list[RegulatoryOrder], column: str) -> Predicate:
     countries, subdivisions = set(), set()
     for order in orders:
@@ -71,16 +72,9 @@ def _region_predicate(*, orders: list[RegulatoryOrder], column: str) -> Predicat
                 countries.add(country)  # its codes are the country alone, which the test also covers
             else:
                 subdivisions.update(codes)
-    parts, params = [], []
-    if countries:
-        parts.append(f"split_part({column}, '-', 1) = ANY(%s)")
-        params.append(sorted(countries))
-    if subdivisions:
-        parts.append(f"{column} = ANY(%s)")
-        params.append(sorted(subdivisions))
-    if any(order.include_unknown_region for order in orders):
-        parts.append(f"({column} IS NULL OR {column} = '')")
-    return Predicate("(" + (" OR ".join(parts) or "FALSE") + ")", params)
+    unknown = [f"({column} IS NULL OR {column} = '')"] if any(order.include_unknown_region for order in orders) else []
+    return _any_of((f"split_part({column}, '-', 1) = ANY(%s)", countries), (f"{column} = ANY(%s)", subdivisions),
+                   also=unknown)
 
 
 def _source_predicate(*, orders: list[RegulatoryOrder], column: str) -> Predicate:
@@ -93,13 +87,14 @@ def _source_predicate(*, orders: list[RegulatoryOrder], column: str) -> Predicat
             exact.add(domain)
             if not domain.replace(".", "").isdigit() and ":" not in domain:  # IP addresses match exactly
                 suffixes.add("%." + _like_escape(domain))
-    parts, params = [], []
-    if exact:
-        parts.append(f"{column} = ANY(%s)")
-        params.append(sorted(exact))
-    if suffixes:
-        parts.append(f"{column} LIKE ANY(%s)")
-        params.append(sorted(suffixes))
+    return _any_of((f"{column} = ANY(%s)", exact), (f"{column} LIKE ANY(%s)", suffixes))
+
+
+def _any_of(*tests: tuple[str, set], also: list[str] = ()) -> Predicate:
+    """True where one of `tests` (SQL with one array parameter, and its values) holds, skipping
+    those without values, or one of the `also` conditions; FALSE when none is left."""
+    parts = [sql for sql, values in tests if values] + list(also)
+    params = [sorted(values) for _sql, values in tests if values]
     return Predicate("(" + (" OR ".join(parts) or "FALSE") + ")", params)
 
 
