@@ -415,6 +415,6 @@ SEARCH_LEAD_PROBE_MIN_DAYS = 183
 # HNSW search breadth (iterative scans go on until the filters leave k rows). 400, not 200: recall@10 0.955
 # -> 0.986 with the platform index at 1M for 8 ms at p95, a few % of a search (README, "A denser graph").
 SEARCH_HNSW_EF = env.int("SEARCH_HNSW_EF", default=400)
-# Exact scan of a tenant's partition below this many faces (README "Exact up to 10,000 faces"); k x the factor re-ranked.
-SEARCH_EXACT_SCAN_BELOW = env.int("SEARCH_EXACT_SCAN_BELOW", default=10_000)
+# Exact scan of a tenant's partition below this many faces (README "Exact up to 12,000 faces"); k x the factor re-ranked.
+SEARCH_EXACT_SCAN_BELOW = env.int("SEARCH_EXACT_SCAN_BELOW", default=12_000)
 SEARCH_RERANK_FACTOR = env.int("SEARCH_RERANK_FACTOR", default=4)

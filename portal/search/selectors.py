@@ -51,7 +51,7 @@ _SCAN_SQL = """
 # SEARCH_EXACT_SCAN_BELOW faces (the partition's row estimate, which ANALYZE and autovacuum keep;
 # -1, never analysed, counts as small) it compares the probe with every face: exact, and faster
 # than what the planner makes of the other branch at that size, a scan sorted by the
-# half-precision distance (README, "Exact up to 10,000 faces"). From there on the second branch
+# half-precision distance (README, "Exact up to 12,000 faces"). From there on the second branch
 # orders by the half-precision distance, and the planner walks the partition's HNSW graph. Both
 # branches are in the statement, each gated by an InitPlan, so the branch not chosen never runs
 # and the choice costs no round trip. The exact branch orders by its output column, the
