@@ -21,7 +21,7 @@ from portal.core.restores import restore_pending, restore_run
 from portal.faces.engine import face_engine
 from portal.gallery.models import Face, Image, LegalBasis
 from portal.gallery.services import image_delete, image_ingest
-from portal.runtime.database import database_name_use, owner_psycopg_connect
+from portal.runtime.database import database_drop, database_name_use, owner_psycopg_connect
 from portal.search.selectors import tenant_faces_nearest
 from tenants.context import dangerously_unscoped, tenant_scope
 from tests.builders import order_fields
@@ -36,7 +36,7 @@ def throwaway_database():
     yield THROWAWAY
     connections.close_all()
     with owner_psycopg_connect(dbname="postgres") as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {THROWAWAY} WITH (FORCE)")
+        database_drop(admin.cursor(), name=THROWAWAY)
 
 
 def _ingest(tenant, faces_dir, name, region):

@@ -141,7 +141,7 @@ def test_bench_exact_scan_and_bench_index_rebuild_on_a_kept_database():
         assert finished.returncode == 0, finished.stderr[-3000:]
         return finished.stdout
 
-    from portal.runtime.database import owner_psycopg_connect
+    from portal.runtime.database import database_drop, owner_psycopg_connect
 
     try:
         run("bench_search", "--sizes", "3000", "--queries", "5", "--skip-engine", "--keep")
@@ -164,7 +164,7 @@ def test_bench_exact_scan_and_bench_index_rebuild_on_a_kept_database():
         assert report["latency"]["n"] == report["searches"] and report["latency"]["max_ms"] > 0
     finally:
         with owner_psycopg_connect() as owner:  # kept by --keep: dropped here
-            owner.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            database_drop(owner.cursor(), name=database)
 
 
 @pytest.mark.slow

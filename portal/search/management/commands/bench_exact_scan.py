@@ -8,9 +8,10 @@ person would be), searched through the project's own call (`tenant_faces_nearest
 order drawn per query: once with the threshold above every partition (the exact branch), once
 with it below every partition (the graph branch, at the configured ef_search: the planner walks the
 partition's HNSW graph, or on a partition it estimates small sorts a scan by the half-precision
-distance, and which it did is printed). Printed: the
-orders in force (`--orders N` sets N regional ones, as bench_search does), the partitions' sizes, each branch's p50 and p95, their ratio, the graph's recall@10 against the exact
-answer, and the load average before and after.
+distance). Printed: the orders in force (`--orders N` sets N regional ones, as bench_search
+does), the partitions' sizes, each branch's p50 and p95 and their ratio, the graph's recall@10
+against the exact answer, what the planner made of the graph branch, and the load average before
+and after.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 
-from portal.search.management.commands.bench_search import (K, _bench_database, _orders_in_force_ensure, _owner_session,
-                                                            _percentile, _plan_used, _synthetic_galleries)
+from portal.search.management.commands.bench_search import (K, _orders_in_force_ensure, _owner_session, _percentile,
+                                                            _plan_used, kept_database, kept_database_arguments)
 from portal.search.selectors import tenant_faces_nearest
 from tenants.context import tenant_scope
 
@@ -40,22 +41,16 @@ class Command(BaseCommand):
     help = "Times a tenant-only search scanned exactly and through its partition's graph, interleaved, on a kept database."
 
     def add_arguments(self, parser):
-        parser.add_argument("--database", default="portal_bench_search",
-                            help="A database kept by bench_search --keep (default portal_bench_search).")
+        kept_database_arguments(parser)
         parser.add_argument("--queries", type=int, default=150, help="Queries, each run both ways (default 150).")
-        parser.add_argument("--tenants", type=int, default=20, help="The kept database's tenants (default 20).")
         parser.add_argument("--orders", type=int, default=None,
                             help="Regional orders in force during the queries, as bench_search --orders sets them "
                                  "(default: those the kept database has).")
         parser.add_argument("--seed", type=int, default=11)
-        parser.add_argument("--json", action="store_true", help="Print the figures as one JSON object.")
 
     def handle(self, *args, **options):
-        name = options["database"]
-        if "bench" not in name:
-            raise CommandError(f"--database {name!r} must be a benchmark database (its name contains 'bench').")
-        with _bench_database(name=name, keep=True, reuse=True):
-            tenants = {tenant.pk: tenant for tenant in _synthetic_galleries(count=options["tenants"])}
+        with kept_database(options) as (name, galleries):
+            tenants = {tenant.pk: tenant for tenant in galleries}
             with _owner_session(name=name) as owner:
                 if options["orders"] is not None:
                     _orders_in_force_ensure(owner, count=options["orders"])

@@ -22,8 +22,8 @@ import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
 from portal.gallery.face_index import FACE_INDEX_NAME, HNSW_EF_CONSTRUCTION, HNSW_M, face_index_rebuild
-from portal.search.management.commands.bench_search import (K, _bench_database, _ms_summary, _owner_session,
-                                                            _synthetic_galleries)
+from portal.search.management.commands.bench_search import (K, _ms_summary, _owner_session, kept_database,
+                                                            kept_database_arguments)
 from portal.search.selectors import tenant_faces_nearest
 from tenants.context import tenant_scope
 
@@ -34,21 +34,14 @@ class Command(BaseCommand):
     help = "Rebuilds a kept benchmark database's HNSW graphs while searching it; prints what the searches saw."
 
     def add_arguments(self, parser):
-        parser.add_argument("--database", default="portal_bench_search",
-                            help="A database kept by bench_search --keep (default portal_bench_search).")
+        kept_database_arguments(parser)
         parser.add_argument("--m", type=int, default=HNSW_M, help=f"HNSW m of the new graphs (default {HNSW_M}).")
         parser.add_argument("--ef-construction", type=int, default=HNSW_EF_CONSTRUCTION,
                             help=f"HNSW ef_construction of the new graphs (default {HNSW_EF_CONSTRUCTION}).")
-        parser.add_argument("--tenants", type=int, default=20, help="The kept database's tenants (default 20).")
-        parser.add_argument("--json", action="store_true", help="Print the figures as one JSON object.")
 
     def handle(self, *args, **options):
-        name = options["database"]
-        if "bench" not in name:
-            raise CommandError(f"--database {name!r} must be a benchmark database (its name contains 'bench').")
         # Reused as kept: only migrations not yet applied run, before the rebuild starts.
-        with _bench_database(name=name, keep=True, reuse=True):
-            galleries = _synthetic_galleries(count=options["tenants"])
+        with kept_database(options) as (name, galleries):
             with _owner_session(name=name) as owner:
                 probes = owner.execute(
                     "SELECT id, tenant_id, embedding::float4[] FROM gallery_face WHERE tenant_id IS NOT NULL "

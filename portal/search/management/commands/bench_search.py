@@ -391,6 +391,25 @@ def _database_drop(*, name: str) -> None:
             database_drop(cursor, name=name)
 
 
+def kept_database_arguments(parser) -> None:
+    """--database, --tenants and --json, for the commands that work on a database `--keep` kept."""
+    parser.add_argument("--database", default="portal_bench_search",
+                        help="A database kept by bench_search --keep (default portal_bench_search).")
+    parser.add_argument("--tenants", type=int, default=20, help="The kept database's tenants (default 20).")
+    parser.add_argument("--json", action="store_true", help="Print the figures as one JSON object.")
+
+
+@contextmanager
+def kept_database(options):
+    """The connections pointed at the kept database `--database` names, reused as it is (only
+    migrations not yet applied run): yields its name and its synthetic tenants."""
+    name = options["database"]
+    if "bench" not in name:
+        raise CommandError(f"--database {name!r} must be a benchmark database (its name contains 'bench').")
+    with _bench_database(name=name, keep=True, reuse=True):
+        yield name, _synthetic_galleries(count=options["tenants"])
+
+
 @contextmanager
 def _owner_session(*, name: str):
     """A plain psycopg connection to the bench database as the table owner (loads, index builds)."""
