@@ -174,7 +174,8 @@ class Membership(models.Model):
         INVESTIGATOR = "investigator", _("Investigator")
         AUDITOR = "auditor", _("Auditor")
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    # No index of its own: membership_unique_user_per_tenant starts with it (tests/core/test_redundant_indexes.py).
+    tenant = models.ForeignKey(Tenant, db_index=False, on_delete=models.CASCADE, related_name="memberships")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
                                  help_text=_("How the object is named outside: URLs, API bodies, exports."))
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")

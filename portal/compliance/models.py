@@ -96,7 +96,8 @@ class OrderTenantProgress(models.Model):
     """Per gallery (a tenant, or the platform index when tenant is NULL): covered and deleted counts.
     Updated in the same transaction as each deletion batch, so a crash never double counts."""
 
-    order = models.ForeignKey(RegulatoryOrder, on_delete=models.CASCADE, related_name="tenant_progress")
+    # No index of its own: order_progress_unique_gallery (order, tenant) starts with it (tests/core/test_redundant_indexes.py).
+    order = models.ForeignKey(RegulatoryOrder, db_index=False, on_delete=models.CASCADE, related_name="tenant_progress")
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     covered = models.JSONField(default=dict)
     deleted = models.JSONField(default=dict)
@@ -113,7 +114,8 @@ class OrderFileDeletion(models.Model):
     removed from storage after commit, so a crash between the two leaves a record to finish from;
     verification checks every one of them is gone."""
 
-    order = models.ForeignKey(RegulatoryOrder, on_delete=models.CASCADE, related_name="file_deletions")
+    # No index of its own: the (order, deleted_at) index starts with it (tests/core/test_redundant_indexes.py).
+    order = models.ForeignKey(RegulatoryOrder, db_index=False, on_delete=models.CASCADE, related_name="file_deletions")
     path = models.CharField(max_length=300)
     kind = models.CharField(max_length=16)  # original, thumbnail, crop, probe
     deleted_at = models.DateTimeField(null=True, blank=True)

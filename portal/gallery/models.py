@@ -22,7 +22,8 @@ EMBEDDING_DIMENSIONS = 128
 class Subject(models.Model):
     """A named person in a tenant's own gallery (a watch-list entry, a booking record)."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="subjects")
+    # No index of its own: the (tenant, label) index starts with it (tests/core/test_redundant_indexes.py).
+    tenant = models.ForeignKey(Tenant, db_index=False, on_delete=models.CASCADE, related_name="subjects")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
                                  help_text=_("How the object is named outside: URLs, API bodies, exports."))
     label = models.CharField(max_length=200)
@@ -66,7 +67,8 @@ def _thumbnail_path(image, filename):
 class Image(models.Model):
     """One ingested picture and where it came from."""
 
-    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="images",
+    # No index of its own: image_unique_per_gallery and the (tenant, -created_at) index start with it (tests/core/test_redundant_indexes.py).
+    tenant = models.ForeignKey(Tenant, db_index=False, null=True, blank=True, on_delete=models.CASCADE, related_name="images",
                                help_text=_("Empty for the operator's platform index."))
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
                                  help_text=_("How the object is named outside: URLs, API bodies, exports."))
@@ -110,7 +112,8 @@ class ImageEvidence(models.Model):
     # The database cascades (gallery/0006), so enforcement's raw DELETE of an image takes its history.
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
                                related_name="+", help_text=_("Empty for the operator's platform index."))
-    image = models.ForeignKey(Image, on_delete=models.DO_NOTHING, db_constraint=False, related_name="evidence")
+    # No index of its own: the (image, declared_at) index starts with it (tests/core/test_redundant_indexes.py).
+    image = models.ForeignKey(Image, db_index=False, on_delete=models.DO_NOTHING, db_constraint=False, related_name="evidence")
     source_url = models.URLField(max_length=2000, blank=True)
     source_domain = models.CharField(max_length=253, blank=True)
     region = models.CharField(max_length=6, null=True, blank=True)
@@ -141,7 +144,8 @@ class Face(models.Model):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="faces")
-    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: face_tenant is on it (tests/core/test_redundant_indexes.py).
+    tenant = models.ForeignKey(Tenant, db_index=False, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     subject = models.ForeignKey(Subject, null=True, blank=True, on_delete=models.SET_NULL, related_name="faces")
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
     box_x = models.PositiveIntegerField()

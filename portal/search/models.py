@@ -94,7 +94,8 @@ class Search(models.Model):
 class SearchMatch(models.Model):
     """A face returned by a search. Deleting a face (erasure, order) deletes its matches."""
 
-    search = models.ForeignKey(Search, on_delete=models.CASCADE, related_name="matches")
+    # No index of its own: search_match_unique_rank (search, rank) starts with it (tests/core/test_redundant_indexes.py).
+    search = models.ForeignKey(Search, db_index=False, on_delete=models.CASCADE, related_name="matches")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
                                  help_text=_("How the object is named outside: URLs, API bodies, exports."))
@@ -128,7 +129,8 @@ class MatchReview(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    search = models.ForeignKey(Search, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    # No index of its own: search_review_by_search (search, created_at) starts with it (tests/core/test_redundant_indexes.py).
+    search = models.ForeignKey(Search, db_index=False, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     match = models.ForeignKey(SearchMatch, on_delete=models.DO_NOTHING, db_constraint=False, related_name="reviews")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False,
                                  related_name="+")
@@ -186,7 +188,8 @@ class SearchAccess(models.Model):
         API = "api", _("API")
 
     tenant = models.ForeignKey(Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
-    search = models.ForeignKey(Search, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    # No index of its own: search_access_by_search (search, -created_at) starts with it (tests/core/test_redundant_indexes.py).
+    search = models.ForeignKey(Search, db_index=False, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     what = models.CharField(max_length=16, choices=What.choices)
     via = models.CharField(max_length=8, choices=Via.choices)
     actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.DO_NOTHING,
@@ -230,7 +233,8 @@ class FaceDisclosure(models.Model):
         API = "api", _("API response")
         EVIDENCE = "evidence", _("Evidence export")
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    # No index of its own: face_disclosure_once starts with it (tests/core/test_redundant_indexes.py).
+    tenant = models.ForeignKey(Tenant, db_index=False, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     search_public_id = models.UUIDField()
     case_reference = models.CharField(max_length=100, blank=True)
     face_uuid = models.UUIDField(db_index=True)
@@ -259,7 +263,8 @@ class RecallNotice(models.Model):
         ERASURE = "erasure", _("Erasure by the gallery's owner")
         REQUEST = "request", _("A data subject's request, decided by the gallery's owner")
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    # No index of its own: recall_notice_open (tenant, acknowledged_at) starts with it (tests/core/test_redundant_indexes.py).
+    tenant = models.ForeignKey(Tenant, db_index=False, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     action = models.CharField(max_length=16, choices=Action.choices)
     cause = models.CharField(max_length=16, choices=Cause.choices)

@@ -22,7 +22,8 @@ class WebhookEndpoint(models.Model):
     """Where a tenant's system receives events. The secret signs every delivery; it is shown once
     at creation and stored sealed (portal.sealing), since signing needs it back in clear."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    # No index of its own: the (tenant, active) index starts with it (tests/core/test_redundant_indexes.py).
+    tenant = models.ForeignKey(Tenant, db_index=False, on_delete=models.CASCADE, related_name="webhook_endpoints")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     url = models.URLField(max_length=500)
     secret = SealedTextField(purpose="webhook_secret")
@@ -47,8 +48,10 @@ class WebhookDelivery(models.Model):
         SUCCEEDED = "succeeded", _("Delivered")
         FAILED = "failed", _("Failed")
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    # No index of its own: the (tenant, -id) index starts with it (tests/core/test_redundant_indexes.py).
+    tenant = models.ForeignKey(Tenant, db_index=False, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the (endpoint, status, id) index starts with it (tests/core/test_redundant_indexes.py).
+    endpoint = models.ForeignKey(WebhookEndpoint, db_index=False, on_delete=models.CASCADE, related_name="deliveries")
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     event_id = models.UUIDField(db_index=True)
     event_type = models.CharField(max_length=32, choices=EventType.choices)
