@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -42,6 +43,15 @@ class Worker:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
+
+    @contextmanager
+    def log_on_failure(self):
+        """An assertion that fails inside carries the worker's log, so the report says what the
+        worker did (a task that raised, one still running) and not only what the page showed."""
+        try:
+            yield
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n--- the worker's log, last 4,000 characters ---\n{self.output()}") from error
 
     def stop(self, sig=signal.SIGTERM) -> None:
         if self.process.poll() is None:

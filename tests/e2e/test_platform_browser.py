@@ -99,7 +99,8 @@ def test_operator_files_activates_and_follows_an_order_to_its_certificate(
         progress = page.get_by_role("progressbar", name="Deletion progress")
         expect(progress).to_be_visible()
         # The bar refreshes itself (htmx, every 2 s) until the worker has deleted and verified.
-        expect(page.locator("#order-progress")).to_contain_text("Verification passed", timeout=90_000)
+        with worker.log_on_failure():
+            expect(page.locator("#order-progress")).to_contain_text("Verification passed", timeout=90_000)
         assert worker.process.poll() is None, worker.output()
     expect(progress).to_have_attribute("aria-valuenow", "100")
     expect(page.locator("#order-progress")).to_contain_text("deleted 3 of 3 images")
