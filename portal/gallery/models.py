@@ -67,7 +67,8 @@ def _thumbnail_path(image, filename):
 class Image(models.Model):
     """One ingested picture and where it came from."""
 
-    # No index of its own: image_unique_per_gallery and the (tenant, -created_at) index start with it (tests/core/test_redundant_indexes.py).
+    # No index of its own: image_unique_per_gallery and the (tenant, -created_at) index start with it
+    # (tests/core/test_redundant_indexes.py).
     tenant = models.ForeignKey(Tenant, db_index=False, null=True, blank=True, on_delete=models.CASCADE, related_name="images",
                                help_text=_("Empty for the operator's platform index."))
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
