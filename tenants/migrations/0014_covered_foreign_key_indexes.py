@@ -4,7 +4,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from portal.core.schema import foreign_key_index_drop
+from portal.runtime.schema import foreign_key_index_drop
 
 
 class Migration(migrations.Migration):

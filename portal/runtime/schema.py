@@ -1,4 +1,5 @@
-"""Schema changes that Django's own operations would make too costly on large tables."""
+"""Schema changes that Django's own operations would make too costly on large tables. The apps'
+migrations import it; it imports nothing of the portal (the kernel layer, tests/test_layering.py)."""
 
 from __future__ import annotations
 
