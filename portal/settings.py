@@ -391,8 +391,7 @@ DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="")
 TWO_FACTOR_REQUIREMENT_ENFORCED = True
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Face search portal")
 
-# The face engine (portal/faces/engine.py). Weights are placed in deepface_home from the
-# face-recognition-models wheel, so nothing is downloaded.
+# The face engine (portal/faces/engine.py); weights come from the face-recognition-models wheel, none downloaded.
 FACE_ENGINE = {
     "deepface_home": env.str("DEEPFACE_HOME", default=str(VAR_DIR / "deepface")),
     "detect_max_side": env.int("FACE_DETECT_MAX_SIDE", default=1024),
@@ -403,6 +402,7 @@ FACE_ENGINE = {
     "cnn_upsample": env.int("FACE_CNN_UPSAMPLE", default=0),
     "max_bytes": env.int("FACE_MAX_BYTES", default=20 * 1024 * 1024),
     "max_pixels": env.int("FACE_MAX_PIXELS", default=40_000_000),
+    "descriptor": env.str("FACE_DESCRIPTOR", default="numpy"),  # or "dlib": README "The descriptor on numpy's BLAS"
 }
 # Similarity (1 - cosine distance) from which a match is a lead, and from which it is strong. On ../shared/faces
 # (Dlib, detect_max_side 1024): same person 0.914-1.000, different people 0.761-0.888 (README "Accuracy").

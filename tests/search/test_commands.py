@@ -196,12 +196,17 @@ def test_bench_ingest_reads_import_images_summary_and_times_every_part(faces_dir
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
     report = json.loads(finished.stdout)
-    one, two = report["ingest"]["rows"]
-    assert (one["workers"], two["workers"]) == (1, 2)
-    for row in (one, two):
-        assert row["pictures"] == 2 and row["faces"] >= 2 and row["failed"] == 0
-        assert row["pictures_per_second"] > 0 and row["cpu_seconds"] > 0
-    assert two["worker_startup_seconds"] > 0 and two["ratio_to_first"] > 0
-    assert report["end_to_end"]["original"]["n"] == 2 and report["end_to_end"]["original"]["no_face"] == []
+    # Both descriptors, the reference (dlib-bin's) last, each run compared with it.
+    assert [run["descriptor"] for run in report["runs"]] == ["numpy", "dlib"]
+    for run in report["runs"]:
+        one, two = run["ingest"]["rows"]
+        assert (one["workers"], two["workers"]) == (1, 2)
+        for row in (one, two):
+            assert row["pictures"] == 2 and row["faces"] >= 2 and row["failed"] == 0
+            assert row["pictures_per_second"] > 0 and row["cpu_seconds"] > 0 and row["ratio_to_reference"] > 0
+        assert two["worker_startup_seconds"] > 0 and two["ratio_to_first"] > 0
+        original = run["end_to_end"]["original"]
+        assert original["n"] == 2 and original["no_face"] == [] and len(original["p50_p95_ratio_to_reference"]) == 2
+    assert report["runs"][-1]["ingest"]["rows"][0]["ratio_to_reference"] == 1.0
     scene = report["misses"]["scene without people 1600x1073"]
     assert scene["hog only"]["faces"] == [] and scene["hog then cnn"]["faces"] == []

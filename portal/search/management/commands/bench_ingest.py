@@ -13,6 +13,9 @@ Measured:
                and scaled to 2,500 px on the long side: p50/p95 (detection + embedding + query)
   misses       faces_detect with and without the CNN fallback on pictures where HOG finds
                nothing: a drawn scene without people and a tilted, bearded face
+
+Ingest and end to end run once per --descriptors (default numpy, then dlib: the descriptor network
+on numpy's BLAS, then in dlib-bin as before), in the same run, with the ratios to the last one.
 """
 
 from __future__ import annotations
@@ -30,12 +33,16 @@ import uuid
 from io import StringIO
 from pathlib import Path
 
+from contextlib import contextmanager
+
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 from PIL import Image as PILImage, ImageDraw
 
-from portal.faces.engine import EngineConfig, FaceEngine, face_engine
+from portal.faces import engine as face_engines
+from portal.faces.engine import DESCRIPTORS, EngineConfig, FaceEngine, face_engine
 from portal.gallery.ingest_workers import DetectionPool, cores_available
 from portal.gallery.models import LegalBasis
 from portal.search.management.commands import bench_search
@@ -64,6 +71,9 @@ class Command(BaseCommand):
         parser.add_argument("--database", default="portal_bench_ingest",
                             help="The benchmark database (its name must contain 'bench').")
         parser.add_argument("--keep", action="store_true", help="Keep the benchmark database afterwards.")
+        parser.add_argument("--descriptors", nargs="+", choices=DESCRIPTORS, default=["numpy", "dlib"],
+                            help="What runs the descriptor network, each measured; the last is the reference "
+                                 "(default numpy dlib).")
         parser.add_argument("--json", action="store_true", help="Print the figures as one JSON object.")
 
     def handle(self, *args, **options):
@@ -80,12 +90,18 @@ class Command(BaseCommand):
         try:
             with override_settings(MEDIA_ROOT=scratch / "media"), _bench_database(name=name, keep=options["keep"],
                                                                                reuse=False):
-                self._progress("engine: warming up")
-                face_engine().faces_detect(data=pictures[0].read_bytes())
-                report["ingest"], tenant = self._ingest(pictures=pictures, scratch=scratch, options=options)
-                report["end_to_end"] = searcher._search_benchmark(tenant=tenant, pictures=pictures,
-                                                                  rounds=options["search_rounds"])
-                report["misses"] = self._misses(pictures=pictures, rounds=options["miss_rounds"])
+                report["runs"] = []
+                for descriptor in options["descriptors"]:
+                    with _descriptor_used(descriptor):
+                        self._progress(f"engine ({descriptor} descriptor): warming up")
+                        face_engine().faces_detect(data=pictures[0].read_bytes())
+                        ingest, tenant = self._ingest(pictures=pictures, scratch=scratch, options=options)
+                        end_to_end = searcher._search_benchmark(tenant=tenant, pictures=pictures,
+                                                                rounds=options["search_rounds"])
+                    report["runs"].append({"descriptor": descriptor, "ingest": ingest, "end_to_end": end_to_end})
+                _ratios_to_reference(runs=report["runs"])
+                with _descriptor_used(options["descriptors"][0]):
+                    report["misses"] = self._misses(pictures=pictures, rounds=options["miss_rounds"])
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         report["machine"]["loadavg_end"] = _loadavg()
@@ -96,6 +112,7 @@ class Command(BaseCommand):
 
     def _ingest(self, *, pictures: list[Path], scratch: Path, options) -> tuple[dict, object]:
         folder = scratch / "pictures"
+        shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
         for round_number in range(options["rounds"]):
             for picture in pictures:
@@ -166,6 +183,35 @@ class Command(BaseCommand):
         return figures
 
 
+@contextmanager
+def _descriptor_used(descriptor: str):
+    """The descriptor for this process's engine (settings) and the workers it spawns (environment)."""
+    previous = os.environ.get("FACE_DESCRIPTOR")
+    os.environ["FACE_DESCRIPTOR"] = descriptor
+    face_engines.face_engine_forget()
+    try:
+        with override_settings(FACE_ENGINE={**settings.FACE_ENGINE, "descriptor": descriptor}):
+            yield
+    finally:
+        face_engines.face_engine_forget()
+        if previous is None:
+            os.environ.pop("FACE_DESCRIPTOR", None)
+        else:
+            os.environ["FACE_DESCRIPTOR"] = previous
+
+
+def _ratios_to_reference(*, runs: list[dict]) -> None:
+    """Each run's pictures/s and search p50/p95 over the last run's (the reference), row by row."""
+    reference = runs[-1]
+    for run in runs:
+        for row, base in zip(run["ingest"]["rows"], reference["ingest"]["rows"]):
+            row["ratio_to_reference"] = round(row["pictures_per_second"] / base["pictures_per_second"], 2)
+        for variant in ("original", "scaled_2500"):
+            mine, base = run["end_to_end"][variant], reference["end_to_end"][variant]
+            mine["p50_p95_ratio_to_reference"] = [round(mine["median_ms"] / base["median_ms"], 2),
+                                                  round(mine["p95_ms"] / base["p95_ms"], 2)]
+
+
 def _cpu_seconds() -> float:
     """CPU time of this process and of its children that have ended (the workers, once joined)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -208,19 +254,23 @@ def _text(report: dict) -> str:
     machine = report["machine"]
     lines = [f"Machine: {machine['cores']} cores, load average {machine['loadavg_start']} at the start, "
              f"{machine['loadavg_end']} at the end."]
-    lines.append("Ingest (import_images, wall time including worker start-up):")
-    for row in report["ingest"]["rows"]:
-        startup = f", start-up alone {row['worker_startup_seconds']} s" if row["worker_startup_seconds"] else ""
-        lines.append(f"  {row['workers']} worker(s): {row['pictures']} pictures ({row['faces']} faces) in "
-                     f"{row['seconds']} s = {row['pictures_per_second']} pictures/s, "
-                     f"{row['pictures_per_second_per_core']} per core, x{row['ratio_to_first']} the first; "
-                     f"{row['pictures_per_cpu_second']} per CPU-second{startup}")
-    lines.append("Search end to end (warm; detection + embedding + query):")
-    for variant in ("original", "scaled_2500"):
-        row = report["end_to_end"][variant]
-        lines.append(f"  {variant}: n={row['n']} p50 {row['median_ms']} ms, p95 {row['p95_ms']} ms, max "
-                     f"{row['max_ms']} ms (detection median {row['detect_median_ms']} ms, query median "
-                     f"{row['query_median_ms']} ms)")
+    reference = report["runs"][-1]["descriptor"]
+    for run in report["runs"]:
+        lines.append(f"Ingest, {run['descriptor']} descriptor (import_images, wall time including worker start-up):")
+        for row in run["ingest"]["rows"]:
+            startup = f", start-up alone {row['worker_startup_seconds']} s" if row["worker_startup_seconds"] else ""
+            lines.append(f"  {row['workers']} worker(s): {row['pictures']} pictures ({row['faces']} faces) in "
+                         f"{row['seconds']} s = {row['pictures_per_second']} pictures/s, "
+                         f"{row['pictures_per_second_per_core']} per core, x{row['ratio_to_first']} the first, "
+                         f"x{row['ratio_to_reference']} {reference}'s; "
+                         f"{row['pictures_per_cpu_second']} per CPU-second{startup}")
+        lines.append(f"Search end to end, {run['descriptor']} descriptor (warm; detection + embedding + query):")
+        for variant in ("original", "scaled_2500"):
+            row = run["end_to_end"][variant]
+            ratios = row["p50_p95_ratio_to_reference"]
+            lines.append(f"  {variant}: n={row['n']} p50 {row['median_ms']} ms, p95 {row['p95_ms']} ms, max "
+                         f"{row['max_ms']} ms (detection median {row['detect_median_ms']} ms, query median "
+                         f"{row['query_median_ms']} ms); p50 x{ratios[0]}, p95 x{ratios[1]} {reference}'s")
     misses = report["misses"]
     lines.append(f"Misses (CNN at {misses['cnn_max_side']} px, upsampling {misses['cnn_upsample']}):")
     for label, row in misses.items():

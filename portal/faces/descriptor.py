@@ -1,0 +1,218 @@
+"""dlib's face descriptor network, run with numpy's BLAS.
+
+The embedding is dlib's ResNet (``dlib_face_recognition_resnet_model_v1.dat``, the network
+deepface's Dlib model runs). The pinned ``dlib-bin`` wheel runs it on dlib's own matrix code,
+without a BLAS: about 80 ms a face on the 2-core machine. Here the same network, with the same
+weights read from the same file, runs as im2col and matrix products on the OpenBLAS that numpy
+ships: about 17 ms a face, one thread. The vectors equal dlib's to within float rounding
+(``tests/faces/test_descriptor.py`` compares them on real faces), so the gallery's embeddings
+stay valid and the engine keeps its name.
+
+No library runs a dlib network file, so the reader of its format is written here. It reads
+what dlib's serialisation writes for this network:
+
+- an integer is one byte giving the count of bytes that follow (bit 7 set for a negative
+  number), then those bytes, little-endian; a string is an integer length, then its bytes;
+- a float outside a tensor is two integers, mantissa and exponent base 2;
+- a tensor is the integer 2 (its format version), its four dimensions, then its values as
+  little-endian 4-byte floats.
+
+The layers appear from the input up: the input layer's channel means and chip size, then for
+each convolution ``con_4`` its tensor (filters, then one bias per filter) and its filter count,
+size, strides and paddings, then the ``affine_`` layer that follows it (gammas, then betas, a
+batch normalisation frozen at training), and last ``fc_2``, the 256 × 128 projection without a
+bias. Each affine layer is folded into its convolution once, at load time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from threadpoolctl import ThreadpoolController
+
+from portal.faces.errors import FaceEngineError
+
+# The network as dlib's face recognition example defines it, from the input up: a 7 × 7 / 2
+# convolution and a 3 × 3 / 2 max pool, then residual stages of (channels, blocks). A stage's
+# first block halves the size (its first convolution has stride 2, its shortcut is a 2 × 2
+# average pool) except in the first stage. A block is conv, affine, relu, conv, affine, then
+# the shortcut added and a relu. Then the mean over the positions and the projection.
+STAGES = ((32, 3), (64, 4), (128, 3), (256, 3), (256, 1))
+
+_CONVOLUTION, _AFFINE, _PROJECTION, _INPUT = b"con_4", b"affine_", b"fc_2", b"input_rgb_image_sized"
+_TENSOR_VERSION = 2
+
+
+@dataclass(frozen=True)
+class _Convolution:
+    weights: np.ndarray  # (channels in × size × size, channels out), the affine's gamma folded in
+    bias: np.ndarray  # (channels out,), the affine's beta folded in
+    size: int
+    stride: int
+    padding: int
+
+
+class _Reader:
+    def __init__(self, *, data: bytes, path: Path) -> None:
+        self.data, self.path, self.position = data, path, 0
+
+    def fail(self, reason: str) -> FaceEngineError:
+        return FaceEngineError(
+            f"{self.path} is not dlib's face recognition network as the engine expects: {reason}."
+        )
+
+    def integer(self) -> int:
+        if self.position >= len(self.data):
+            raise self.fail("the file ends inside a layer")
+        head = self.data[self.position]
+        count = head & 0x0F
+        start, self.position = self.position + 1, self.position + 1 + count
+        if self.position > len(self.data):
+            raise self.fail("the file ends inside a layer")
+        value = int.from_bytes(self.data[start:self.position], "little")
+        return -value if head & 0x80 else value
+
+    def real(self) -> float:
+        mantissa = self.integer()
+        return float(mantissa) * 2.0 ** self.integer()
+
+    def tensor(self) -> np.ndarray:
+        if self.integer() != _TENSOR_VERSION:
+            raise self.fail("a tensor has an unknown format version")
+        dimensions = [self.integer() for _ in range(4)]
+        count = int(np.prod(dimensions))
+        end = self.position + 4 * count
+        if count <= 0 or end > len(self.data):
+            raise self.fail("a tensor is empty or longer than the file")
+        values = np.frombuffer(self.data, dtype="<f4", count=count, offset=self.position)
+        self.position = end
+        return values.astype(np.float32)
+
+    def seek(self, name: bytes) -> bool:
+        # Layers are looked for after the previous one's values, so a layer's name is never
+        # looked for inside a tensor's floats.
+        found = self.data.find(bytes([len(name)]) + name, self.position)
+        if found < 0:
+            return False
+        self.position = found + 1 + len(name)
+        return True
+
+
+class FaceDescriptor:
+    """128 numbers for an aligned 150 × 150 face chip, as dlib's ``compute_face_descriptor``."""
+
+    def __init__(self, *, path: Path) -> None:
+        reader = _Reader(data=Path(path).read_bytes(), path=Path(path))
+        if not reader.seek(_INPUT):
+            raise reader.fail("no input layer")
+        self.channel_means = np.array([reader.real() for _ in range(3)], dtype=np.float32)
+        self.chip_size = reader.integer()
+        if reader.integer() != self.chip_size:
+            raise reader.fail("its input is not square")
+        self._convolutions = [self._convolution_read(reader=reader, index=index)
+                              for index in range(1 + 2 * sum(blocks for _, blocks in STAGES))]
+        if not reader.seek(_PROJECTION):
+            raise reader.fail("no projection layer")
+        outputs, inputs = reader.integer(), reader.integer()
+        self._projection = reader.tensor().reshape(inputs, outputs)
+        if inputs != STAGES[-1][0]:
+            raise reader.fail(f"the projection takes {inputs} inputs, not {STAGES[-1][0]}")
+        self.size = outputs
+        # numpy's OpenBLAS would use every core for each product: one thread per process, as
+        # the engine's throughput comes from processes (a second thread saved 20 % of a face's
+        # time for 60 % more CPU, measured).
+        self._threads = ThreadpoolController()
+
+    def _convolution_read(self, *, reader: _Reader, index: int) -> _Convolution:
+        expected_in, expected_out, expected_size, expected_stride = _layer_plan()[index]
+        if not reader.seek(_CONVOLUTION):
+            raise reader.fail(f"{index} convolutions, not {len(_layer_plan())}")
+        values = reader.tensor()
+        filters, size, size_x, stride, stride_x, padding, padding_x = (
+            reader.integer() for _ in range(7))
+        if (filters, size, stride) != (expected_out, expected_size, expected_stride) or (
+                size_x, stride_x, padding_x) != (size, stride, padding):
+            raise reader.fail(f"convolution {index} is {filters} × {size} × {size_x} / "
+                              f"{stride}, not {expected_out} × {expected_size} / {expected_stride}")
+        weight_count = filters * expected_in * size * size
+        if values.size != weight_count + filters:
+            raise reader.fail(f"convolution {index} has {values.size} values, not "
+                              f"{weight_count + filters}")
+        if not reader.seek(_AFFINE):
+            raise reader.fail(f"convolution {index} has no affine layer after it")
+        affine = reader.tensor()
+        if affine.size != 2 * filters:
+            raise reader.fail(f"affine layer {index} has {affine.size} values, not {2 * filters}")
+        gamma, beta = affine[:filters], affine[filters:]
+        weights = values[:weight_count].reshape(filters, expected_in * size * size).T * gamma
+        bias = values[weight_count:] * gamma + beta
+        return _Convolution(weights=np.ascontiguousarray(weights, dtype=np.float32),
+                            bias=bias.astype(np.float32), size=size, stride=stride,
+                            padding=padding)
+
+    def descriptors(self, *, chips: np.ndarray) -> np.ndarray:
+        """(n, 150, 150, 3) RGB uint8 chips to (n, 128) float32 descriptors, not normalised."""
+        if chips.ndim != 4 or chips.shape[1:] != (self.chip_size, self.chip_size, 3):
+            raise ValueError(f"chips must be (n, {self.chip_size}, {self.chip_size}, 3), "
+                             f"not {chips.shape}")
+        with self._threads.limit(limits=1, user_api="blas"):
+            # One chip at a time: its activations stay in the cache (a batch of 25 took 1.5 ×
+            # as long a face, measured).
+            return np.stack([self._forward(chip=chip) for chip in chips]) if len(chips) else \
+                np.zeros((0, self.size), dtype=np.float32)
+
+    def _forward(self, *, chip: np.ndarray) -> np.ndarray:
+        layers = iter(self._convolutions)
+        x = (chip.astype(np.float32) - self.channel_means) / np.float32(256)
+        x = _max_pool(np.maximum(_convolve(x, next(layers)), 0), size=3, stride=2)
+        for stage, (_, blocks) in enumerate(STAGES):
+            for block in range(blocks):
+                halves = stage > 0 and block == 0
+                y = _convolve(np.maximum(_convolve(x, next(layers)), 0), next(layers))
+                x = np.maximum(_sum_padded(y, _average_pool(x) if halves else x), 0)
+        return x.mean(axis=(0, 1)) @ self._projection
+
+
+def _layer_plan() -> list[tuple[int, int, int, int]]:
+    """(channels in, channels out, size, stride) of each convolution, from the input up."""
+    plan, channels = [(3, 32, 7, 2)], 32
+    for stage, (width, blocks) in enumerate(STAGES):
+        for block in range(blocks):
+            plan += [(channels, width, 3, 2 if stage > 0 and block == 0 else 1), (width, width, 3, 1)]
+            channels = width
+    return plan
+
+
+def _convolve(x: np.ndarray, layer: _Convolution) -> np.ndarray:
+    if layer.padding:
+        pad = layer.padding
+        x = np.pad(x, ((pad, pad), (pad, pad), (0, 0)))
+    # (rows, columns, channels, size, size): each output position's window, channels first,
+    # the filters' own order; reshaping copies them into the im2col matrix.
+    windows = sliding_window_view(x, (layer.size, layer.size), axis=(0, 1))
+    windows = windows[::layer.stride, ::layer.stride]
+    rows, columns = windows.shape[:2]
+    return (windows.reshape(rows * columns, -1) @ layer.weights + layer.bias).reshape(
+        rows, columns, -1)
+
+
+def _max_pool(x: np.ndarray, *, size: int, stride: int) -> np.ndarray:
+    return sliding_window_view(x, (size, size), axis=(0, 1))[::stride, ::stride].max(axis=(-2, -1))
+
+
+def _average_pool(x: np.ndarray) -> np.ndarray:
+    return sliding_window_view(x, (2, 2), axis=(0, 1))[::2, ::2].mean(axis=(-2, -1))
+
+
+def _sum_padded(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    # dlib adds a block's output to its shortcut over the larger of the two shapes, as if the
+    # smaller were padded with zeros: more channels after a stage's first block, and one more
+    # row and column where an odd size is halved (8 × 8 gives 3 × 3 by convolution, 4 × 4 by
+    # pooling).
+    total = np.zeros(tuple(max(i, j) for i, j in zip(a.shape, b.shape)), dtype=np.float32)
+    total[:a.shape[0], :a.shape[1], :a.shape[2]] += a
+    total[:b.shape[0], :b.shape[1], :b.shape[2]] += b
+    return total
