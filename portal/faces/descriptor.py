@@ -33,7 +33,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import ThreadpoolController
 
-from portal.faces.errors import FaceEngineError
+from portal.faces.errors import EngineWeightsMissing
 
 # The network as dlib's face recognition example defines it, from the input up: a 7 × 7 / 2
 # convolution and a 3 × 3 / 2 max pool, then residual stages of (channels, blocks). A stage's
@@ -59,8 +59,9 @@ class _Reader:
     def __init__(self, *, data: bytes, path: Path) -> None:
         self.data, self.path, self.position = data, path, 0
 
-    def fail(self, reason: str) -> FaceEngineError:
-        return FaceEngineError(
+    def fail(self, reason: str) -> EngineWeightsMissing:
+        # An installation fault for the operator, as a missing weight file is.
+        return EngineWeightsMissing(
             f"{self.path} is not dlib's face recognition network as the engine expects: {reason}."
         )
 

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_info
 from portal.faces import descriptor as descriptor_module
 from portal.faces.descriptor import FaceDescriptor
 from portal.faces.engine import RECOGNITION_WEIGHTS, EngineConfig, FaceEngine
-from portal.faces.errors import FaceEngineError
+from portal.faces.errors import EngineWeightsMissing
 from portal.faces.weights import weights_source_dir
 
 WEIGHTS = weights_source_dir() / RECOGNITION_WEIGHTS
@@ -88,12 +88,12 @@ def test_it_runs_on_one_blas_thread(engines, pictures):
 
 def test_a_file_that_is_not_the_network_is_refused_by_name(tmp_path):
     landmarks = weights_source_dir() / "shape_predictor_5_face_landmarks.dat"
-    with pytest.raises(FaceEngineError, match="no input layer"):
+    with pytest.raises(EngineWeightsMissing, match="no input layer"):
         FaceDescriptor(path=landmarks)
 
     truncated = tmp_path / "truncated.dat"
     truncated.write_bytes(WEIGHTS.read_bytes()[:3_000_000])
-    with pytest.raises(FaceEngineError, match="convolutions, not 29|ends inside a layer|longer than the file"):
+    with pytest.raises(EngineWeightsMissing, match="convolutions, not 29|ends inside a layer|longer than the file"):
         FaceDescriptor(path=truncated)
 
 
@@ -102,7 +102,7 @@ def test_a_network_of_another_shape_is_refused(tmp_path, monkeypatch):
     copy = tmp_path / "network.dat"
     shutil.copyfile(WEIGHTS, copy)
     monkeypatch.setattr(descriptor_module, "STAGES", descriptor_module.STAGES[:-1] + ((256, 2),))
-    with pytest.raises(FaceEngineError, match="convolutions, not 31"):
+    with pytest.raises(EngineWeightsMissing, match="convolutions, not 31"):
         FaceDescriptor(path=copy)
 
 
