@@ -30,10 +30,9 @@ import shutil
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
-
-from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.management import call_command
@@ -41,8 +40,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 from PIL import Image as PILImage, ImageDraw
 
-from portal.faces import engine as face_engines
-from portal.faces.engine import DESCRIPTORS, EngineConfig, FaceEngine, face_engine
+from portal.faces.engine import DESCRIPTORS, EngineConfig, FaceEngine, face_engine, face_engine_forget
 from portal.gallery.ingest_workers import DetectionPool, cores_available
 from portal.gallery.models import LegalBasis
 from portal.search.management.commands import bench_search
@@ -188,12 +186,12 @@ def _descriptor_used(descriptor: str):
     """The descriptor for this process's engine (settings) and the workers it spawns (environment)."""
     previous = os.environ.get("FACE_DESCRIPTOR")
     os.environ["FACE_DESCRIPTOR"] = descriptor
-    face_engines.face_engine_forget()
+    face_engine_forget()
     try:
         with override_settings(FACE_ENGINE={**settings.FACE_ENGINE, "descriptor": descriptor}):
             yield
     finally:
-        face_engines.face_engine_forget()
+        face_engine_forget()
         if previous is None:
             os.environ.pop("FACE_DESCRIPTOR", None)
         else:
