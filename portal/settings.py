@@ -398,8 +398,8 @@ FACE_ENGINE = {
     "min_confidence": env.float("FACE_MIN_CONFIDENCE", default=0.5),
     # dlib's CNN detector when HOG finds no face; about 2 s a miss at 800 px (README, "Performance").
     "cnn_fallback": env.bool("FACE_CNN_FALLBACK", default=True),
-    "cnn_max_side": env.int("FACE_CNN_MAX_SIDE", default=800),
-    "cnn_upsample": env.int("FACE_CNN_UPSAMPLE", default=0),
+    "cnn_max_side": env.int("FACE_CNN_MAX_SIDE", default=800), "cnn_upsample": env.int("FACE_CNN_UPSAMPLE", default=0),
+    "hog_scan": env.str("FACE_HOG_SCAN", default="halves"), "hog_threads": env.int("FACE_HOG_THREADS", default=2),
     "max_bytes": env.int("FACE_MAX_BYTES", default=20 * 1024 * 1024),
     "max_pixels": env.int("FACE_MAX_PIXELS", default=40_000_000),
     "descriptor": env.str("FACE_DESCRIPTOR", default="numpy"),  # or "dlib": README "The descriptor on numpy's BLAS"

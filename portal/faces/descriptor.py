@@ -8,14 +8,7 @@ ships: about 17 ms a face, one thread. The vectors equal dlib's to within float 
 (``tests/faces/test_descriptor.py`` compares them on real faces), so the gallery's embeddings
 stay valid and the engine keeps its name.
 
-No library runs a dlib network file, so the reader of its format is written here. It reads
-what dlib's serialisation writes for this network:
-
-- an integer is one byte giving the count of bytes that follow (bit 7 set for a negative
-  number), then those bytes, little-endian; a string is an integer length, then its bytes;
-- a float outside a tensor is two integers, mantissa and exponent base 2;
-- a tensor is the integer 2 (its format version), its four dimensions, then its values as
-  little-endian 4-byte floats.
+The weights are read with ``portal/faces/dlib_files.py`` (dlib's serialisation).
 
 The layers appear from the input up: the input layer's channel means and chip size, then for
 each convolution ``con_4`` its tensor (filters, then one bias per filter) and its filter count,
@@ -33,7 +26,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import ThreadpoolController
 
-from portal.faces.errors import EngineWeightsMissing
+from portal.faces.dlib_files import DlibReader
 
 # The network as dlib's face recognition example defines it, from the input up: a 7 × 7 / 2
 # convolution and a 3 × 3 / 2 max pool, then residual stages of (channels, blocks). A stage's
@@ -43,7 +36,6 @@ from portal.faces.errors import EngineWeightsMissing
 STAGES = ((32, 3), (64, 4), (128, 3), (256, 3), (256, 1))
 
 _CONVOLUTION, _AFFINE, _PROJECTION, _INPUT = b"con_4", b"affine_", b"fc_2", b"input_rgb_image_sized"
-_TENSOR_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -55,58 +47,12 @@ class _Convolution:
     padding: int
 
 
-class _Reader:
-    def __init__(self, *, data: bytes, path: Path) -> None:
-        self.data, self.path, self.position = data, path, 0
-
-    def fail(self, reason: str) -> EngineWeightsMissing:
-        # An installation fault for the operator, as a missing weight file is.
-        return EngineWeightsMissing(
-            f"{self.path} is not dlib's face recognition network as the engine expects: {reason}."
-        )
-
-    def integer(self) -> int:
-        if self.position >= len(self.data):
-            raise self.fail("the file ends inside a layer")
-        head = self.data[self.position]
-        count = head & 0x0F
-        start, self.position = self.position + 1, self.position + 1 + count
-        if self.position > len(self.data):
-            raise self.fail("the file ends inside a layer")
-        value = int.from_bytes(self.data[start:self.position], "little")
-        return -value if head & 0x80 else value
-
-    def real(self) -> float:
-        mantissa = self.integer()
-        return float(mantissa) * 2.0 ** self.integer()
-
-    def tensor(self) -> np.ndarray:
-        if self.integer() != _TENSOR_VERSION:
-            raise self.fail("a tensor has an unknown format version")
-        dimensions = [self.integer() for _ in range(4)]
-        count = int(np.prod(dimensions))
-        end = self.position + 4 * count
-        if count <= 0 or end > len(self.data):
-            raise self.fail("a tensor is empty or longer than the file")
-        values = np.frombuffer(self.data, dtype="<f4", count=count, offset=self.position)
-        self.position = end
-        return values.astype(np.float32)
-
-    def seek(self, name: bytes) -> bool:
-        # Layers are looked for after the previous one's values, so a layer's name is never
-        # looked for inside a tensor's floats.
-        found = self.data.find(bytes([len(name)]) + name, self.position)
-        if found < 0:
-            return False
-        self.position = found + 1 + len(name)
-        return True
-
-
 class FaceDescriptor:
     """128 numbers for an aligned 150 × 150 face chip, as dlib's ``compute_face_descriptor``."""
 
     def __init__(self, *, path: Path) -> None:
-        reader = _Reader(data=Path(path).read_bytes(), path=Path(path))
+        reader = DlibReader(data=Path(path).read_bytes(), source=Path(path),
+                            expected="dlib's face recognition network")
         if not reader.seek(_INPUT):
             raise reader.fail("no input layer")
         self.channel_means = np.array([reader.real() for _ in range(3)], dtype=np.float32)
@@ -128,7 +74,7 @@ class FaceDescriptor:
         # time for 60 % more CPU, measured).
         self._threads = ThreadpoolController()
 
-    def _convolution_read(self, *, reader: _Reader, index: int, plan: list) -> _Convolution:
+    def _convolution_read(self, *, reader: DlibReader, index: int, plan: list) -> _Convolution:
         expected_in, expected_out, expected_size, expected_stride = plan[index]
         if not reader.seek(_CONVOLUTION):
             raise reader.fail(f"{index} convolutions, not {len(plan)}")

@@ -84,6 +84,8 @@ class DetectionPool:
 def _worker_start() -> None:
     # Ctrl-C reaches every process of the terminal's group; the parent alone decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The workers are as many processes as cores: a second HOG thread in each would only contend.
+    os.environ["FACE_HOG_THREADS"] = "1"
     import django
 
     django.setup()

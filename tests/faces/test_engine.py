@@ -175,12 +175,14 @@ def test_input_errors_come_through_as_engine_errors(engine):
         small.faces_detect(data=b"\xff\xd8\xff" + b"\x00" * 20)
 
 
-def test_engine_failures_are_wrapped(engine, faces_dir, monkeypatch):
+@pytest.mark.parametrize("half", ["_top", "_whole"])
+def test_engine_failures_are_wrapped(engine, faces_dir, monkeypatch, half):
+    # Either half of the HOG scan (the lower one runs in a thread of its own).
     class Broken:
         def run(self, _image, _upsample):
             raise RuntimeError("dlib exploded")
 
-    monkeypatch.setitem(engine.detector.model, "face_detector", Broken())
+    monkeypatch.setattr(engine._hog, half, Broken())
     with pytest.raises(FaceEngineError) as raised:
         engine.faces_detect(data=(faces_dir / "obama_small.jpg").read_bytes())
     assert type(raised.value) is FaceEngineError

@@ -196,8 +196,9 @@ def test_bench_ingest_reads_import_images_summary_and_times_every_part(faces_dir
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
     report = json.loads(finished.stdout)
-    # Both descriptors, the reference (dlib-bin's) last, each run compared with it.
-    assert [run["descriptor"] for run in report["runs"]] == ["numpy", "dlib"]
+    # Today's engine, then the previous version (HOG as one scan) as the reference, each run compared with it.
+    assert [(run["engine"], run["settings"]) for run in report["runs"]] == [
+        ("now", {"descriptor": "numpy", "hog_scan": "halves"}), ("one-scan", {"descriptor": "numpy", "hog_scan": "whole"})]
     for run in report["runs"]:
         one, two = run["ingest"]["rows"]
         assert (one["workers"], two["workers"]) == (1, 2)

@@ -14,8 +14,10 @@ Measured:
   misses       faces_detect with and without the CNN fallback on pictures where HOG finds
                nothing: a drawn scene without people and a tilted, bearded face
 
-Ingest and end to end run once per --descriptors (default numpy, then dlib: the descriptor network
-on numpy's BLAS, then in dlib-bin as before), in the same run, with the ratios to the last one.
+Ingest and end to end run once per --engines variant, in the same run, with the ratios to the last
+one (the reference). The variants (ENGINES): "now", the defaults; "one-scan", HOG as one dlib scan
+instead of two halves at once (the previous version); "dlib", that and the descriptor network in
+dlib-bin (the version before). Default: now, then one-scan.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 from PIL import Image as PILImage, ImageDraw
 
-from portal.faces.engine import DESCRIPTORS, EngineConfig, FaceEngine, face_engine, face_engine_forget
+from portal.faces.engine import EngineConfig, FaceEngine, face_engine, face_engine_forget
 from portal.gallery.ingest_workers import DetectionPool, cores_available
 from portal.gallery.models import LegalBasis
 from portal.search.management.commands import bench_search
@@ -50,6 +52,14 @@ from portal.search.management.commands.bench_search import (
 
 # import_images's summary line; only the figures read here are named, so a clause added to it
 # (as "new evidence recorded on N" was) does not break the benchmark.
+# Each variant's engine settings, and the environment variables that give them to import_images' workers.
+ENGINES = {
+    "now": {"descriptor": "numpy", "hog_scan": "halves"},
+    "one-scan": {"descriptor": "numpy", "hog_scan": "whole"},
+    "dlib": {"descriptor": "dlib", "hog_scan": "whole"},
+}
+_ENVIRONMENT = {"descriptor": "FACE_DESCRIPTOR", "hog_scan": "FACE_HOG_SCAN"}
+
 _REPORT = re.compile(r"Imported (?P<imported>\d+) picture\(s\) with (?P<faces>\d+) face\(s\);.*?"
                      r"(?P<failed>\d+) failed\.")
 
@@ -69,9 +79,8 @@ class Command(BaseCommand):
         parser.add_argument("--database", default="portal_bench_ingest",
                             help="The benchmark database (its name must contain 'bench').")
         parser.add_argument("--keep", action="store_true", help="Keep the benchmark database afterwards.")
-        parser.add_argument("--descriptors", nargs="+", choices=DESCRIPTORS, default=["numpy", "dlib"],
-                            help="What runs the descriptor network, each measured; the last is the reference "
-                                 "(default numpy dlib).")
+        parser.add_argument("--engines", nargs="+", choices=list(ENGINES), default=["now", "one-scan"],
+                            help="Engine variants, each measured; the last is the reference (default now one-scan).")
         parser.add_argument("--json", action="store_true", help="Print the figures as one JSON object.")
 
     def handle(self, *args, **options):
@@ -89,16 +98,19 @@ class Command(BaseCommand):
             with override_settings(MEDIA_ROOT=scratch / "media"), _bench_database(name=name, keep=options["keep"],
                                                                                reuse=False):
                 report["runs"] = []
-                for descriptor in options["descriptors"]:
-                    with _descriptor_used(descriptor):
-                        self._progress(f"engine ({descriptor} descriptor): warming up")
-                        face_engine().faces_detect(data=pictures[0].read_bytes())
+                for variant in options["engines"]:
+                    with _engine_used(variant):
+                        self._progress(f"engine {variant} {ENGINES[variant]}: warming up")
+                        engine = face_engine()
+                        engine.faces_detect(data=pictures[0].read_bytes())
+                        used = {key: getattr(engine.config, key) for key in ENGINES[variant]}
                         ingest, tenant = self._ingest(pictures=pictures, scratch=scratch, options=options)
                         end_to_end = searcher._search_benchmark(tenant=tenant, pictures=pictures,
                                                                 rounds=options["search_rounds"])
-                    report["runs"].append({"descriptor": descriptor, "ingest": ingest, "end_to_end": end_to_end})
+                    report["runs"].append({"engine": variant, "settings": used, "ingest": ingest,
+                                           "end_to_end": end_to_end})
                 _ratios_to_reference(runs=report["runs"])
-                with _descriptor_used(options["descriptors"][0]):
+                with _engine_used(options["engines"][0]):
                     report["misses"] = self._misses(pictures=pictures, rounds=options["miss_rounds"])
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -182,20 +194,22 @@ class Command(BaseCommand):
 
 
 @contextmanager
-def _descriptor_used(descriptor: str):
-    """The descriptor for this process's engine (settings) and the workers it spawns (environment)."""
-    previous = os.environ.get("FACE_DESCRIPTOR")
-    os.environ["FACE_DESCRIPTOR"] = descriptor
+def _engine_used(variant: str):
+    """The variant's engine in this process (settings) and in the workers it spawns (environment)."""
+    chosen = ENGINES[variant]
+    previous = {name: os.environ.get(name) for name in _ENVIRONMENT.values()}
+    os.environ.update({_ENVIRONMENT[key]: value for key, value in chosen.items()})
     face_engine_forget()
     try:
-        with override_settings(FACE_ENGINE={**settings.FACE_ENGINE, "descriptor": descriptor}):
+        with override_settings(FACE_ENGINE={**settings.FACE_ENGINE, **chosen}):
             yield
     finally:
         face_engine_forget()
-        if previous is None:
-            os.environ.pop("FACE_DESCRIPTOR", None)
-        else:
-            os.environ["FACE_DESCRIPTOR"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _ratios_to_reference(*, runs: list[dict]) -> None:
@@ -252,9 +266,10 @@ def _text(report: dict) -> str:
     machine = report["machine"]
     lines = [f"Machine: {machine['cores']} cores, load average {machine['loadavg_start']} at the start, "
              f"{machine['loadavg_end']} at the end."]
-    reference = report["runs"][-1]["descriptor"]
+    reference = report["runs"][-1]["engine"]
     for run in report["runs"]:
-        lines.append(f"Ingest, {run['descriptor']} descriptor (import_images, wall time including worker start-up):")
+        lines.append(f"Ingest, engine {run['engine']} {run['settings']} (import_images, wall time including "
+                     "worker start-up):")
         for row in run["ingest"]["rows"]:
             startup = f", start-up alone {row['worker_startup_seconds']} s" if row["worker_startup_seconds"] else ""
             lines.append(f"  {row['workers']} worker(s): {row['pictures']} pictures ({row['faces']} faces) in "
@@ -262,7 +277,7 @@ def _text(report: dict) -> str:
                          f"{row['pictures_per_second_per_core']} per core, x{row['ratio_to_first']} the first, "
                          f"x{row['ratio_to_reference']} {reference}'s; "
                          f"{row['pictures_per_cpu_second']} per CPU-second{startup}")
-        lines.append(f"Search end to end, {run['descriptor']} descriptor (warm; detection + embedding + query):")
+        lines.append(f"Search end to end, engine {run['engine']} (warm; detection + embedding + query):")
         for variant in ("original", "scaled_2500"):
             row = run["end_to_end"][variant]
             ratios = row["p50_p95_ratio_to_reference"]
