@@ -198,10 +198,12 @@ def test_bench_ingest_reads_import_images_summary_and_times_every_part(faces_dir
     report = json.loads(finished.stdout)
     # Today's engine, then the previous version (HOG as one scan) as the reference, each run compared with it.
     assert [(run["engine"], run["settings"]) for run in report["runs"]] == [
-        ("now", {"descriptor": "numpy", "hog_scan": "halves"}), ("one-scan", {"descriptor": "numpy", "hog_scan": "whole"})]
+        ("now", {"descriptor": "numpy", "hog_scan": "halves", "hog_threads": 2}),
+        ("one-scan", {"descriptor": "numpy", "hog_scan": "whole", "hog_threads": 2})]
     for run in report["runs"]:
         one, two = run["ingest"]["rows"]
         assert (one["workers"], two["workers"]) == (1, 2)
+        assert one["hog_threads"] == 1  # the in-process worker is the one-core reference
         for row in (one, two):
             assert row["pictures"] == 2 and row["faces"] >= 2 and row["failed"] == 0
             assert row["pictures_per_second"] > 0 and row["cpu_seconds"] > 0 and row["ratio_to_reference"] > 0

@@ -8,7 +8,8 @@ sees a benchmark picture.
 Measured:
   ingest       `import_images --workers N` wall time on the ../shared/faces pictures (--rounds
                re-encoded copies, so every picture is new), worker start-up included and also
-               given alone; pictures/s, per core, and the ratio to one worker
+               given alone; pictures/s, per core, and the ratio to one worker (HOG in one thread
+               a process, as import_images' workers run it, so one worker is the one-core reference)
   end to end   search_run on the same pictures as probes, model warm, as they are (up to 2,333 px)
                and scaled to 2,500 px on the long side: p50/p95 (detection + embedding + query)
   misses       faces_detect with and without the CNN fallback on pictures where HOG finds
@@ -58,7 +59,7 @@ ENGINES = {
     "one-scan": {"descriptor": "numpy", "hog_scan": "whole"},
     "dlib": {"descriptor": "dlib", "hog_scan": "whole"},
 }
-_ENVIRONMENT = {"descriptor": "FACE_DESCRIPTOR", "hog_scan": "FACE_HOG_SCAN"}
+_ENVIRONMENT = {"descriptor": "FACE_DESCRIPTOR", "hog_scan": "FACE_HOG_SCAN", "hog_threads": "FACE_HOG_THREADS"}
 
 _REPORT = re.compile(r"Imported (?P<imported>\d+) picture\(s\) with (?P<faces>\d+) face\(s\);.*?"
                      r"(?P<failed>\d+) failed\.")
@@ -99,12 +100,13 @@ class Command(BaseCommand):
                                                                                reuse=False):
                 report["runs"] = []
                 for variant in options["engines"]:
+                    ingest, tenant = self._ingest(pictures=pictures, scratch=scratch, options=options,
+                                                  variant=variant)
                     with _engine_used(variant):
                         self._progress(f"engine {variant} {ENGINES[variant]}: warming up")
                         engine = face_engine()
                         engine.faces_detect(data=pictures[0].read_bytes())
-                        used = {key: getattr(engine.config, key) for key in ENGINES[variant]}
-                        ingest, tenant = self._ingest(pictures=pictures, scratch=scratch, options=options)
+                        used = {key: getattr(engine.config, key) for key in (*ENGINES[variant], "hog_threads")}
                         end_to_end = searcher._search_benchmark(tenant=tenant, pictures=pictures,
                                                                 rounds=options["search_rounds"])
                     report["runs"].append({"engine": variant, "settings": used, "ingest": ingest,
@@ -120,7 +122,7 @@ class Command(BaseCommand):
     def _progress(self, message: str) -> None:
         self.stderr.write(f"[bench] {message}")
 
-    def _ingest(self, *, pictures: list[Path], scratch: Path, options) -> tuple[dict, object]:
+    def _ingest(self, *, pictures: list[Path], scratch: Path, options, variant: str) -> tuple[dict, object]:
         folder = scratch / "pictures"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
@@ -131,37 +133,41 @@ class Command(BaseCommand):
                     _distinct_copy(picture, round_number=round_number))
 
         rows, first_tenant = [], None
-        for workers in options["workers"]:
-            startup = None
-            if workers > 1:
-                # Start-up alone: spawn, Django set-up and the model, once per worker.
-                started = time.perf_counter()
-                pool = DetectionPool(workers=workers)
-                for future in [pool.submit(b"") for _ in range(workers * 4)]:
-                    future.result()
-                pool.close()
-                startup = round(time.perf_counter() - started, 2)
-            tenant = _tenant_create(slug=f"bench-ingest-{workers}-{uuid.uuid4().hex[:6]}", entitled=False)
-            first_tenant = first_tenant or tenant
-            self._progress(f"ingest: {workers} worker(s), {options['rounds']} x {len(pictures)} pictures")
-            out, err = StringIO(), StringIO()
-            started, cpu = time.perf_counter(), _cpu_seconds()
-            call_command("import_images", str(folder), tenant=tenant.slug, legal_basis=LegalBasis.OTHER,
-                         workers=workers, no_progress=True, stdout=out, stderr=err)
-            seconds = time.perf_counter() - started
-            # The workers have been joined by now, so their CPU time is in RUSAGE_CHILDREN.
-            cpu = _cpu_seconds() - cpu
-            counts = _REPORT.search(out.getvalue())
-            if counts is None:
-                raise CommandError(f"import_images gave no report: {out.getvalue()} {err.getvalue()}")
-            imported, faces = int(counts["imported"]), int(counts["faces"])
-            rate = imported / seconds
-            rows.append({"workers": workers, "pictures": imported, "faces": faces,
-                         "failed": int(counts["failed"]), "seconds": round(seconds, 2),
-                         "cpu_seconds": round(cpu, 2), "pictures_per_cpu_second": round(imported / cpu, 2),
-                         "worker_startup_seconds": startup, "pictures_per_second": round(rate, 2),
-                         "pictures_per_second_per_core": round(rate / min(workers, cores_available()), 2)})
-            self._progress(f"ingest: {rows[-1]}")
+        # One worker runs in this process: with HOG in one thread, as in each spawned worker, it is the
+        # one-core reference the per-core figures and the ratio to one worker need.
+        with _engine_used(variant, hog_threads=1):
+            for workers in options["workers"]:
+                startup = None
+                if workers > 1:
+                    # Start-up alone: spawn, Django set-up and the model, once per worker.
+                    started = time.perf_counter()
+                    pool = DetectionPool(workers=workers)
+                    for future in [pool.submit(b"") for _ in range(workers * 4)]:
+                        future.result()
+                    pool.close()
+                    startup = round(time.perf_counter() - started, 2)
+                tenant = _tenant_create(slug=f"bench-ingest-{workers}-{uuid.uuid4().hex[:6]}", entitled=False)
+                first_tenant = first_tenant or tenant
+                self._progress(f"ingest: {workers} worker(s), {options['rounds']} x {len(pictures)} pictures")
+                out, err = StringIO(), StringIO()
+                hog_threads = face_engine().config.hog_threads  # loaded before the clock starts
+                started, cpu = time.perf_counter(), _cpu_seconds()
+                call_command("import_images", str(folder), tenant=tenant.slug, legal_basis=LegalBasis.OTHER,
+                             workers=workers, no_progress=True, stdout=out, stderr=err)
+                seconds = time.perf_counter() - started
+                # The workers have been joined by now, so their CPU time is in RUSAGE_CHILDREN.
+                cpu = _cpu_seconds() - cpu
+                counts = _REPORT.search(out.getvalue())
+                if counts is None:
+                    raise CommandError(f"import_images gave no report: {out.getvalue()} {err.getvalue()}")
+                imported, faces = int(counts["imported"]), int(counts["faces"])
+                rate = imported / seconds
+                rows.append({"workers": workers, "hog_threads": hog_threads, "pictures": imported, "faces": faces,
+                             "failed": int(counts["failed"]), "seconds": round(seconds, 2),
+                             "cpu_seconds": round(cpu, 2), "pictures_per_cpu_second": round(imported / cpu, 2),
+                             "worker_startup_seconds": startup, "pictures_per_second": round(rate, 2),
+                             "pictures_per_second_per_core": round(rate / min(workers, cores_available()), 2)})
+                self._progress(f"ingest: {rows[-1]}")
         reference = rows[0]["pictures_per_second"]
         for row in rows:
             row["ratio_to_first"] = round(row["pictures_per_second"] / reference, 2) if reference else None
@@ -194,11 +200,12 @@ class Command(BaseCommand):
 
 
 @contextmanager
-def _engine_used(variant: str):
-    """The variant's engine in this process (settings) and in the workers it spawns (environment)."""
-    chosen = ENGINES[variant]
+def _engine_used(variant: str, **changed):
+    """The variant's engine, with any setting changed, in this process (settings) and in the workers it
+    spawns (environment)."""
+    chosen = {**ENGINES[variant], **changed}
     previous = {name: os.environ.get(name) for name in _ENVIRONMENT.values()}
-    os.environ.update({_ENVIRONMENT[key]: value for key, value in chosen.items()})
+    os.environ.update({_ENVIRONMENT[key]: str(value) for key, value in chosen.items()})
     face_engine_forget()
     try:
         with override_settings(FACE_ENGINE={**settings.FACE_ENGINE, **chosen}):
@@ -268,8 +275,8 @@ def _text(report: dict) -> str:
              f"{machine['loadavg_end']} at the end."]
     reference = report["runs"][-1]["engine"]
     for run in report["runs"]:
-        lines.append(f"Ingest, engine {run['engine']} {run['settings']} (import_images, wall time including "
-                     "worker start-up):")
+        lines.append(f"Ingest, engine {run['engine']} {run['settings']} (import_images, HOG in one thread a "
+                     "process, wall time including worker start-up):")
         for row in run["ingest"]["rows"]:
             startup = f", start-up alone {row['worker_startup_seconds']} s" if row["worker_startup_seconds"] else ""
             lines.append(f"  {row['workers']} worker(s): {row['pictures']} pictures ({row['faces']} faces) in "
