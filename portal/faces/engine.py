@@ -274,7 +274,7 @@ class FaceEngine:
             rects, scores, _ = self.detector.model["face_detector"].run(bgr, self.config.hog_upsample)
             found = list(zip(rects, scores))
         else:
-            found = self._hog.detect(picture=bgr, source=image.rgb)
+            found = self._hog.detect(picture=bgr)
         regions = [self._region_from_rect(picture=bgr, rect=rect, confidence=score) for rect, score in found]
         return self._regions_kept(
             regions=regions, scale=scale, image=image, floor=self.config.min_confidence

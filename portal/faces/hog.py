@@ -10,16 +10,16 @@ form says how many levels a scan computes (``max_pyramid_levels``), so the scan 
 - the top half is the same detector limited to the pyramid's first two levels: the upsampled
   picture and 5/6 of it (1.69 units of area, the upsampled picture being one);
 - the lower half is the whole detector, not upsampled, on the picture resized to the third
-  level's size straight from the upload: its own pyramid is the third level and every one below
-  it (1.57 units).
+  level's size (bilinear, as dlib upsamples): its own pyramid is the third level and every one
+  below it (1.57 units).
 
 The lower half runs in a thread of its own while the top half runs in the caller's (dlib
 releases the GIL while it scans), and their detections are merged as dlib merges one scan's:
 best score first, dropping a box that overlaps one already kept by dlib's rule, with the
-thresholds read from the detector. The scales are the same as one scan's; the third level and
-those below are resampled from the upload rather than by dlib's chain of resamplings, so a box
-moves by about a pixel and a score by a few hundredths (tests/faces/test_hog.py). With one
-thread both halves run in turn, with the same result.
+thresholds read from the detector. The scales are the same as one scan's; the third level is
+resampled in one step rather than by dlib's chain (doubling, then 5/6 twice), so a box moves by
+a pixel at most and a score by up to 0.14 of scores reaching 3.1 (tests/faces/test_hog.py, the 22
+test pictures). With one thread both halves run in turn, with the same result.
 """
 
 from __future__ import annotations
@@ -95,32 +95,27 @@ class PyramidHog:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_pid = 0
 
-    def detect(self, *, picture: np.ndarray, source: np.ndarray) -> list[tuple[Any, float]]:
-        """dlib rectangles in ``picture``'s coordinates, with their scores, best first.
-
-        ``picture`` is the (BGR) copy to scan; ``source`` the upload's RGB pixels it was scaled
-        from, from which the lower half takes its own copy."""
+    def detect(self, *, picture: np.ndarray) -> list[tuple[Any, float]]:
+        """dlib rectangles in ``picture``'s coordinates, with their scores, best first."""
         if self._threads > 1:
-            lower = self._executor().submit(self._lower_half, picture=picture, source=source)
+            lower = self._executor().submit(self._lower_half, picture=picture)
             found = self._top_half(picture=picture) + lower.result()
         else:
-            found = self._top_half(picture=picture) + self._lower_half(picture=picture, source=source)
+            found = self._top_half(picture=picture) + self._lower_half(picture=picture)
         return self._merged(found=found)
 
     def _top_half(self, *, picture: np.ndarray) -> list[tuple[Any, float]]:
         rects, scores, _ = self._top.run(picture, self._upsample)
         return list(zip(rects, scores))
 
-    def _lower_half(self, *, picture: np.ndarray, source: np.ndarray) -> list[tuple[Any, float]]:
+    def _lower_half(self, *, picture: np.ndarray) -> list[tuple[Any, float]]:
         # The third level's side: the picture's, doubled per upsampling, then 5/6 of it twice.
         height, width = picture.shape[:2]
         side = 2 ** self._upsample * _LEVEL_RATIO ** TOP_LEVELS
         size = (round(width * side), round(height * side))
         if min(size) < _WINDOW:
             return []  # no face fits the window at this level or below
-        shrinking = size[0] < source.shape[1]
-        resized = cv2.resize(source, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
-        rects, scores, _ = self._whole.run(cv2.cvtColor(resized, cv2.COLOR_RGB2BGR), 0)
+        rects, scores, _ = self._whole.run(cv2.resize(picture, size, interpolation=cv2.INTER_LINEAR), 0)
         found = []
         for rect, score in zip(rects, scores):
             rect = self._level_down.rect_up(rect, TOP_LEVELS)
