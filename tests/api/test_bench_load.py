@@ -21,10 +21,12 @@ def _bench_load(*args) -> subprocess.CompletedProcess:
 @pytest.mark.django_db
 def test_bench_load_serves_real_searches_through_gunicorn_and_drops_its_database(faces_dir):
     database = f"{settings.DATABASES['default']['TEST']['NAME']}_bench_load"
+    # The portal's default HOG threads (2): the lower half's thread in a gunicorn worker.
     finished = _bench_load("--clients", "1", "2", "--duration", "1", "--pictures", "2", "--workers", "1",
-                           "--database", database, "--faces-dir", str(faces_dir), "--json")
+                           "--hog-threads", "2", "--database", database, "--faces-dir", str(faces_dir), "--json")
     assert finished.returncode == 0, finished.stderr[-3000:]
     report = json.loads(finished.stdout)
+    assert report["hog_threads"] == 2
     assert report["gallery"]["pictures_enrolled"] == 2 and report["gallery"]["faces"] >= 2
     one, two = report["levels"]
     assert (one["clients"], two["clients"]) == (1, 2)
