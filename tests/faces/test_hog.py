@@ -54,24 +54,45 @@ def _sides(rect) -> tuple[int, int, int, int]:
     return (rect.left(), rect.top(), rect.right(), rect.bottom())
 
 
-def test_the_halves_find_the_faces_one_scan_finds_in_every_real_picture(whole, halves, pictures):
-    faces, largest_move, largest_score_change = 0, 0, 0.0
+@pytest.fixture(scope="module")
+def landmarks():
+    from portal.faces.weights import weights_source_dir
+
+    return dlib.shape_predictor(str(weights_source_dir() / "shape_predictor_5_face_landmarks.dat"))
+
+
+def _points(landmarks, picture, box) -> np.ndarray:
+    shape = landmarks(picture, dlib.rectangle(*box))
+    return np.array([(shape.part(i).x, shape.part(i).y) for i in range(shape.num_parts)])
+
+
+# The engine's setting (upsampled once), and without upsampling, where a coarse level's best box can
+# land one HOG cell away: the 5 landmarks the alignment uses are what must not move.
+@pytest.mark.parametrize(("upsample", "box_move_limit", "score_change_limit"), [(UPSAMPLE, 3, 0.25), (0, 40, 0.5)])
+def test_the_halves_find_the_faces_one_scan_finds_in_every_real_picture(whole, pictures, landmarks, upsample,
+                                                                       box_move_limit, score_change_limit):
+    hog = PyramidHog(detector=whole, upsample=upsample, threads=2)
+    faces, largest_move, largest_score_change, largest_landmark_move = 0, 0, 0.0, 0
     for name, picture in pictures.items():
-        rects, scores, _ = whole.run(picture, UPSAMPLE)
+        rects, scores, _ = whole.run(picture, upsample)
         one_scan = [(_sides(rect), score) for rect, score in zip(rects, scores) if score >= FLOOR]
-        two_halves = [(_sides(rect), score) for rect, score in halves[2].detect(picture=picture)
-                      if score >= FLOOR]
+        two_halves = [(_sides(rect), score) for rect, score in hog.detect(picture=picture) if score >= FLOOR]
         assert len(two_halves) == len(one_scan), name
         for box, score in one_scan:
             nearest, its_score = min(two_halves, key=lambda found: np.abs(np.subtract(found[0], box)).max())
             move = int(np.abs(np.subtract(nearest, box)).max())
-            assert move <= 3, f"{name}: {box} found at {nearest}"
-            assert abs(its_score - score) <= 0.25, f"{name}: {box} scores {score:.2f}, then {its_score:.2f}"
+            assert move <= box_move_limit, f"{name}: {box} found at {nearest}"
+            assert abs(its_score - score) <= score_change_limit, f"{name}: {box} scores {score:.2f}, then {its_score:.2f}"
+            landmark_move = int(np.abs(_points(landmarks, picture, nearest) - _points(landmarks, picture, box)).max())
+            assert landmark_move <= 2, f"{name}: landmarks moved {landmark_move} px"
             faces += 1
             largest_move = max(largest_move, move)
             largest_score_change = max(largest_score_change, abs(its_score - score))
-    # Measured: 27 faces, boxes within 1 pixel, scores within 0.14 (HOG scores reach 3.1).
-    assert faces >= 27 and largest_move <= 3 and largest_score_change > 0
+            largest_landmark_move = max(largest_landmark_move, landmark_move)
+    # Measured, upsampled once: 27 faces, boxes within 1 pixel, scores within 0.14 (HOG scores reach
+    # 3.1), landmarks within 2 pixels. Not upsampled: one box 29 pixels away (of 258), scores within
+    # 0.32, landmarks within 1 pixel.
+    assert faces >= 27 and largest_score_change > 0
 
 
 def test_one_thread_and_two_give_the_same_detections(halves, pictures, monkeypatch):
