@@ -152,6 +152,21 @@ def test_decode_applies_exif_orientation(orientation, expected_size):
     assert red_corner[0] > 200 and red_corner[1] < 60
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")  # Pillow says so while reading it
+def test_a_broken_exif_block_keeps_the_picture_as_stored():
+    pixels = np.zeros((40, 60, 3), dtype=np.uint8)
+    pixels[:10, :10] = (255, 0, 0)
+    # A TIFF header whose first directory points past the end of the block.
+    broken = b"Exif\x00\x00II*\x00\xff\xff\x00\x00" + b"\x07" * 20
+    data = _encoded(Image.fromarray(pixels), "JPEG", quality=95, exif=broken)
+
+    decoded = image_decode(data=data, **LIMITS)
+
+    assert (decoded.width, decoded.height) == (60, 40) and decoded.gps is None
+    assert decoded.rgb[2, 2][0] > 200 and decoded.rgb[2, 2][1] < 60
+    assert not decoded.rgb.flags.writeable
+
+
 def _gps_exif(*, latitude: float, longitude: float) -> bytes:
     def dms(value: float):
         value = abs(value)
