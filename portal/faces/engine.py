@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from portal.faces.alignment import face_aligned
 from portal.faces.descriptor import FaceDescriptor
 from portal.faces.errors import FaceEngineError, NoFaceFound
 from portal.faces.hog import PyramidHog
@@ -150,10 +151,9 @@ class FaceEngine:
         os.environ["DEEPFACE_HOME"] = str(config.deepface_home)
 
         from deepface.models.Detector import FacialAreaRegion
-        from deepface.modules import detection, modeling, preprocessing
+        from deepface.modules import modeling, preprocessing
 
         self._facial_area_region = FacialAreaRegion
-        self._face_extract = detection.extract_face
         self._face_resize = preprocessing.resize_image
         started = time.perf_counter()
         # The vectors are deepface's Dlib model's either way, so the engine's name stays.
@@ -209,9 +209,10 @@ class FaceEngine:
         # This is what DeepFace.represent(align=True) does, with two changes that keep the
         # timing targets: the detector runs on a scaled-down copy and without the black border
         # deepface adds around the whole picture (dlib upsamples twice more on top of that, so
-        # the border quadruples the work; extract_face pads around each face by itself).
-        # Faces are then aligned and embedded from the full-resolution picture, so embeddings
-        # do not depend on detect_max_side.
+        # the border quadruples the work; the alignment pads around each face by itself), and
+        # the alignment rotates only the pixels it keeps (portal/faces/alignment.py). Faces are
+        # aligned and embedded from the full-resolution picture, so embeddings do not depend on
+        # detect_max_side.
         detector = DETECTOR_HOG
         kept, scale = self._regions_hog(image=image)
         if not kept and self.config.cnn_fallback:
@@ -222,26 +223,11 @@ class FaceEngine:
 
         batch = []
         for region, box, _confidence in kept:
-            original = self._facial_area_region(
-                x=box[0],
-                y=box[1],
-                w=box[2],
-                h=box[3],
-                left_eye=_point_to_original(point=region.left_eye, scale=scale),
-                right_eye=_point_to_original(point=region.right_eye, scale=scale),
-                confidence=region.confidence,
-            )
-            # extract_face only slices and rotates channels together, so the RGB picture can
-            # be used as is, saving a full-size BGR copy.
-            aligned = self._face_extract(
-                facial_area=original,
-                img=image.rgb,
-                align=True,
-                expand_percentage=0,
-                width_border=0,
-                height_border=0,
-                detector_backend=self.config.detector,
-            ).img
+            # The eyes always come from the landmark model here, so deepface's fall-back eye finder
+            # is never needed. RGB as is: the rotation moves the channels together.
+            aligned = face_aligned(rgb=image.rgb, box=box,
+                                   left_eye=_point_to_original(point=region.left_eye, scale=scale),
+                                   right_eye=_point_to_original(point=region.right_eye, scale=scale))
             face_bgr = np.ascontiguousarray(aligned[:, :, ::-1], dtype=np.float32) / 255.0
             target_height, target_width = self._chip_size
             batch.append(self._face_resize(img=face_bgr, target_size=(target_width, target_height)))
