@@ -56,8 +56,8 @@ class EngineConfig:
     hog_upsample: int = 1
     # "halves": HOG's scale pyramid scanned in two halves (portal/faces/hog.py); "whole": dlib's
     # one scan, as before, the reference the benchmark compares against. With hog_threads 2 the
-    # lower half runs in a thread of its own, 0.55 times the wall time of one scan on the 22 test
-    # pictures (measured); 1 runs them in turn, for processes as many as there are cores.
+    # lower half runs in a thread of its own, 0.53 to 0.55 times the wall time of one scan on the
+    # 22 test pictures (measured); 1 runs them in turn, for processes as many as there are cores.
     hog_scan: str = "halves"
     hog_threads: int = 2
     # When HOG finds no face, dlib's CNN (MMOD) detector runs once more: it finds tilted and

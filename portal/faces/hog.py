@@ -60,7 +60,8 @@ def detector_layout(*, data: bytes) -> _Layout:
     reader = DlibReader(data=data, source="dlib's frontal face detector", expected="a HOG detector")
     if (reader.integer(), reader.integer()) != (_OBJECT_DETECTOR_VERSION, _SCANNER_VERSION):
         raise reader.fail("its format version is not the one read here")
-    reader.integer(), reader.integer()
+    for _skipped in ("feature extractor", "feature pyramid (empty)"):
+        reader.integer()
     cell, _padding, width, height = (reader.integer() for _ in range(4))
     if (cell, width, height) != (_CELL_SIZE, _WINDOW, _WINDOW):
         raise reader.fail(f"its cells are {cell} pixels and its window {width} × {height}")
@@ -69,7 +70,8 @@ def detector_layout(*, data: bytes) -> _Layout:
     span = (start, reader.position)
     if levels <= TOP_LEVELS:
         raise reader.fail(f"it scans {levels} levels")
-    reader.integer(), reader.integer(), reader.real(), reader.integer()
+    _smallest_width, _smallest_height, _strength, _dimensions = (
+        reader.integer(), reader.integer(), reader.real(), reader.integer())
     overlap_iou, overlap_covered = reader.real(), reader.real()
     if not (0 < overlap_iou < 1 and 0 < overlap_covered <= 1) or reader.integer() < 1:
         raise reader.fail("its overlap thresholds or filter count are out of range")
@@ -82,7 +84,7 @@ class PyramidHog:
     def __init__(self, *, detector: Any, upsample: int, threads: int) -> None:
         import dlib
 
-        self._dlib, self._whole, self._upsample, self._threads = dlib, detector, upsample, threads
+        self._whole, self._upsample, self._threads = detector, upsample, threads
         with tempfile.TemporaryDirectory() as folder:
             whole, top = Path(folder) / "whole.svm", Path(folder) / "top.svm"
             detector.save(str(whole))

@@ -1,4 +1,4 @@
-"""Pictures the fallback detector's tests need, made with Pillow from the shared test pictures.
+"""Pictures the engine's tests need, made with Pillow from the shared test pictures.
 
 The shared set holds no face that dlib's HOG detector misses at the engine's scale, so the
 missed face is derived from one: kit_harington_3.jpg (bearded, slightly turned, the weakest
@@ -43,6 +43,13 @@ def scene_without_people_jpeg(*, size: tuple[int, int] = BEARDED_SIZE) -> bytes:
         draw.rectangle((width * (left + 0.02), height * 0.62, width * (left + 0.03), height * 0.78), fill=(90, 60, 30))
         draw.ellipse((width * left, height * 0.48, width * (left + 0.05), height * 0.66), fill=(30, 90, 40))
     return _jpeg(scene)
+
+
+def enlarged_jpeg(data: bytes, *, long_side: int) -> bytes:
+    """The picture resized (Lanczos) so that its long side is long_side: a larger upload of it."""
+    picture = Image.open(io.BytesIO(data)).convert("RGB")
+    factor = long_side / max(picture.size)
+    return _jpeg(picture.resize((round(picture.width * factor), round(picture.height * factor)), Image.LANCZOS))
 
 
 def _jpeg(picture: Image.Image) -> bytes:

@@ -1,14 +1,13 @@
 """The face alignment against deepface's extract_face, on the real faces, as they are and enlarged."""
 
 import dataclasses
-import io
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from portal.faces.alignment import face_aligned
 from portal.faces.engine import EngineConfig, FaceEngine, _point_to_original
+from tests.faces.pictures import enlarged_jpeg
 
 
 @pytest.fixture(scope="module")
@@ -17,15 +16,6 @@ def engine(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("DEEPFACE_HOME", raising=False)
         yield FaceEngine(config=dataclasses.replace(EngineConfig(), deepface_home=str(home)))
-
-
-def _enlarged(data: bytes, *, long_side: int) -> bytes:
-    picture = Image.open(io.BytesIO(data)).convert("RGB")
-    factor = long_side / max(picture.size)
-    buffer = io.BytesIO()
-    picture.resize((round(picture.width * factor), round(picture.height * factor)), Image.BILINEAR).save(
-        buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
 
 
 def _faces(engine, data: bytes):
@@ -45,7 +35,7 @@ def test_the_aligned_faces_are_deepfaces_to_the_rotations_rounding(engine, faces
 
     pictures = [(faces_dir / row["file"]).read_bytes() for row in faces_manifest]
     # Two large uploads too (4,000 px): the faces whose rotation the change saves most on.
-    pictures += [_enlarged(pictures[0], long_side=4000), _enlarged(pictures[-1], long_side=4000)]
+    pictures += [enlarged_jpeg(pictures[0], long_side=4000), enlarged_jpeg(pictures[-1], long_side=4000)]
     compared, differing = 0, 0.0
     for data in pictures:
         for rgb, box, left_eye, right_eye in _faces(engine, data):

@@ -1,17 +1,16 @@
 """HOG detection in two halves of its scale pyramid (portal/faces/hog.py) against dlib's one scan."""
 
-import io
 import multiprocessing
 import threading
 
 import dlib
 import numpy as np
 import pytest
-from PIL import Image
 
 from portal.faces.errors import EngineWeightsMissing
 from portal.faces.hog import PyramidHog, detector_layout
 from portal.faces.imaging import image_decode, image_scaled
+from tests.faces.pictures import enlarged_jpeg
 
 DETECT_MAX_SIDE, UPSAMPLE, FLOOR = 1024, 1, 0.5  # the engine's defaults
 
@@ -33,20 +32,11 @@ def _picture(data: bytes) -> np.ndarray:
     return np.ascontiguousarray(scaled[:, :, ::-1])
 
 
-def _scaled_up(data: bytes, *, long_side: int) -> bytes:
-    picture = Image.open(io.BytesIO(data)).convert("RGB")
-    factor = long_side / max(picture.size)
-    buffer = io.BytesIO()
-    picture.resize((round(picture.width * factor), round(picture.height * factor)), Image.LANCZOS).save(
-        buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="module")
 def pictures(faces_dir, faces_manifest):
     found = {row["file"]: (faces_dir / row["file"]).read_bytes() for row in faces_manifest}
     # An upload larger than the copy that is scanned (the search benchmark's 2,500 px).
-    found["group_obama_biden_2.jpg at 2500 px"] = _scaled_up(found["group_obama_biden_2.jpg"], long_side=2500)
+    found["group_obama_biden_2.jpg at 2500 px"] = enlarged_jpeg(found["group_obama_biden_2.jpg"], long_side=2500)
     return {name: _picture(data) for name, data in found.items()}
 
 
