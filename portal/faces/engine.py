@@ -169,7 +169,7 @@ class FaceEngine:
             self._chip_size = (self._descriptor.chip_size, self._descriptor.chip_size)
         self.detector = modeling.build_model(task="face_detector", model_name=config.detector)
         self._hog = PyramidHog(detector=self.detector.model["face_detector"], upsample=config.hog_upsample,
-                               threads=config.hog_threads)
+                               threads=config.hog_threads, halves=config.hog_scan == "halves")
         self.load_seconds = time.perf_counter() - started
         # dlib's detector is not documented as safe to share between threads, so calls are
         # serialised per process; throughput comes from running more worker processes.
@@ -256,12 +256,8 @@ class FaceEngine:
         scaled, scale = image_scaled(image=image, max_side=self.config.detect_max_side)
         bgr = np.ascontiguousarray(scaled[:, :, ::-1])
         del scaled
-        if self.config.hog_scan == "whole":
-            rects, scores, _ = self.detector.model["face_detector"].run(bgr, self.config.hog_upsample)
-            found = list(zip(rects, scores))
-        else:
-            found = self._hog.detect(picture=bgr)
-        regions = [self._region_from_rect(picture=bgr, rect=rect, confidence=score) for rect, score in found]
+        regions = [self._region_from_rect(picture=bgr, rect=rect, confidence=score)
+                   for rect, score in self._hog.detect(picture=bgr)]
         return self._regions_kept(
             regions=regions, scale=scale, image=image, floor=self.config.min_confidence
         ), scale

@@ -121,18 +121,9 @@ def test_a_picture_too_small_for_the_lower_half_is_scanned_by_the_top_one(halves
     assert halves[2].detect(picture=small) == []
 
 
-def _saved(detector) -> bytes:
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "detector.svm"
-        detector.save(str(path))
-        return path.read_bytes()
-
-
-def test_the_layout_reader_refuses_what_it_does_not_know(whole):
-    data = _saved(whole)
+def test_the_layout_reader_refuses_what_it_does_not_know(whole, tmp_path):
+    whole.save(str(tmp_path / "detector.svm"))
+    data = (tmp_path / "detector.svm").read_bytes()
     layout = detector_layout(data=data)
     start, end = layout.levels_span
     assert data[start:end] == b"\x02\xe8\x03"  # 1,000 levels: until the picture is smaller than 64 pixels

@@ -308,7 +308,8 @@ def _text(report: dict) -> str:
     gallery = report["gallery"]
     lines = [f"Machine: {machine['cpus']} CPUs, load average {machine['loadavg_start']} at the start, "
              f"{machine['loadavg_end']} at the end.",
-             f"gunicorn, {report['workers']} sync workers, HOG in {report['hog_threads']} thread(s); gallery of {gallery['faces']:,} faces "
+             f"gunicorn, {report['workers']} sync workers, HOG in {report['hog_threads']} thread(s); "
+             f"gallery of {gallery['faces']:,} faces "
              f"({gallery['pictures_enrolled']} real pictures enrolled, {gallery['synthetic_padding']:,} synthetic); "
              f"{report['duration_s']} s per level; rate limits {gallery['rate_limits']}.",
              f"{'clients':>7} {'searches':>8} {'per s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'5xx':>5} "

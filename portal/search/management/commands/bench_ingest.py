@@ -51,8 +51,6 @@ from portal.search.management.commands.bench_search import (
     _bench_database, _distinct_copy, _ms_summary, _tenant_create,
 )
 
-# import_images's summary line; only the figures read here are named, so a clause added to it
-# (as "new evidence recorded on N" was) does not break the benchmark.
 # Each variant's engine settings, and the environment variables that give them to import_images' workers.
 ENGINES = {
     "now": {"descriptor": "numpy", "hog_scan": "halves"},
@@ -61,6 +59,8 @@ ENGINES = {
 }
 _ENVIRONMENT = {"descriptor": "FACE_DESCRIPTOR", "hog_scan": "FACE_HOG_SCAN", "hog_threads": "FACE_HOG_THREADS"}
 
+# import_images's summary line; only the figures read here are named, so a clause added to it
+# (as "new evidence recorded on N" was) does not break the benchmark.
 _REPORT = re.compile(r"Imported (?P<imported>\d+) picture\(s\) with (?P<faces>\d+) face\(s\);.*?"
                      r"(?P<failed>\d+) failed\.")
 
