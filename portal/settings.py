@@ -396,8 +396,8 @@ FACE_ENGINE = {
     "deepface_home": env.str("DEEPFACE_HOME", default=str(VAR_DIR / "deepface")),
     "detect_max_side": env.int("FACE_DETECT_MAX_SIDE", default=1024),
     "min_confidence": env.float("FACE_MIN_CONFIDENCE", default=0.5),
-    # dlib's CNN detector when HOG finds no face; about 2 s a miss at 800 px (README, "Performance").
-    "cnn_fallback": env.bool("FACE_CNN_FALLBACK", default=True),
+    # dlib's CNN detector when HOG finds no face, on numpy's BLAS or dlib's own (README "The CNN on numpy's BLAS").
+    "cnn_fallback": env.bool("FACE_CNN_FALLBACK", default=True), "cnn_network": env.str("FACE_CNN_NETWORK", default="numpy"),
     "cnn_max_side": env.int("FACE_CNN_MAX_SIDE", default=800), "cnn_upsample": env.int("FACE_CNN_UPSAMPLE", default=0),
     "hog_scan": env.str("FACE_HOG_SCAN", default="halves"), "hog_threads": env.int("FACE_HOG_THREADS", default=2),
     "max_bytes": env.int("FACE_MAX_BYTES", default=20 * 1024 * 1024),

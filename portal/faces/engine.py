@@ -23,11 +23,13 @@ from portal.faces.descriptor import FaceDescriptor
 from portal.faces.errors import FaceEngineError, NoFaceFound
 from portal.faces.hog import PyramidHog
 from portal.faces.imaging import DecodedImage, crop_jpeg, image_decode, image_scaled
+from portal.faces.mmod import MmodDetector
 from portal.faces.weights import CNN_DETECTOR_FILE, weights_install, weights_source_dir
 from django.utils.translation import gettext as _
 
 ENGINE_NAME = "deepface"
 DESCRIPTORS = ("numpy", "dlib")
+CNN_NETWORKS = ("numpy", "dlib")
 HOG_SCANS = ("halves", "whole")
 RECOGNITION_WEIGHTS = "dlib_face_recognition_resnet_model_v1.dat"
 
@@ -69,6 +71,10 @@ class EngineConfig:
     cnn_upsample: int = 0
     # The CNN's scores are not HOG's: real faces score about 1.0-1.1, clamped to 1 here.
     cnn_min_confidence: float = 0.5
+    # What runs the CNN: "numpy", its network on numpy's BLAS (portal/faces/mmod.py: about 0.3 s
+    # for 800 px instead of 2.5), or "dlib", dlib-bin's own, the reference; the same detections.
+    # Upsampling (cnn_upsample above 0) always runs dlib's, which upsamples the picture itself.
+    cnn_network: str = "numpy"
     # What computes the 128 numbers of a face from its aligned chip: "numpy", dlib's network run
     # on numpy's BLAS (portal/faces/descriptor.py: about 17 ms a face on the 2-core machine), or
     # "dlib", the same network in the dlib-bin wheel, which has no BLAS (about 80 ms). They
@@ -86,6 +92,8 @@ class EngineConfig:
             raise ValueError(f"hog_threads must be 1 or 2, not {self.hog_threads!r}.")
         if self.descriptor not in DESCRIPTORS:
             raise ValueError(f"descriptor must be one of {DESCRIPTORS}, not {self.descriptor!r}.")
+        if self.cnn_network not in CNN_NETWORKS:
+            raise ValueError(f"cnn_network must be one of {CNN_NETWORKS}, not {self.cnn_network!r}.")
 
     @classmethod
     def from_settings(cls) -> EngineConfig:
@@ -283,7 +291,7 @@ class FaceEngine:
             return [], scale  # smaller than any face the CNN finds (and than its layers accept)
         scaled = np.ascontiguousarray(scaled)
         regions = [self._region_from_rect(picture=scaled, rect=found.rect, confidence=found.confidence)
-                   for found in self._cnn_detector()(scaled, self.config.cnn_upsample)]
+                   for found in self._cnn_detector()(scaled)]
         del scaled
         return self._regions_kept(
             regions=regions, scale=scale, image=image, floor=self.config.cnn_min_confidence
@@ -307,12 +315,16 @@ class FaceEngine:
 
     def _cnn_detector(self) -> Any:
         # Loaded on the first miss only (called under self._lock): most processes never need it.
+        # What it returns finds the faces of a picture, each with its dlib rectangle and score.
         if self._cnn is None:
-            import dlib
+            path = weights_source_dir() / CNN_DETECTOR_FILE
+            if self.config.cnn_network == "numpy" and self.config.cnn_upsample == 0:
+                self._cnn = MmodDetector(path=path).detect
+            else:
+                import dlib
 
-            self._cnn = dlib.cnn_face_detection_model_v1(
-                str(weights_source_dir() / CNN_DETECTOR_FILE)
-            )
+                network, upsample = dlib.cnn_face_detection_model_v1(str(path)), self.config.cnn_upsample
+                self._cnn = lambda picture: network(picture, upsample)
         return self._cnn
 
 

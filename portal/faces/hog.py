@@ -35,6 +35,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from portal.faces.boxes import boxes_overlap
 from portal.faces.dlib_files import DlibReader
 
 # Two levels in the top half balances the halves: 1.69 against 1.57 units of area.
@@ -135,21 +136,10 @@ class PyramidHog:
         kept: list[tuple[Any, float]] = []
         ordered = sorted(found, key=lambda item: (-item[1], item[0].left(), item[0].top()))
         for rect, score in ordered:
-            if not any(self._overlapping(rect, other) for other, _score in kept):
+            if not any(boxes_overlap(rect, other, iou=self.layout.overlap_iou, covered=self.layout.overlap_covered)
+                       for other, _score in kept):
                 kept.append((rect, score))
         return kept
-
-    def _overlapping(self, first: Any, second: Any) -> bool:
-        # dlib's test_box_overlap: the shared area over the box bounding both, or over either box.
-        shared = first.intersect(second).area()
-        if shared == 0:
-            return False
-        bounding = (min(first.left(), second.left()), min(first.top(), second.top()),
-                    max(first.right(), second.right()), max(first.bottom(), second.bottom()))
-        bounding_area = (bounding[2] - bounding[0] + 1) * (bounding[3] - bounding[1] + 1)
-        return (shared / bounding_area > self.layout.overlap_iou
-                or shared / first.area() > self.layout.overlap_covered
-                or shared / second.area() > self.layout.overlap_covered)
 
     def _executor(self) -> ThreadPoolExecutor:
         # A forked process (a preloading web server's workers) inherits no thread: it makes its own.

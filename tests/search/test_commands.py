@@ -198,8 +198,8 @@ def test_bench_ingest_reads_import_images_summary_and_times_every_part(faces_dir
     report = json.loads(finished.stdout)
     # Today's engine, then the previous version (HOG as one scan) as the reference, each run compared with it.
     assert [(run["engine"], run["settings"]) for run in report["runs"]] == [
-        ("now", {"descriptor": "numpy", "hog_scan": "halves", "hog_threads": 2}),
-        ("one-scan", {"descriptor": "numpy", "hog_scan": "whole", "hog_threads": 2})]
+        ("now", {"descriptor": "numpy", "hog_scan": "halves", "cnn_network": "numpy", "hog_threads": 2}),
+        ("one-scan", {"descriptor": "numpy", "hog_scan": "whole", "cnn_network": "dlib", "hog_threads": 2})]
     for run in report["runs"]:
         one, two = run["ingest"]["rows"]
         assert (one["workers"], two["workers"]) == (1, 2)
@@ -213,3 +213,6 @@ def test_bench_ingest_reads_import_images_summary_and_times_every_part(faces_dir
     assert report["runs"][-1]["ingest"]["rows"][0]["ratio_to_reference"] == 1.0
     scene = report["misses"]["scene without people 1600x1073"]
     assert scene["hog only"]["faces"] == [] and scene["hog then cnn"]["faces"] == []
+    # The CNN's cost on a miss, its network on numpy against dlib-bin's, timed in the same run.
+    assert scene["hog then dlib's cnn"]["faces"] == [] and scene["dlib_extra_median_ms"] > 0
+    assert scene["extra_ratio_to_dlib"] == round(scene["extra_median_ms"] / scene["dlib_extra_median_ms"], 3)
