@@ -4,9 +4,9 @@ The embedding is dlib's ResNet (``dlib_face_recognition_resnet_model_v1.dat``, t
 deepface's Dlib model runs). The pinned ``dlib-bin`` wheel runs it on dlib's own matrix code,
 without a BLAS: about 80 ms a face on the 2-core machine. Here the same network, with the same
 weights read from the same file, runs as im2col and matrix products on the OpenBLAS that numpy
-ships: about 17 ms a face, one thread. The vectors equal dlib's to within float rounding
-(``tests/faces/test_descriptor.py`` compares them on real faces), so the gallery's embeddings
-stay valid and the engine keeps its name.
+ships (portal/faces/convolution.py): about 12 ms a face, one thread. The vectors equal dlib's to
+within float rounding (``tests/faces/test_descriptor.py`` compares them on real faces), so the
+gallery's embeddings stay valid and the engine keeps its name.
 
 The weights are read with ``portal/faces/dlib_files.py`` (dlib's serialisation).
 
@@ -19,13 +19,13 @@ bias. Each affine layer is folded into its convolution once, at load time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import ThreadpoolController
 
+from portal.faces.convolution import Convolution, convolution_from_dlib, convolved
 from portal.faces.dlib_files import DlibReader
 
 # The network as dlib's face recognition example defines it, from the input up: a 7 × 7 / 2
@@ -36,15 +36,6 @@ from portal.faces.dlib_files import DlibReader
 STAGES = ((32, 3), (64, 4), (128, 3), (256, 3), (256, 1))
 
 _CONVOLUTION, _AFFINE, _PROJECTION, _INPUT = b"con_4", b"affine_", b"fc_2", b"input_rgb_image_sized"
-
-
-@dataclass(frozen=True)
-class _Convolution:
-    weights: np.ndarray  # (channels in × size × size, channels out), the affine's gamma folded in
-    bias: np.ndarray  # (channels out,), the affine's beta folded in
-    size: int
-    stride: int
-    padding: int
 
 
 class FaceDescriptor:
@@ -74,7 +65,7 @@ class FaceDescriptor:
         # time for 60 % more CPU, measured).
         self._threads = ThreadpoolController()
 
-    def _convolution_read(self, *, reader: DlibReader, index: int, plan: list) -> _Convolution:
+    def _convolution_read(self, *, reader: DlibReader, index: int, plan: list) -> Convolution:
         expected_in, expected_out, expected_size, expected_stride = plan[index]
         if not reader.seek(_CONVOLUTION):
             raise reader.fail(f"{index} convolutions, not {len(plan)}")
@@ -94,12 +85,9 @@ class FaceDescriptor:
         affine = reader.tensor()
         if affine.size != 2 * filters:
             raise reader.fail(f"affine layer {index} has {affine.size} values, not {2 * filters}")
-        gamma, beta = affine[:filters], affine[filters:]
-        weights = values[:weight_count].reshape(filters, expected_in * size * size).T * gamma
-        bias = values[weight_count:] * gamma + beta
-        return _Convolution(weights=np.ascontiguousarray(weights, dtype=np.float32),
-                            bias=bias.astype(np.float32), size=size, stride=stride,
-                            padding=padding)
+        return convolution_from_dlib(values=values, channels=expected_in, filters=filters, size=size,
+                                     stride=stride, padding=padding, gamma=affine[:filters],
+                                     beta=affine[filters:])
 
     def descriptors(self, *, chips: np.ndarray) -> np.ndarray:
         """(n, 150, 150, 3) RGB uint8 chips to (n, 128) float32 descriptors, not normalised."""
@@ -116,11 +104,11 @@ class FaceDescriptor:
     def _forward(self, *, chip: np.ndarray) -> np.ndarray:
         layers = iter(self._convolutions)
         x = (chip.astype(np.float32) - self.channel_means) / np.float32(256)
-        x = _max_pool(np.maximum(_convolve(x, next(layers)), 0), size=3, stride=2)
+        x = _max_pool(np.maximum(convolved(x, next(layers)), 0), size=3, stride=2)
         for stage, (_, blocks) in enumerate(STAGES):
             for block in range(blocks):
                 halves = stage > 0 and block == 0
-                y = _convolve(np.maximum(_convolve(x, next(layers)), 0), next(layers))
+                y = convolved(np.maximum(convolved(x, next(layers)), 0), next(layers))
                 x = np.maximum(_sum_padded(y, _average_pool(x) if halves else x), 0)
         return x.mean(axis=(0, 1)) @ self._projection
 
@@ -133,19 +121,6 @@ def _layer_plan() -> list[tuple[int, int, int, int]]:
             plan += [(channels, width, 3, 2 if stage > 0 and block == 0 else 1), (width, width, 3, 1)]
             channels = width
     return plan
-
-
-def _convolve(x: np.ndarray, layer: _Convolution) -> np.ndarray:
-    if layer.padding:
-        pad = layer.padding
-        x = np.pad(x, ((pad, pad), (pad, pad), (0, 0)))
-    # (rows, columns, channels, size, size): each output position's window, channels first,
-    # the filters' own order; reshaping copies them into the im2col matrix.
-    windows = sliding_window_view(x, (layer.size, layer.size), axis=(0, 1))
-    windows = windows[::layer.stride, ::layer.stride]
-    rows, columns = windows.shape[:2]
-    return (windows.reshape(rows * columns, -1) @ layer.weights + layer.bias).reshape(
-        rows, columns, -1)
 
 
 def _max_pool(x: np.ndarray, *, size: int, stride: int) -> np.ndarray:

@@ -76,7 +76,7 @@ class EngineConfig:
     # Upsampling (cnn_upsample above 0) always runs dlib's, which upsamples the picture itself.
     cnn_network: str = "numpy"
     # What computes the 128 numbers of a face from its aligned chip: "numpy", dlib's network run
-    # on numpy's BLAS (portal/faces/descriptor.py: about 17 ms a face on the 2-core machine), or
+    # on numpy's BLAS (portal/faces/descriptor.py: about 12 ms a face on the 2-core machine), or
     # "dlib", the same network in the dlib-bin wheel, which has no BLAS (about 80 ms). They
     # give the same vectors to within float rounding; "dlib" is the reference the benchmark
     # and the tests compare against.

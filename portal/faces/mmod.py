@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 from threadpoolctl import ThreadpoolController
 
 from portal.faces.boxes import boxes_overlap
+from portal.faces.convolution import Convolution, convolution_from_dlib, convolved
 from portal.faces.dlib_files import DlibReader
 
 # (filters, size, stride) of each convolution, from the input up.
@@ -47,9 +47,6 @@ _OPTIONS_VERSION = 1
 # dlib's tiled pyramid: 10 pixels between levels, 11 around them (the input layer's defaults,
 # which the file's format version does not override), levels down to 5 rows, each 5/6 the last.
 _PADDING, _OUTER_PADDING, _SMALLEST_LEVEL, _LEVEL_RATIO = 10, 11, 5, (5, 6)
-# Output positions per matrix product: small enough for the im2col block to stay in the cache
-# (8 rows of the first layer's 409 columns took 0.23 s for an 800 x 533 picture, 128 rows 0.34 s).
-_BLOCK_POSITIONS = 4096
 
 
 @dataclass(frozen=True)
@@ -57,15 +54,6 @@ class MmodFace:
     """A detection as dlib's ``mmod_rectangle``: ``rect`` (a dlib rectangle) and ``confidence``."""
     rect: Any
     confidence: float
-
-
-@dataclass(frozen=True)
-class _Convolution:
-    weights: np.ndarray  # (size x size x channels in, filters): rows in window order, channels last
-    bias: np.ndarray
-    size: int
-    stride: int
-    padding: int
 
 
 class MmodDetector:
@@ -127,7 +115,8 @@ class MmodDetector:
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         for layer in self._convolutions[:-1]:
-            x = _convolved(x, layer)
+            x = convolved(x, layer)
+            np.maximum(x, 0, out=x)
         return _scored(x, self._convolutions[-1])
 
     def _picture_box(self, *, row: int, column: int, levels: list[tuple[int, int, int, int]]) -> Any:
@@ -148,7 +137,7 @@ class MmodDetector:
 
 
 def _convolution_read(*, reader: DlibReader, index: int, channels: int, expected: tuple[int, int, int],
-                      affine: bool) -> _Convolution:
+                      affine: bool) -> Convolution:
     if not reader.seek(b"con_4"):
         raise reader.fail(f"{index} convolutions, not {len(NETWORK)}")
     values = reader.tensor()
@@ -159,14 +148,9 @@ def _convolution_read(*, reader: DlibReader, index: int, channels: int, expected
     count = filters * channels * size * size
     if values.size != count + filters:
         raise reader.fail(f"convolution {index} has {values.size} values, not {count + filters}")
-    # dlib's order is (filter, channel, row, column); the windows here are (row, column, channel).
-    weights = values[:count].reshape(filters, channels, size, size).transpose(2, 3, 1, 0).reshape(-1, filters)
-    bias = values[count:]
-    if affine:
-        gamma, beta = _batch_normalisation_read(reader=reader, index=index, filters=filters)
-        weights, bias = weights * gamma, bias * gamma + beta
-    return _Convolution(weights=np.ascontiguousarray(weights, dtype=np.float32), bias=bias.astype(np.float32),
-                        size=size, stride=stride, padding=padding)
+    gamma, beta = _batch_normalisation_read(reader=reader, index=index, filters=filters) if affine else (None, None)
+    return convolution_from_dlib(values=values, channels=channels, filters=filters, size=size, stride=stride,
+                                 padding=padding, gamma=gamma, beta=beta)
 
 
 def _batch_normalisation_read(*, reader: DlibReader, index: int, filters: int) -> tuple[np.ndarray, np.ndarray]:
@@ -260,27 +244,7 @@ def _resized(source: np.ndarray, *, rows: int, columns: int) -> np.ndarray:
     return blended[:, left] * (1 - across) + blended[:, right] * across
 
 
-def _convolved(x: np.ndarray, layer: _Convolution) -> np.ndarray:
-    """The convolution, then the ReLU, as im2col products over blocks of output rows."""
-    if layer.padding:
-        x = np.pad(x, ((layer.padding, layer.padding), (layer.padding, layer.padding), (0, 0)))
-    size, stride, filters = layer.size, layer.stride, layer.weights.shape[1]
-    rows, columns = (x.shape[0] - size) // stride + 1, (x.shape[1] - size) // stride + 1
-    row_step, column_step, channel_step = x.strides
-    windows = as_strided(x, (rows, columns, size, size, x.shape[2]),
-                         (row_step * stride, column_step * stride, row_step, column_step, channel_step),
-                         writeable=False)
-    out = np.empty((rows, columns, filters), dtype=np.float32)
-    block = max(1, _BLOCK_POSITIONS // columns)
-    for start in range(0, rows, block):
-        end = min(rows, start + block)
-        np.matmul(windows[start:end].reshape((end - start) * columns, -1), layer.weights,
-                  out=out[start:end].reshape(-1, filters))
-    out += layer.bias
-    return np.maximum(out, 0, out=out)
-
-
-def _scored(x: np.ndarray, layer: _Convolution) -> np.ndarray:
+def _scored(x: np.ndarray, layer: Convolution) -> np.ndarray:
     """The last convolution (one filter, stride 1): each position's products with the filter's
     taps in one matrix product, then the taps summed over their shifted positions."""
     if layer.padding:
