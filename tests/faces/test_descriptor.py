@@ -10,13 +10,13 @@ import shutil
 import dlib
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_info
 
 from portal.faces import descriptor as descriptor_module
 from portal.faces.descriptor import FaceDescriptor
 from portal.faces.engine import RECOGNITION_WEIGHTS, EngineConfig, FaceEngine
 from portal.faces.errors import EngineWeightsMissing
 from portal.faces.weights import weights_source_dir
+from tests.faces.blas import all_on_one_thread, blas_threads_recorded
 
 WEIGHTS = weights_source_dir() / RECOGNITION_WEIGHTS
 
@@ -72,18 +72,9 @@ def test_the_engine_finds_the_same_faces_with_the_same_embeddings_either_way(eng
 
 def test_it_runs_on_one_blas_thread(engines, pictures):
     # Throughput comes from processes: a second BLAS thread a face would compete with them.
-    network = engines["numpy"]._descriptor
-    seen = []
-    forward = network._forward
-
-    def counted(*, chip):
-        seen.append([pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"])
-        return forward(chip=chip)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(network, "_forward", counted)
+    with blas_threads_recorded(engines["numpy"]._descriptor, "_forward") as seen:
         engines["numpy"].faces_detect(data=pictures[0])
-    assert seen and all(threads == [1] * len(threads) and threads for threads in seen)
+    assert all_on_one_thread(seen)
 
 
 def test_a_file_that_is_not_the_network_is_refused_by_name(tmp_path):

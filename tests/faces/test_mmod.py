@@ -10,7 +10,6 @@ import shutil
 import dlib
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_info
 
 from portal.faces import mmod as mmod_module
 from portal.faces.engine import DETECTOR_CNN, EngineConfig, FaceEngine
@@ -18,6 +17,7 @@ from portal.faces.errors import EngineWeightsMissing
 from portal.faces.imaging import image_decode, image_scaled
 from portal.faces.mmod import MmodDetector
 from portal.faces.weights import CNN_DETECTOR_FILE, weights_source_dir
+from tests.faces.blas import all_on_one_thread, blas_threads_recorded
 from tests.faces.pictures import bearded_tilted_jpeg, enlarged_jpeg, scene_without_people_jpeg
 
 WEIGHTS = weights_source_dir() / CNN_DETECTOR_FILE
@@ -102,18 +102,11 @@ def test_upsampling_runs_dlibs_network(tmp_path, monkeypatch):
     assert engine._cnn is not None and not isinstance(getattr(engine._cnn, "__self__", None), MmodDetector)
 
 
-def test_it_runs_on_one_blas_thread(detectors, monkeypatch):
+def test_it_runs_on_one_blas_thread(detectors):
     ours_detector, _ = detectors
-    seen = []
-    forward = ours_detector._forward
-
-    def counted(x):
-        seen.append([pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"])
-        return forward(x)
-
-    monkeypatch.setattr(ours_detector, "_forward", counted)
-    ours_detector.detect(np.full((120, 160, 3), 90, dtype=np.uint8))
-    assert seen and all(threads == [1] * len(threads) and threads for threads in seen)
+    with blas_threads_recorded(ours_detector, "_forward") as seen:
+        ours_detector.detect(np.full((120, 160, 3), 90, dtype=np.uint8))
+    assert all_on_one_thread(seen)
 
 
 def test_a_file_that_is_not_the_detector_is_refused_by_name(tmp_path):
