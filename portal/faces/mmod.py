@@ -86,10 +86,11 @@ class MmodDetector:
         self._threads = ThreadpoolController()
 
     def detect(self, picture: np.ndarray) -> list[MmodFace]:
-        """The faces in ``picture`` (rows x columns x RGB, uint8), best first."""
-        levels, tiled_shape = _tiled_levels(rows=picture.shape[0], columns=picture.shape[1])
-        if not levels:
+        """The faces in ``picture`` (rows x columns x RGB, uint8), best first. A picture narrower
+        than the window holds none (dlib's run finds none there from 10 pixels on, and fails below)."""
+        if min(picture.shape[:2]) < min(self.window):
             return []
+        levels, tiled_shape = _tiled_levels(rows=picture.shape[0], columns=picture.shape[1])
         with self._threads.limit(limits=1, user_api="blas"):
             scores = self._forward(self._tiled(picture=picture, levels=levels, shape=tiled_shape))
         found = [MmodFace(rect=self._picture_box(row=row, column=column, levels=levels),
@@ -176,11 +177,9 @@ def _batch_normalisation_read(*, reader: DlibReader, index: int, filters: int) -
 def _tiled_levels(*, rows: int, columns: int) -> tuple[list[tuple[int, int, int, int]], tuple[int, int]]:
     """(left, top, right, bottom) of each pyramid level in dlib's tiled image, and its shape."""
     sizes = []
-    while rows * columns and (not sizes or rows >= _SMALLEST_LEVEL):
+    while not sizes or (rows >= _SMALLEST_LEVEL and columns > 0):
         sizes.append((rows, columns))
         rows, columns = (_LEVEL_RATIO[0] * rows) // _LEVEL_RATIO[1], (_LEVEL_RATIO[0] * columns) // _LEVEL_RATIO[1]
-    if not sizes:
-        return [], (0, 0)
     top_rows, width = sizes[0]
     total = sum(level_rows + _PADDING for level_rows, _ in sizes) - 2 * _PADDING
     # Down the first column until the next level fits beside the last one and at least half of

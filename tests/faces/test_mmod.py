@@ -69,7 +69,7 @@ def test_the_engines_own_scale_gets_dlibs_detections(detectors, faces_dir, pictu
     assert len(ours) == (0 if picture == "scene" else 1)
 
 
-@pytest.mark.parametrize("shape", [(80, 80), (85, 300), (300, 85), (97, 131)])
+@pytest.mark.parametrize("shape", [(80, 80), (85, 300), (300, 85), (97, 131), (2000, 80)])
 def test_small_and_narrow_pictures_tile_as_dlib_does(detectors, faces_dir, shape):
     # Pyramids of few levels, and levels that wrap back up the right side or do not fit there.
     rows, columns = shape
@@ -78,6 +78,12 @@ def test_small_and_narrow_pictures_tile_as_dlib_does(detectors, faces_dir, shape
     picture[:min(rows, face.shape[0]), :min(columns, face.shape[1])] = face[:rows, :columns]
     ours_detector, dlib_detector = detectors
     _assert_same(_found(ours_detector.detect(picture)), _found(dlib_detector(picture, 0)))
+
+
+@pytest.mark.parametrize("side", [1, 5, 60, 79])
+def test_a_picture_narrower_than_the_window_holds_no_face(detectors, side):
+    assert detectors[0].detect(np.full((side, 300, 3), 100, dtype=np.uint8)) == []
+    assert detectors[0].detect(np.full((300, side, 3), 100, dtype=np.uint8)) == []
 
 
 def test_the_engine_finds_the_same_face_with_the_same_embedding_either_way(tmp_path, faces_dir, monkeypatch):
