@@ -1,5 +1,5 @@
-"""dlib's convolutions as im2col and one matrix product on numpy's BLAS, for the two networks the
-engine runs itself (portal/faces/descriptor.py, portal/faces/mmod.py).
+"""dlib's convolution layers, read from its files and run as im2col and matrix products on numpy's
+BLAS, for the two networks the engine runs itself (portal/faces/descriptor.py, portal/faces/mmod.py).
 
 Activations are (rows, columns, channels). Each output position's window is read as (row,
 column, channel), channels innermost, so the im2col matrix is copied from runs of contiguous
@@ -10,13 +10,17 @@ for the CNN detector's first layer 128 rows a block took 1.5 times as long as 8.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from portal.faces.dlib_files import DlibReader
+
 # Output positions per matrix product.
 BLOCK_POSITIONS = 4096
+_CONVOLUTION = b"con_4"
 
 
 @dataclass(frozen=True)
@@ -28,15 +32,27 @@ class Convolution:
     padding: int
 
 
-def convolution_from_dlib(*, values: np.ndarray, channels: int, filters: int, size: int, stride: int,
-                          padding: int, gamma: np.ndarray | None = None, beta: np.ndarray | None = None
-                          ) -> Convolution:
-    """A ``con_`` layer from its dlib tensor (weights in (filter, channel, row, column) order,
-    then one bias per filter), with the affine layer after it (gamma, beta) folded in."""
-    count = filters * channels * size * size
-    weights = values[:count].reshape(filters, channels, size, size).transpose(2, 3, 1, 0).reshape(-1, filters)
-    bias = values[count:count + filters]
-    if gamma is not None:
+def convolution_read(*, reader: DlibReader, index: int, count: int, channels: int, expected: tuple[int, int, int],
+                     affine: Callable[..., tuple[np.ndarray, np.ndarray]] | None = None) -> Convolution:
+    """The next ``con_4`` layer in ``reader``, convolution ``index`` of the network's ``count``:
+    its tensor (weights in (filter, channel, row, column) order, then one bias per filter), then
+    its filter count, size, strides and paddings, which must be ``expected`` (filters, size,
+    stride) over ``channels``, square. ``affine(filters=...)`` reads the affine layer that
+    follows (gamma, beta), folded in here."""
+    if not reader.seek(_CONVOLUTION):
+        raise reader.fail(f"{index} convolutions, not {count}")
+    values = reader.tensor()
+    filters, size, size_x, stride, stride_x, padding, padding_x = (reader.integer() for _ in range(7))
+    if (filters, size, stride) != expected or (size_x, stride_x, padding_x) != (size, stride, padding):
+        raise reader.fail(f"convolution {index} is {filters} x {size} x {size_x} / {stride}, not "
+                          f"{expected[0]} x {expected[1]} / {expected[2]}")
+    weight_count = filters * channels * size * size
+    if values.size != weight_count + filters:
+        raise reader.fail(f"convolution {index} has {values.size} values, not {weight_count + filters}")
+    weights = values[:weight_count].reshape(filters, channels, size, size).transpose(2, 3, 1, 0).reshape(-1, filters)
+    bias = values[weight_count:]
+    if affine is not None:
+        gamma, beta = affine(filters=filters)
         weights, bias = weights * gamma, bias * gamma + beta
     return Convolution(weights=np.ascontiguousarray(weights, dtype=np.float32), bias=bias.astype(np.float32),
                        size=size, stride=stride, padding=padding)

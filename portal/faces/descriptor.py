@@ -19,13 +19,14 @@ bias. Each affine layer is folded into its convolution once, at load time.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import ThreadpoolController
 
-from portal.faces.convolution import Convolution, convolution_from_dlib, convolved
+from portal.faces.convolution import Convolution, convolution_read, convolved
 from portal.faces.dlib_files import DlibReader
 
 # The network as dlib's face recognition example defines it, from the input up: a 7 × 7 / 2
@@ -35,7 +36,7 @@ from portal.faces.dlib_files import DlibReader
 # the shortcut added and a relu. Then the mean over the positions and the projection.
 STAGES = ((32, 3), (64, 4), (128, 3), (256, 3), (256, 1))
 
-_CONVOLUTION, _AFFINE, _PROJECTION, _INPUT = b"con_4", b"affine_", b"fc_2", b"input_rgb_image_sized"
+_AFFINE, _PROJECTION, _INPUT = b"affine_", b"fc_2", b"input_rgb_image_sized"
 
 
 class FaceDescriptor:
@@ -66,28 +67,10 @@ class FaceDescriptor:
         self._threads = ThreadpoolController()
 
     def _convolution_read(self, *, reader: DlibReader, index: int, plan: list) -> Convolution:
-        expected_in, expected_out, expected_size, expected_stride = plan[index]
-        if not reader.seek(_CONVOLUTION):
-            raise reader.fail(f"{index} convolutions, not {len(plan)}")
-        values = reader.tensor()
-        filters, size, size_x, stride, stride_x, padding, padding_x = (
-            reader.integer() for _ in range(7))
-        if (filters, size, stride) != (expected_out, expected_size, expected_stride) or (
-                size_x, stride_x, padding_x) != (size, stride, padding):
-            raise reader.fail(f"convolution {index} is {filters} × {size} × {size_x} / "
-                              f"{stride}, not {expected_out} × {expected_size} / {expected_stride}")
-        weight_count = filters * expected_in * size * size
-        if values.size != weight_count + filters:
-            raise reader.fail(f"convolution {index} has {values.size} values, not "
-                              f"{weight_count + filters}")
-        if not reader.seek(_AFFINE):
-            raise reader.fail(f"convolution {index} has no affine layer after it")
-        affine = reader.tensor()
-        if affine.size != 2 * filters:
-            raise reader.fail(f"affine layer {index} has {affine.size} values, not {2 * filters}")
-        return convolution_from_dlib(values=values, channels=expected_in, filters=filters, size=size,
-                                     stride=stride, padding=padding, gamma=affine[:filters],
-                                     beta=affine[filters:])
+        channels, filters, size, stride = plan[index]
+        return convolution_read(reader=reader, index=index, count=len(plan), channels=channels,
+                                expected=(filters, size, stride),
+                                affine=partial(_affine_read, reader=reader, index=index))
 
     def descriptors(self, *, chips: np.ndarray) -> np.ndarray:
         """(n, 150, 150, 3) RGB uint8 chips to (n, 128) float32 descriptors, not normalised."""
@@ -111,6 +94,16 @@ class FaceDescriptor:
                 y = convolved(np.maximum(convolved(x, next(layers)), 0), next(layers))
                 x = np.maximum(_sum_padded(y, _average_pool(x) if halves else x), 0)
         return x.mean(axis=(0, 1)) @ self._projection
+
+
+def _affine_read(*, reader: DlibReader, index: int, filters: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``affine_`` layer after convolution ``index``: its gammas, then its betas."""
+    if not reader.seek(_AFFINE):
+        raise reader.fail(f"convolution {index} has no affine layer after it")
+    affine = reader.tensor()
+    if affine.size != 2 * filters:
+        raise reader.fail(f"affine layer {index} has {affine.size} values, not {2 * filters}")
+    return affine[:filters], affine[filters:]
 
 
 def _layer_plan() -> list[tuple[int, int, int, int]]:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from portal.faces.boxes import boxes_overlap
-from portal.faces.convolution import Convolution, convolution_from_dlib, convolved
+from portal.faces.convolution import Convolution, convolution_read, convolved
 from portal.faces.dlib_files import DlibReader
 
 # (filters, size, stride) of each convolution, from the input up.
@@ -75,8 +76,11 @@ class MmodDetector:
         self.channel_means = np.array([reader.real() for _ in range(3)], dtype=np.float32)
         self._convolutions, channels = [], 3
         for index, expected in enumerate(NETWORK):
-            self._convolutions.append(_convolution_read(reader=reader, index=index, channels=channels,
-                                                        expected=expected, affine=index < len(NETWORK) - 1))
+            # Each convolution but the last is followed by a batch normalisation.
+            last = index == len(NETWORK) - 1
+            affine = None if last else partial(_batch_normalisation_read, reader=reader, index=index)
+            self._convolutions.append(convolution_read(reader=reader, index=index, count=len(NETWORK),
+                                                       channels=channels, expected=expected, affine=affine))
             channels = expected[0]
         if reader.seek(b"con_4"):
             raise reader.fail(f"more than {len(NETWORK)} convolutions")
@@ -135,23 +139,6 @@ class MmodDetector:
         if level:
             box = self._level_down.rect_up(box, level)
         return self._rectangle(*(_rounded(side) for side in (box.left(), box.top(), box.right(), box.bottom())))
-
-
-def _convolution_read(*, reader: DlibReader, index: int, channels: int, expected: tuple[int, int, int],
-                      affine: bool) -> Convolution:
-    if not reader.seek(b"con_4"):
-        raise reader.fail(f"{index} convolutions, not {len(NETWORK)}")
-    values = reader.tensor()
-    filters, size, size_x, stride, stride_x, padding, padding_x = (reader.integer() for _ in range(7))
-    if (filters, size, stride) != expected or (size_x, stride_x, padding_x) != (size, stride, padding):
-        raise reader.fail(f"convolution {index} is {filters} x {size} x {size_x} / {stride}, not "
-                          f"{expected[0]} x {expected[1]} / {expected[2]}")
-    count = filters * channels * size * size
-    if values.size != count + filters:
-        raise reader.fail(f"convolution {index} has {values.size} values, not {count + filters}")
-    gamma, beta = _batch_normalisation_read(reader=reader, index=index, filters=filters) if affine else (None, None)
-    return convolution_from_dlib(values=values, channels=channels, filters=filters, size=size, stride=stride,
-                                 padding=padding, gamma=gamma, beta=beta)
 
 
 def _batch_normalisation_read(*, reader: DlibReader, index: int, filters: int) -> tuple[np.ndarray, np.ndarray]:
